@@ -1,0 +1,56 @@
+"""Conventions shared by every /api/v1 endpoint: pagination and the error body."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+
+
+class ErrorBody(BaseModel):
+    """Every API error: a stable machine code and a message in the caller's language."""
+
+    error: str
+    detail: str
+    fields: dict[str, str] | None = None
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list endpoint."""
+
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+
+
+class PageParams(BaseModel):
+    """Which page of a list the caller asks for."""
+
+    page: int = Field(1, ge=1)
+    page_size: int = Field(50, ge=1, le=200)
+
+
+def page_params(
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> PageParams:
+    """Read `page` and `page_size` from the query string."""
+    return PageParams(page=page, page_size=page_size)
+
+
+def paginate(session: Session, stmt: Select[Any], params: PageParams) -> tuple[list[Any], int]:
+    """Run a select for one page and count the whole result."""
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = session.scalars(stmt.limit(params.page_size).offset((params.page - 1) * params.page_size))
+    return list(rows), total
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody} for status in (401, 403, 404, 409, 422, 429)
+}

@@ -1,0 +1,157 @@
+"""The mail outbox: messages written in the same transaction as their cause, delivered later."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+from sqlalchemy import Enum, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import Base, UTCDateTime
+from core.i18n import normalize_locale, translator
+from core.templating import render_blocks
+
+RETRY_BASE_DELAY = dt.timedelta(minutes=1)
+
+
+class MailStatus(enum.StrEnum):
+    """Where an outbox message stands."""
+
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+
+
+class OutboxMessage(Base):
+    """An e-mail waiting to be delivered, delivered, or given up on after repeated failures."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    to_address: Mapped[str] = mapped_column(String(320), index=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    template: Mapped[str] = mapped_column(String(100))
+    locale: Mapped[str] = mapped_column(String(10))
+    status: Mapped[MailStatus] = mapped_column(
+        Enum(MailStatus, native_enum=False, length=10), index=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+def queue_mail(
+    session: Session,
+    *,
+    to: str,
+    template: str,
+    locale: str,
+    context: dict[str, Any],
+    now: dt.datetime,
+) -> OutboxMessage:
+    """Render a bilingual mail template in the recipient's language and put it in the outbox."""
+    chosen = normalize_locale(locale) or "es_MX"
+    blocks = render_blocks(template, translator(chosen), **context)
+    message = OutboxMessage(
+        to_address=to,
+        subject=blocks["subject"][:300],
+        body_text=blocks["body"] + "\n",
+        template=template,
+        locale=chosen,
+        status=MailStatus.pending,
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """Where and how to deliver mail."""
+
+    host: str
+    port: int
+    sender: str
+    username: str = ""
+    password: str = ""
+    starttls: bool = False
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What one run of the outbox delivery did."""
+
+    sent: int
+    retried: int
+    failed: int
+
+
+def _to_email(message: OutboxMessage, sender: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.to_address
+    email["Subject"] = message.subject
+    email["Message-ID"] = make_msgid(domain="ceia.local")
+    email["Content-Language"] = message.locale.replace("_", "-")
+    email.set_content(message.body_text)
+    return email
+
+
+def pending_messages(session: Session, *, now: dt.datetime, limit: int = 100) -> list[OutboxMessage]:
+    """Messages due for a delivery attempt, oldest first."""
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == MailStatus.pending,
+                OutboxMessage.next_attempt_at <= now,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+    )
+
+
+def deliver_outbox(
+    session: Session, *, smtp: SmtpConfig, now: dt.datetime, max_attempts: int
+) -> DeliveryReport:
+    """Send due messages over SMTP; a failure is retried with growing delays, then marked failed."""
+    sent = retried = failed = 0
+    for message in pending_messages(session, now=now):
+        message.attempts += 1
+        try:
+            with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as client:
+                if smtp.starttls:
+                    client.starttls()
+                if smtp.username:
+                    client.login(smtp.username, smtp.password)
+                client.send_message(_to_email(message, smtp.sender))
+        except (OSError, smtplib.SMTPException) as exc:
+            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if message.attempts >= max_attempts:
+                message.status = MailStatus.failed
+                failed += 1
+            else:
+                message.next_attempt_at = now + RETRY_BASE_DELAY * 2 ** (message.attempts - 1)
+                retried += 1
+        else:
+            message.status = MailStatus.sent
+            message.sent_at = now
+            message.last_error = None
+            sent += 1
+        # Commit per message so a crash mid-run never sends a message twice.
+        session.commit()
+    return DeliveryReport(sent=sent, retried=retried, failed=failed)

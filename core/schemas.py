@@ -1,0 +1,44 @@
+"""API shapes of accounts and tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from core.accounts import Role
+
+
+class UserOut(BaseModel):
+    """An account as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    full_name: str
+    role: Role
+    is_active: bool
+    created_at: dt.datetime
+
+
+class InvitationIn(BaseModel):
+    """The secretariat's invitation of a council member, expert or colleague."""
+
+    email: EmailStr
+    full_name: str = Field(min_length=1, max_length=200)
+    role: Role
+    locale: str = "es_MX"
+
+
+class ApiTokenOut(BaseModel):
+    """An API token without its secret."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    prefix: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None

@@ -1,0 +1,83 @@
+"""Service configuration, read from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """The council service's configuration; every field is documented in the README."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./var/council.db",
+        description="SQLAlchemy URL; SQLite file under ./var by default, postgresql+psycopg:// in production.",
+    )
+    secret_key: str = Field(
+        default="",
+        description="Signs session cookies and tokens; generated into ./var/secret_key when unset.",
+    )
+    var_dir: Path = Field(
+        default=Path("var"),
+        description="Directory for local state: the SQLite file, the generated secret key.",
+    )
+    storage_dir: Path = Field(
+        default=Path("var/storage"),
+        description="Directory for uploaded files, outside the web root.",
+    )
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public URL of the service, used in e-mailed links; https turns on Secure cookies.",
+    )
+    default_locale: str = Field(
+        default="es_MX", description="Language used when the visitor has not chosen one."
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server that delivers the outbox.")
+    smtp_port: int = Field(default=25, description="SMTP server port.")
+    smtp_username: str = Field(default="", description="SMTP user name; empty for no login.")
+    smtp_password: str = Field(default="", description="SMTP password.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
+    mail_from: str = Field(
+        default="Consejo de Ética de IA <no-responder@ceia.example.mx>",
+        description="Sender address of outgoing mail.",
+    )
+    mail_max_attempts: int = Field(
+        default=5, description="Delivery attempts before an outbox message is marked failed."
+    )
+    max_upload_bytes: int = Field(
+        default=10 * 1024 * 1024, description="Largest single uploaded file, in bytes."
+    )
+    max_application_upload_bytes: int = Field(
+        default=50 * 1024 * 1024, description="Largest total of files attached to one application."
+    )
+    signin_max_failures: int = Field(
+        default=5, description="Failed sign-ins for one e-mail address before it is locked."
+    )
+    signin_lockout_minutes: int = Field(
+        default=15, description="Window and lockout length for failed sign-ins, in minutes."
+    )
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether cookies must carry the Secure flag."""
+        return self.base_url.startswith("https://")
+
+
+def ensure_secret_key(settings: Settings) -> Settings:
+    """Return settings with a secret key, generating and storing one under var_dir on first start."""
+    if settings.secret_key:
+        return settings
+    key_file = settings.var_dir / "secret_key"
+    if key_file.exists():
+        key = key_file.read_text().strip()
+    else:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        key_file.write_text(key + "\n")
+        key_file.chmod(0o600)
+    return settings.model_copy(update={"secret_key": key})

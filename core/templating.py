@@ -1,0 +1,40 @@
+"""Jinja2 rendering of pages and mail, with the caller's language bound into the context."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from core.i18n import LOCALE_NAMES, Translator
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The one Jinja2 environment; templates are autoescaped and strict about undefined names."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=jinja2.select_autoescape(["html", "xml"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.globals["locale_names"] = LOCALE_NAMES
+    return env
+
+
+def render_text(template: str, translator: Translator, **context: Any) -> str:
+    """Render a template to a string in the given language (mail, PDF sources)."""
+    return environment().get_template(template).render(**translator.as_dict(), **context)
+
+
+def render_blocks(template: str, translator: Translator, **context: Any) -> dict[str, str]:
+    """Render each top-level block of a template separately (a mail's subject, text and HTML)."""
+    tmpl = environment().get_template(template)
+    ctx = tmpl.new_context({**translator.as_dict(), **context})
+    return {name: "".join(block(ctx)).strip() for name, block in tmpl.blocks.items()}

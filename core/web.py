@@ -1,0 +1,199 @@
+"""The web layer shared by every package: page rendering, flash messages and error responses."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.auth import csrf_token, current_user, is_api_request
+from core.errors import N_, DomainError, Invalid, Unauthenticated
+from core.i18n import LOCALE_COOKIE, LOCALES, Translator, negotiate_locale, translator
+from core.templating import environment
+
+logger = logging.getLogger("council.web")
+
+FLASH_KEY = "flash"
+
+STATUS_TITLES = {
+    400: N_("Bad request"),
+    401: N_("Sign-in required"),
+    403: N_("Access denied"),
+    404: N_("Page not found"),
+    405: N_("Method not allowed"),
+    409: N_("Conflict"),
+    413: N_("Too large"),
+    422: N_("Invalid information"),
+    429: N_("Too many attempts"),
+    500: N_("Something went wrong"),
+}
+
+
+def translator_for(request: Request) -> Translator:
+    """The translator of the request's language (cookie choice, then Accept-Language)."""
+    cached: Translator | None = getattr(request.state, "translator", None)
+    if cached is None:
+        locale = negotiate_locale(
+            request.cookies.get(LOCALE_COOKIE),
+            request.headers.get("accept-language"),
+            request.app.state.settings.default_locale,
+        )
+        cached = translator(locale)
+        request.state.translator = cached
+    return cached
+
+
+def flash(request: Request, message: str, category: str = "success", **params: Any) -> None:
+    """Queue a message (a catalog msgid) for the next page the visitor sees."""
+    messages = list(request.session.get(FLASH_KEY, []))
+    messages.append([category, message, params])
+    request.session[FLASH_KEY] = messages
+
+
+def _pop_flashes(request: Request, tr: Translator) -> list[tuple[str, str]]:
+    raw = request.session.pop(FLASH_KEY, [])
+    return [(category, tr.gettext(message, **params)) for category, message, params in raw]
+
+
+@dataclass
+class NavLink:
+    """One entry of the role-dependent navigation."""
+
+    href: str
+    label: str
+    roles: tuple[str, ...] = field(default_factory=tuple)
+
+
+def page_context(request: Request) -> dict[str, Any]:
+    """What every page's layout needs: language, user, navigation, CSRF token, flash messages."""
+    tr = translator_for(request)
+    if "session" not in request.scope:  # errors raised outside the session middleware
+        return {**tr.as_dict(), "request": request, "locale": tr.locale, "html_lang": tr.html_lang,
+                "locales": LOCALES, "user": None, "nav": [], "csrf_token": "", "flashes": [],
+                "current_path": request.url.path, "next_url": "/"}
+    user = current_user(request)
+    nav_entries: list[NavLink] = request.app.state.navigation
+    nav = [
+        link
+        for link in nav_entries
+        if not link.roles
+        or (user is not None and ("*" in link.roles or user.has_role(*link.roles)))  # type: ignore[arg-type]
+    ]
+    return {
+        **tr.as_dict(),
+        "request": request,
+        "locale": tr.locale,
+        "html_lang": tr.html_lang,
+        "locales": LOCALES,
+        "user": user,
+        "nav": nav,
+        "csrf_token": csrf_token(request),
+        "flashes": _pop_flashes(request, tr),
+        "current_path": request.url.path,
+        "next_url": quote(str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")),
+    }
+
+
+def render_page(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """Render a page in the visitor's language with the layout's shared context."""
+    full = {**page_context(request), **(context or {})}
+    html = environment().get_template(template).render(**full)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def redirect(url: str) -> RedirectResponse:
+    """The 303 redirect that ends every successful form post."""
+    return RedirectResponse(url, status_code=303)
+
+
+def error_fields(request: Request, error: Invalid) -> dict[str, str]:
+    """An Invalid error's field messages, translated for the request."""
+    tr = translator_for(request)
+    return {name: tr.gettext(message, **error.params) for name, message in error.fields.items()}
+
+
+def error_message(request: Request, error: DomainError) -> str:
+    """A domain error's message, translated for the request."""
+    return translator_for(request).gettext(error.message, **error.params)
+
+
+def _error_response(request: Request, status: int, code: str, detail: str) -> Response:
+    if is_api_request(request):
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+    tr = translator_for(request)
+    title = tr.gettext(STATUS_TITLES.get(status, STATUS_TITLES[400]))
+    candidates = [f"errors/{status}.html", "errors/error.html"]
+    template = environment().select_template(candidates)
+    context = {**page_context(request), "status": status, "title": title, "detail": detail}
+    return HTMLResponse(template.render(**context), status_code=status)
+
+
+async def handle_domain_error(request: Request, exc: Exception) -> Response:
+    """Render a typed domain error as a page or as JSON."""
+    assert isinstance(exc, DomainError)
+    if isinstance(exc, Unauthenticated) and not is_api_request(request):
+        flash(request, exc.message, "info")
+        target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        return RedirectResponse(f"/signin?next={target}", status_code=303)
+    detail = error_message(request, exc)
+    if isinstance(exc, Invalid) and exc.fields and is_api_request(request):
+        return JSONResponse(
+            {"error": exc.code, "detail": detail, "fields": error_fields(request, exc)},
+            status_code=exc.status_code,
+        )
+    return _error_response(request, exc.status_code, exc.code, detail)
+
+
+async def handle_http_error(request: Request, exc: Exception) -> Response:
+    """Render framework HTTP errors (unknown route, wrong method) in the house format."""
+    assert isinstance(exc, StarletteHTTPException)
+    tr = translator_for(request)
+    codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+    detail = tr.gettext(STATUS_TITLES.get(exc.status_code, STATUS_TITLES[400]))
+    return _error_response(request, exc.status_code, codes.get(exc.status_code, "http_error"), detail)
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> Response:
+    """Malformed input that never reached a service: 422 with the fields named."""
+    assert isinstance(exc, RequestValidationError)
+    tr = translator_for(request)
+    detail = tr.gettext(Invalid.default_message)
+    if is_api_request(request):
+        fields = {
+            ".".join(str(part) for part in err["loc"][1:]) or "body": str(err["msg"])
+            for err in exc.errors()
+        }
+        return JSONResponse(
+            {"error": "invalid", "detail": detail, "fields": fields}, status_code=422
+        )
+    return _error_response(request, 422, "invalid", detail)
+
+
+async def handle_unexpected_error(request: Request, exc: Exception) -> Response:
+    """A bug: log it and answer 500 without leaking internals."""
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    detail = translator_for(request).gettext(
+        N_("An unexpected error occurred. It has been logged; please try again later.")
+    )
+    return _error_response(request, 500, "server_error", detail)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every error through the house handlers."""
+    app.add_exception_handler(DomainError, handle_domain_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(Exception, handle_unexpected_error)

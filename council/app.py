@@ -1,0 +1,92 @@
+"""The application factory: builds the engine, the routes and the middleware from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from core import routes as account_routes
+from core.auth import load_principal, verify_csrf
+from core.db import make_engine, make_sessionmaker
+from core.errors import N_
+from core.i18n import compile_catalogs
+from core.settings import Settings, ensure_secret_key
+from core.web import NavLink, install_error_handlers
+from council import routes as council_routes
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+SESSION_COOKIE = "ceia_session"
+SESSION_MAX_AGE = 14 * 24 * 3600
+
+OPENAPI_TAGS = [
+    {"name": "accounts", "description": "Accounts, invitations and API tokens (core)."},
+    {"name": "guidelines", "description": "Guidelines, versions, criteria and consultation."},
+    {"name": "quality_marks", "description": "Organisations, products and applications."},
+    {"name": "council", "description": "Council members, conflicts, ballots and resolutions."},
+]
+
+NAVIGATION = [
+    NavLink("/", N_("Home")),
+    NavLink("/account", N_("My account"), ("*",)),
+    NavLink("/admin/users", N_("People"), ("secretariat",)),
+]
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the council's web application; nothing touches the database before this runs."""
+    settings = ensure_secret_key(settings or Settings())
+    compile_catalogs()
+    app = FastAPI(
+        title="CEIA — Consejo de Ética de la Inteligencia Artificial",
+        version="0.1.0",
+        description="System of record of Mexico's AI ethics council.",
+        openapi_tags=OPENAPI_TAGS,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(load_principal), Depends(verify_csrf)],
+    )
+    engine = make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.navigation = list(NAVIGATION)
+
+    install_error_handlers(app)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(council_routes.pages)
+    app.include_router(account_routes.pages)
+    app.include_router(account_routes.api)
+    return app

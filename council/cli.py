@@ -1,0 +1,146 @@
+"""The `council` command line: serve, migrate, create users, seed the demo, verify, send mail."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from core.accounts import Role, create_user
+from core.audit import verify_chain
+from core.db import make_engine, make_sessionmaker, utcnow
+from core.errors import DomainError
+from core.mail import SmtpConfig, deliver_outbox
+from core.schema import upgrade_database
+from core.settings import Settings
+
+app = typer.Typer(help="Command line of the AI ethics council's system.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+mail_app = typer.Typer(help="The mail outbox.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+app.add_typer(mail_app, name="mail")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Run the web service with uvicorn."""
+    uvicorn.run(
+        "council.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Apply the Alembic migrations to DATABASE_URL."""
+    upgrade_database(Settings().database_url, revision)
+    typer.echo(f"Database at {revision}.")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="E-mail address (the sign-in name).")],
+    name: Annotated[str, typer.Option(help="Full name.")],
+    role: Annotated[Role, typer.Option(help="Role of the account.")],
+    password: Annotated[
+        str | None, typer.Option(help="Password; asked for when omitted.", show_default=False)
+    ] = None,
+) -> None:
+    """Create an account with a password."""
+    if password is None:
+        password = getpass.getpass("Password: ")
+    engine = make_engine(Settings().database_url)
+    with make_sessionmaker(engine)() as session:
+        try:
+            user = create_user(
+                session,
+                email=email,
+                full_name=name,
+                role=role,
+                password=password,
+                actor=None,
+                now=utcnow(),
+            )
+        except DomainError as error:
+            fields = getattr(error, "fields", {})
+            typer.echo(f"Error: {error} {fields or ''}".strip(), err=True)
+            raise typer.Exit(1) from error
+        session.commit()
+        typer.echo(f"Created {user.email} ({user.role.value}).")
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the web service afterwards.")
+    ] = False,
+    port: Annotated[int, typer.Option(help="Port for --serve.")] = 8000,
+) -> None:
+    """Migrate an empty database and seed it with realistic Spanish demo data."""
+    from council.demo import DEMO_PASSWORD, seed_demo
+
+    settings = Settings()
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with make_sessionmaker(engine)() as session:
+        accounts = seed_demo(session, now=utcnow())
+        session.commit()
+    if accounts:
+        typer.echo("Demo data loaded. Demo sign-ins (password for all: %s):" % DEMO_PASSWORD)
+        for email, role in accounts:
+            typer.echo(f"  {role:<15} {email}")
+    else:
+        typer.echo("The database already holds data; demo data was not loaded again.")
+    url = f"http://127.0.0.1:{port}/"
+    if serve_after:
+        typer.echo(f"Serving on {url}")
+        serve(host="127.0.0.1", port=port, workers=1)
+    else:
+        typer.echo(f"Start the service with `council serve` and open {url}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the audit hash chain and name the first broken event."""
+    engine = make_engine(Settings().database_url)
+    with make_sessionmaker(engine)() as session:
+        checked, broken = verify_chain(session)
+    if broken:
+        typer.echo(
+            f"Audit chain BROKEN at event {broken.event_id}: {broken.reason} "
+            f"({checked} events before it are intact).",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(f"Audit chain intact: {checked} events verified.")
+
+
+@mail_app.command("send")
+def mail_send() -> None:
+    """Deliver pending outbox messages over SMTP, retrying failures later."""
+    settings = Settings()
+    smtp = SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.mail_from,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        starttls=settings.smtp_starttls,
+    )
+    engine = make_engine(settings.database_url)
+    with make_sessionmaker(engine)() as session:
+        report = deliver_outbox(
+            session, smtp=smtp, now=utcnow(), max_attempts=settings.mail_max_attempts
+        )
+    typer.echo(f"Sent {report.sent}, to retry {report.retried}, failed {report.failed}.")
+    if report.failed:
+        raise typer.Exit(1)

@@ -1,0 +1,15 @@
+"""Every table of the service, gathered for Alembic (the council package sees all the others)."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+import core.accounts
+import core.audit
+import core.mail
+import core.ratelimit
+from core.db import Base
+
+MODEL_MODULES = (core.accounts, core.audit, core.mail, core.ratelimit)
+
+target_metadata: MetaData = Base.metadata

@@ -1,0 +1,1 @@
+"""What the council publishes: guidelines, their versions, criteria and public consultation."""

@@ -1,0 +1,1 @@
+"""What companies apply for and the public sees: organisations, products, applications, certificates."""
