@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.audit import record_event
 from core.db import Base, UTCDateTime
-from core.errors import Conflict, Forbidden, Invalid, N_, NotFound
+from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from core.mail import queue_mail
 from core.ratelimit import check_limit, clear_hits, record_hit
 
@@ -298,7 +298,7 @@ def _redeem_account_token(
 def request_password_reset(
     session: Session, *, email: str, base_url: str, now: dt.datetime
 ) -> None:
-    """E-mail a single-use reset link; answers the same whether or not the address has an account."""
+    """E-mail a single-use reset link; silent about whether the address has an account."""
     user = find_user_by_email(session, email)
     if user is None or not user.is_active:
         return
@@ -343,9 +343,7 @@ def set_password_with_token(
     row.used_at = now
     _set_password(session, user, password, now)
     action = "user.password_reset" if purpose == TokenPurpose.reset else "user.invitation_accept"
-    record_event(
-        session, actor=user, action=action, object_type="user", object_id=user.id, now=now
-    )
+    record_event(session, actor=user, action=action, object_type="user", object_id=user.id, now=now)
     return user
 
 
@@ -360,7 +358,7 @@ def invite_user(
     base_url: str,
     now: dt.datetime,
 ) -> User:
-    """The secretariat invites a council member, expert or colleague, who sets a password by link."""
+    """The secretariat invites a member, expert or colleague, who sets a password by link."""
     if not actor.has_role(Role.secretariat):
         raise Forbidden()
     if role not in INVITABLE_ROLES:

@@ -47,7 +47,9 @@ def page_params(
 def paginate(session: Session, stmt: Select[Any], params: PageParams) -> tuple[list[Any], int]:
     """Run a select for one page and count the whole result."""
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = session.scalars(stmt.limit(params.page_size).offset((params.page - 1) * params.page_size))
+    rows = session.scalars(
+        stmt.limit(params.page_size).offset((params.page - 1) * params.page_size)
+    )
     return list(rows), total
 
 

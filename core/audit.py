@@ -101,7 +101,9 @@ def record_event(
         "summary": clean_summary,
     }
     prev_hash = prev or GENESIS_HASH
-    event = AuditEvent(**fields, prev_hash=prev_hash, hash=compute_hash(prev_hash=prev_hash, **fields))
+    event = AuditEvent(
+        **fields, prev_hash=prev_hash, hash=compute_hash(prev_hash=prev_hash, **fields)
+    )
     session.add(event)
     session.flush()
     return event
@@ -116,8 +118,11 @@ class ChainBreak:
 
 
 def _events(session: Session) -> Iterator[AuditEvent]:
+    # populate_existing: verify what is stored, not objects the session loaded earlier.
     yield from session.scalars(
-        select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=500)
+        select(AuditEvent)
+        .order_by(AuditEvent.id)
+        .execution_options(yield_per=500, populate_existing=True)
     )
 
 

@@ -35,7 +35,7 @@ def _bearer_token(request: Request) -> str | None:
 
 
 def load_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> None:
-    """Find the signed-in person of a request (session cookie for pages, bearer token for the API)."""
+    """Find who is calling: session cookie for pages, bearer token for the API."""
     user: User | None = None
     if is_api_request(request):
         token = _bearer_token(request)
@@ -43,6 +43,7 @@ def load_principal(request: Request, session: Annotated[Session, Depends(get_ses
             user = user_for_api_token(session, token, now=utcnow())
             if user is None:
                 raise Unauthenticated(N_("The API token is not valid or was revoked."))
+            session.commit()  # keep last_used_at even when the endpoint itself only reads
     else:
         user_id = request.session.get(SESSION_USER_KEY)
         if user_id is not None:
@@ -122,7 +123,9 @@ async def verify_csrf(request: Request) -> None:
             value = form.get(CSRF_FIELD)
             given = value if isinstance(value, str) else None
     if not expected or not given or not hmac.compare_digest(str(expected), given):
-        raise Forbidden(N_("The form has expired or was not sent from this site. Please try again."))
+        raise Forbidden(
+            N_("The form has expired or was not sent from this site. Please try again.")
+        )
 
 
 def now_utc() -> dt.datetime:

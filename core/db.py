@@ -66,7 +66,7 @@ def normalize_url(url: str) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Build an engine: SQLite with WAL, foreign keys and real transactions; PostgreSQL via psycopg."""
+    """An engine: SQLite with WAL, foreign keys and real transactions; PostgreSQL via psycopg."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]

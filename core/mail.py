@@ -105,12 +105,15 @@ def _to_email(message: OutboxMessage, sender: str) -> EmailMessage:
     email["To"] = message.to_address
     email["Subject"] = message.subject
     email["Message-ID"] = make_msgid(domain="ceia.local")
-    email["Content-Language"] = message.locale.replace("_", "-")
     email.set_content(message.body_text)
+    # After set_content, which clears every Content-* header.
+    email["Content-Language"] = message.locale.replace("_", "-")
     return email
 
 
-def pending_messages(session: Session, *, now: dt.datetime, limit: int = 100) -> list[OutboxMessage]:
+def pending_messages(
+    session: Session, *, now: dt.datetime, limit: int = 100
+) -> list[OutboxMessage]:
     """Messages due for a delivery attempt, oldest first."""
     return list(
         session.scalars(

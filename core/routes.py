@@ -250,7 +250,9 @@ def _token_page(purpose: TokenPurpose) -> str:
     return "core/reset_password.html" if purpose == TokenPurpose.reset else "core/invitation.html"
 
 
-def _token_form(request: Request, session: Session, token: str, purpose: TokenPurpose, now: dt.datetime) -> HTMLResponse:
+def _token_form(
+    request: Request, session: Session, token: str, purpose: TokenPurpose, now: dt.datetime
+) -> HTMLResponse:
     try:
         user = check_account_token(session, token=token, purpose=purpose, now=now)
     except DomainError as error:

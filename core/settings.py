@@ -16,7 +16,7 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         default="sqlite:///./var/council.db",
-        description="SQLAlchemy URL; SQLite file under ./var by default, postgresql+psycopg:// in production.",
+        description="SQLAlchemy URL; a SQLite file under ./var by default.",
     )
     secret_key: str = Field(
         default="",
@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     )
     base_url: str = Field(
         default="http://127.0.0.1:8000",
-        description="Public URL of the service, used in e-mailed links; https turns on Secure cookies.",
+        description="Public URL, used in e-mailed links; https turns on Secure cookies.",
     )
     default_locale: str = Field(
         default="es_MX", description="Language used when the visitor has not chosen one."
@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     smtp_port: int = Field(default=25, description="SMTP server port.")
     smtp_username: str = Field(default="", description="SMTP user name; empty for no login.")
     smtp_password: str = Field(default="", description="SMTP password.")
-    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_starttls: bool = Field(
+        default=False, description="Upgrade the SMTP connection with STARTTLS."
+    )
     mail_from: str = Field(
         default="Consejo de Ética de IA <no-responder@ceia.example.mx>",
         description="Sender address of outgoing mail.",
@@ -69,7 +71,7 @@ class Settings(BaseSettings):
 
 
 def ensure_secret_key(settings: Settings) -> Settings:
-    """Return settings with a secret key, generating and storing one under var_dir on first start."""
+    """Settings with a secret key, generated and stored under var_dir on first start."""
     if settings.secret_key:
         return settings
     key_file = settings.var_dir / "secret_key"

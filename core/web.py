@@ -74,9 +74,19 @@ def page_context(request: Request) -> dict[str, Any]:
     """What every page's layout needs: language, user, navigation, CSRF token, flash messages."""
     tr = translator_for(request)
     if "session" not in request.scope:  # errors raised outside the session middleware
-        return {**tr.as_dict(), "request": request, "locale": tr.locale, "html_lang": tr.html_lang,
-                "locales": LOCALES, "user": None, "nav": [], "csrf_token": "", "flashes": [],
-                "current_path": request.url.path, "next_url": "/"}
+        return {
+            **tr.as_dict(),
+            "request": request,
+            "locale": tr.locale,
+            "html_lang": tr.html_lang,
+            "locales": LOCALES,
+            "user": None,
+            "nav": [],
+            "csrf_token": "",
+            "flashes": [],
+            "current_path": request.url.path,
+            "next_url": "/",
+        }
     user = current_user(request)
     nav_entries: list[NavLink] = request.app.state.navigation
     nav = [
@@ -96,7 +106,9 @@ def page_context(request: Request) -> dict[str, Any]:
         "csrf_token": csrf_token(request),
         "flashes": _pop_flashes(request, tr),
         "current_path": request.url.path,
-        "next_url": quote(str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")),
+        "next_url": quote(
+            str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+        ),
     }
 
 
@@ -163,7 +175,9 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
     tr = translator_for(request)
     codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
     detail = tr.gettext(STATUS_TITLES.get(exc.status_code, STATUS_TITLES[400]))
-    return _error_response(request, exc.status_code, codes.get(exc.status_code, "http_error"), detail)
+    return _error_response(
+        request, exc.status_code, codes.get(exc.status_code, "http_error"), detail
+    )
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> Response:

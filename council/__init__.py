@@ -1,1 +1,1 @@
-"""Who decides and how: council members, conflicts, ballots; the app factory and the command line."""
+"""Who decides and how: members, conflicts, ballots; the app factory and the command line."""

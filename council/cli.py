@@ -35,7 +35,12 @@ def serve(
 ) -> None:
     """Run the web service with uvicorn."""
     uvicorn.run(
-        "council.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True
+        "council.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
     )
 
 
@@ -71,8 +76,9 @@ def users_create(
                 now=utcnow(),
             )
         except DomainError as error:
-            fields = getattr(error, "fields", {})
-            typer.echo(f"Error: {error} {fields or ''}".strip(), err=True)
+            fields: dict[str, str] = getattr(error, "fields", {})
+            details = "; ".join(f"{name}: {msg % error.params}" for name, msg in fields.items())
+            typer.echo(f"Error: {error} {details}".strip(), err=True)
             raise typer.Exit(1) from error
         session.commit()
         typer.echo(f"Created {user.email} ({user.role.value}).")
@@ -95,7 +101,7 @@ def demo(
         accounts = seed_demo(session, now=utcnow())
         session.commit()
     if accounts:
-        typer.echo("Demo data loaded. Demo sign-ins (password for all: %s):" % DEMO_PASSWORD)
+        typer.echo(f"Demo data loaded. Demo sign-ins (password for all: {DEMO_PASSWORD}):")
         for email, role in accounts:
             typer.echo(f"  {role:<15} {email}")
     else:

@@ -1,1 +1,1 @@
-"""What companies apply for and the public sees: organisations, products, applications, certificates."""
+"""What companies apply for and the public sees: products, applications, certificates."""

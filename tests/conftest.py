@@ -32,7 +32,9 @@ def create_database(name: str, tmp_dir: Path) -> str:
     if base is None:
         url = f"sqlite:///{tmp_dir / (name + '.db')}"
     else:
-        admin = make_engine(str(make_url(base).set(database="postgres")), isolation_level="AUTOCOMMIT")
+        admin = make_engine(
+            str(make_url(base).set(database="postgres")), isolation_level="AUTOCOMMIT"
+        )
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -100,7 +102,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         var_dir=tmp_path / "var",
         storage_dir=tmp_path / "storage",
         base_url="http://testserver",
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
 
 
@@ -134,3 +136,19 @@ def csrf_of(client: TestClient, path: str = "/") -> str:
     match = CSRF_RE.search(response.text)
     assert match, f"no CSRF token on {path}"
     return match.group(1)
+
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember skipped tests (xfails aside)."""
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under COUNCIL_FORBID_SKIPS=1 (CI) a skipped test fails the run: skipped is not passed."""
+    if os.environ.get("COUNCIL_FORBID_SKIPS") == "1" and _skipped and exitstatus == 0:
+        print(f"\n{len(_skipped)} test(s) skipped, which CI does not allow: {_skipped[:5]}")
+        session.exitstatus = 1

@@ -47,10 +47,10 @@ def test_wrong_password_keeps_email_and_says_why(client: TestClient, db: Session
     user = make_user(db)
     html = _post_signin(client, user.email, "wrong-password")
     page = BeautifulSoup(html, "html.parser")
-    email_input = page.find("input", attrs={"name": "email"})
+    email_input = page.select_one('input[name="email"]')
     assert email_input is not None
     assert email_input["value"] == user.email
-    alert = page.find(attrs={"role": "alert"})
+    alert = page.select_one('[role="alert"]')
     assert alert is not None
     assert "contraseña" in alert.get_text()
     assert client.get("/account").status_code == 303
@@ -62,7 +62,7 @@ def test_repeated_failures_lock_the_address(client: TestClient, db: Session) -> 
         _post_signin(client, user.email, "wrong-password")
     html = _post_signin(client, user.email, PASSWORD)  # correct, but locked now
     page = BeautifulSoup(html, "html.parser")
-    alert = page.find(attrs={"role": "alert"})
+    alert = page.select_one('[role="alert"]')
     assert alert is not None
     assert "15 minutos" in alert.get_text()
     assert client.get("/account").status_code == 303
@@ -108,7 +108,9 @@ def test_form_post_with_wrong_csrf_token_is_refused(client: TestClient, db: Sess
     assert page.h1.get_text(strip=True) == "Acceso denegado"
 
 
-def test_csrf_token_from_another_session_is_refused(client: TestClient, app: object, db: Session) -> None:
+def test_csrf_token_from_another_session_is_refused(
+    client: TestClient, app: object, db: Session
+) -> None:
     user = make_user(db)
     token = csrf_of(client, "/signin")
     client.cookies.clear()

@@ -1,0 +1,104 @@
+"""Who may call each route: a table every new route joins, checked for every role and the public."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from core.accounts import Role, issue_api_token
+from tests.conftest import csrf_of
+from tests.factories import NOW, make_user, sign_in_as
+
+PUBLIC = "public"
+ROLES = [PUBLIC, *[role.value for role in Role]]
+
+# (method, path) -> who gets in; everyone else is refused (sign-in redirect, 401 or 403).
+ACCESS: dict[tuple[str, str], set[str]] = {
+    ("GET", "/"): set(ROLES),
+    ("GET", "/healthz"): set(ROLES),
+    ("POST", "/language"): set(ROLES),
+    ("GET", "/signin"): set(ROLES),
+    ("POST", "/signin"): set(ROLES),
+    ("POST", "/signout"): set(ROLES),
+    ("GET", "/account"): set(ROLES) - {PUBLIC},
+    ("POST", "/account/password"): set(ROLES) - {PUBLIC},
+    ("POST", "/account/tokens"): set(ROLES) - {PUBLIC},
+    ("POST", "/account/tokens/{token_id}/revoke"): set(ROLES) - {PUBLIC},
+    ("GET", "/account/reset"): set(ROLES),
+    ("POST", "/account/reset"): set(ROLES),
+    ("GET", "/account/reset/{token}"): set(ROLES),
+    ("POST", "/account/reset/{token}"): set(ROLES),
+    ("GET", "/account/invitation/{token}"): set(ROLES),
+    ("POST", "/account/invitation/{token}"): set(ROLES),
+    ("GET", "/admin/users"): {"secretariat", "admin"},
+    ("POST", "/admin/users/invite"): {"secretariat", "admin"},
+    ("GET", "/api/v1/me"): set(ROLES) - {PUBLIC},
+    ("GET", "/api/v1/users"): {"secretariat", "admin"},
+    ("POST", "/api/v1/users/invitations"): {"secretariat", "admin"},
+}
+
+SAMPLE_PATH_VALUES = {"token_id": "999999", "token": "no-such-token"}
+
+
+def _app_routes(app: FastAPI) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and context.path:
+            found.update((method, context.path) for method in (route.methods or set()) - {"HEAD"})
+    return found
+
+
+def test_every_route_is_in_the_access_table(app: FastAPI) -> None:
+    assert _app_routes(app) == set(ACCESS)
+
+
+def _concrete(path: str) -> str:
+    for name, value in SAMPLE_PATH_VALUES.items():
+        path = path.replace("{" + name + "}", value)
+    return path
+
+
+def _call(client: TestClient, method: str, path: str, token: str | None) -> tuple[int, str]:
+    url = _concrete(path)
+    if path.startswith("/api/"):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = client.request(method, url, headers=headers, json={})
+    elif method == "GET":
+        response = client.get(url)
+    else:
+        response = client.post(url, data={"csrf_token": csrf_of(client, "/")})
+    return response.status_code, response.headers.get("location", "")
+
+
+def _refusal(who: str, path: str) -> tuple[int, str]:
+    """What a refused caller gets: the public is asked to sign in, others are forbidden."""
+    if who != PUBLIC:
+        return 403, ""
+    if path.startswith("/api/"):
+        return 401, ""
+    return 303, "/signin?next="
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_access_table_is_enforced(client: TestClient, db: Session, who: str) -> None:
+    token = None
+    if who != PUBLIC:
+        user = make_user(db, role=Role(who))
+        sign_in_as(client, user)
+        token = issue_api_token(db, user=user, name="access test", now=NOW)[1]
+    failures = []
+    for (method, path), allowed in sorted(ACCESS.items()):
+        if path == "/signout":
+            continue  # signing out would end the session the remaining checks rely on
+        status, location = _call(client, method, path, token)
+        refused_status, refused_location = _refusal(who, path)
+        refused = status == refused_status and location.startswith(refused_location)
+        if who in allowed and (refused or status in {401, 403}):
+            failures.append(f"{who} was refused {method} {path} ({status})")
+        if who not in allowed and not refused:
+            failures.append(f"{who} was let into {method} {path} ({status} {location})")
+    assert failures == []
