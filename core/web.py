@@ -130,15 +130,22 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def _translated_params(tr: Translator, error: DomainError) -> dict[str, Any]:
+    # String parameters may be msgids themselves (a status name, a role).
+    return {k: tr.gettext(v) if isinstance(v, str) else v for k, v in error.params.items()}
+
+
 def error_fields(request: Request, error: Invalid) -> dict[str, str]:
     """An Invalid error's field messages, translated for the request."""
     tr = translator_for(request)
-    return {name: tr.gettext(message, **error.params) for name, message in error.fields.items()}
+    params = _translated_params(tr, error)
+    return {name: tr.gettext(message, **params) for name, message in error.fields.items()}
 
 
 def error_message(request: Request, error: DomainError) -> str:
     """A domain error's message, translated for the request."""
-    return translator_for(request).gettext(error.message, **error.params)
+    tr = translator_for(request)
+    return tr.gettext(error.message, **_translated_params(tr, error))
 
 
 def _error_response(request: Request, status: int, code: str, detail: str) -> Response:

@@ -8,8 +8,9 @@ import core.accounts
 import core.audit
 import core.mail
 import core.ratelimit
+import guidelines.models
 from core.db import Base
 
-MODEL_MODULES = (core.accounts, core.audit, core.mail, core.ratelimit)
+MODEL_MODULES = (core.accounts, core.audit, core.mail, core.ratelimit, guidelines.models)
 
 target_metadata: MetaData = Base.metadata

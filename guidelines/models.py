@@ -1,0 +1,207 @@
+"""Guidelines: identities, versions, principles, criteria, revisions and public comments."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, UTCDateTime
+
+
+class VersionStatus(enum.StrEnum):
+    """Where a guideline version stands in its life."""
+
+    draft = "draft"
+    consultation = "consultation"
+    adopted = "adopted"
+    superseded = "superseded"
+    withdrawn = "withdrawn"
+
+
+class RiskLevel(enum.StrEnum):
+    """How much harm an AI product can do; decides which criteria apply to it."""
+
+    minimal = "minimal"
+    limited = "limited"
+    high = "high"
+
+
+class CommenterType(enum.StrEnum):
+    """Who a public commenter speaks for."""
+
+    individual = "individual"
+    company = "company"
+    academia = "academia"
+    civil_society = "civil_society"
+    government = "government"
+
+
+class Disposition(enum.StrEnum):
+    """The secretariat's answer to a consultation comment."""
+
+    accepted = "accepted"
+    partly_accepted = "partly_accepted"
+    not_accepted = "not_accepted"
+    noted = "noted"
+
+
+class Guideline(Base):
+    """A guideline's stable identity (e.g. "Ética en sistemas de IA"), across all its versions."""
+
+    __tablename__ = "guidelines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title_es: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    versions: Mapped[list[GuidelineVersion]] = relationship(
+        back_populates="guideline", lazy="raise", order_by="GuidelineVersion.id"
+    )
+
+
+class GuidelineVersion(Base):
+    """One numbered version of a guideline (1.0, 1.1, 2.0); immutable once adopted."""
+
+    __tablename__ = "guideline_versions"
+    __table_args__ = (UniqueConstraint("guideline_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guideline_id: Mapped[int] = mapped_column(ForeignKey("guidelines.id"), index=True)
+    number: Mapped[str] = mapped_column(String(20))
+    summary_es: Mapped[str] = mapped_column(Text, default="")
+    summary_en: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[VersionStatus] = mapped_column(
+        Enum(VersionStatus, native_enum=False, length=20), index=True
+    )
+    based_on_id: Mapped[int | None] = mapped_column(ForeignKey("guideline_versions.id"))
+    effective_on: Mapped[dt.date | None] = mapped_column(Date)
+    adopted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    adoption_resolution: Mapped[str | None] = mapped_column(String(40))
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    consultation_opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    consultation_closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Optimistic lock: every saved change bumps it; a stale edit gets 409.
+    revision_number: Mapped[int] = mapped_column(Integer, default=0)
+
+    guideline: Mapped[Guideline] = relationship(back_populates="versions", lazy="raise")
+    principles: Mapped[list[Principle]] = relationship(
+        back_populates="version",
+        lazy="raise",
+        order_by="Principle.position",
+        cascade="all, delete-orphan",
+    )
+
+
+class Principle(Base):
+    """An ordered section of a version (Transparency, Fairness...) holding criteria."""
+
+    __tablename__ = "guideline_principles"
+    __table_args__ = (UniqueConstraint("version_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("guideline_versions.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(20))
+    title_es: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300))
+    description_es: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+
+    version: Mapped[GuidelineVersion] = relationship(back_populates="principles", lazy="raise")
+    criteria: Mapped[list[Criterion]] = relationship(
+        back_populates="principle",
+        lazy="raise",
+        order_by="Criterion.position",
+        cascade="all, delete-orphan",
+    )
+
+
+class Criterion(Base):
+    """A checkable requirement (code stable across versions, e.g. TR-2) with guidance and evidence."""
+
+    __tablename__ = "guideline_criteria"
+    __table_args__ = (UniqueConstraint("version_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    principle_id: Mapped[int] = mapped_column(ForeignKey("guideline_principles.id"), index=True)
+    # Denormalised so a criterion code is unique within its version.
+    version_id: Mapped[int] = mapped_column(ForeignKey("guideline_versions.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(20))
+    title_es: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300))
+    requirement_es: Mapped[str] = mapped_column(Text)
+    requirement_en: Mapped[str] = mapped_column(Text)
+    guidance_es: Mapped[str] = mapped_column(Text, default="")
+    guidance_en: Mapped[str] = mapped_column(Text, default="")
+    evidence_es: Mapped[str] = mapped_column(Text, default="")
+    evidence_en: Mapped[str] = mapped_column(Text, default="")
+    risk_levels: Mapped[list[str]] = mapped_column(JSON)
+
+    principle: Mapped[Principle] = relationship(back_populates="criteria", lazy="raise")
+
+
+class VersionRevision(Base):
+    """A saved state of a version's text: who saved it, when, and the whole document."""
+
+    __tablename__ = "guideline_revisions"
+    __table_args__ = (UniqueConstraint("version_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("guideline_versions.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author_label: Mapped[str] = mapped_column(String(320))
+    note: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ConsultationComment(Base):
+    """A public comment on a draft in consultation: on the whole draft, a principle or a criterion."""
+
+    __tablename__ = "consultation_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("guideline_versions.id"), index=True)
+    # What the comment is about: empty for the whole draft, else a principle or criterion code.
+    target_code: Mapped[str] = mapped_column(String(20), default="")
+    author_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(320))
+    commenter_type: Mapped[CommenterType] = mapped_column(
+        Enum(CommenterType, native_enum=False, length=20)
+    )
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text)
+    locale: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    confirm_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    hidden_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    hidden_reason: Mapped[str | None] = mapped_column(Text)
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    disposition: Mapped[Disposition | None] = mapped_column(
+        Enum(Disposition, native_enum=False, length=20)
+    )
+    response: Mapped[str | None] = mapped_column(Text)
+    changed_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    disposed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    disposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

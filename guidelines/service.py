@@ -1,0 +1,828 @@
+"""The verbs of guideline authoring and the version life cycle (draft, consultation, adoption)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from core.accounts import Role, User
+from core.audit import record_event
+from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
+from core.i18n import DISPLAY_ZONE
+from guidelines.documents import (
+    CriterionDoc,
+    VersionDoc,
+    criterion_from_doc,
+    fill_version,
+    load_version_tree,
+    version_document,
+)
+from guidelines.models import (
+    ConsultationComment,
+    Criterion,
+    Guideline,
+    GuidelineVersion,
+    Principle,
+    VersionRevision,
+    VersionStatus,
+)
+from guidelines.schemas import CriterionInput, GuidelineInput, PrincipleInput, SummaryInput
+
+# The life cycle of a version, one place to read what can happen next.
+TRANSITIONS: dict[VersionStatus, frozenset[VersionStatus]] = {
+    VersionStatus.draft: frozenset(
+        {VersionStatus.consultation, VersionStatus.adopted, VersionStatus.withdrawn}
+    ),
+    VersionStatus.consultation: frozenset({VersionStatus.draft, VersionStatus.adopted}),
+    VersionStatus.adopted: frozenset({VersionStatus.superseded}),
+    VersionStatus.superseded: frozenset(),
+    VersionStatus.withdrawn: frozenset(),
+}
+
+STATUS_LABELS = {
+    VersionStatus.draft: N_("Draft"),
+    VersionStatus.consultation: N_("In public consultation"),
+    VersionStatus.adopted: N_("Adopted"),
+    VersionStatus.superseded: N_("Superseded"),
+    VersionStatus.withdrawn: N_("Withdrawn"),
+}
+
+PUBLIC_STATUSES = frozenset(
+    {VersionStatus.consultation, VersionStatus.adopted, VersionStatus.superseded}
+)
+MIN_CONSULTATION_DAYS = 1
+Direction = Literal["up", "down"]
+
+
+def version_key(number: str) -> tuple[int, int]:
+    """Sort key of a version number (1.10 comes after 1.9)."""
+    major, _, minor = number.partition(".")
+    return int(major), int(minor or 0)
+
+
+def is_staff(user: User | None) -> bool:
+    """Whether the person may author guidelines."""
+    return user is not None and user.has_role(Role.secretariat)
+
+
+def _require_staff(actor: User | None) -> User:
+    if actor is None or not is_staff(actor):
+        raise Forbidden()
+    return actor
+
+
+def can_view(version: GuidelineVersion, viewer: User | None) -> bool:
+    """Drafts and withdrawn versions are the secretariat's; the rest is public."""
+    return version.status in PUBLIC_STATUSES or is_staff(viewer)
+
+
+def _transition(version: GuidelineVersion, target: VersionStatus) -> None:
+    if target not in TRANSITIONS[version.status]:
+        raise Conflict(
+            N_("Version %(number)s is %(status)s; it cannot become %(target)s."),
+            number=version.number,
+            status=STATUS_LABELS[version.status],
+            target=STATUS_LABELS[target],
+        )
+    version.status = target
+
+
+def ensure_draft(version: GuidelineVersion) -> None:
+    """Only drafts are edited; adopted text changes through a new draft."""
+    if version.status != VersionStatus.draft:
+        raise Conflict(
+            N_(
+                "Version %(number)s is %(status)s and cannot be edited. "
+                "Start a new draft to propose changes."
+            ),
+            number=version.number,
+            status=STATUS_LABELS[version.status],
+        )
+
+
+def _latest_revision(session: Session, version: GuidelineVersion) -> VersionRevision | None:
+    return session.scalar(
+        select(VersionRevision)
+        .where(VersionRevision.version_id == version.id)
+        .order_by(VersionRevision.number.desc())
+        .limit(1)
+    )
+
+
+def _check_fresh(session: Session, version: GuidelineVersion, expected: int | None) -> None:
+    """Refuse an edit made on a stale copy, saying who changed what since."""
+    if expected is None or expected == version.revision_number:
+        return
+    latest = _latest_revision(session, version)
+    raise Conflict(
+        N_(
+            "This draft changed after you opened it: revision %(revision)s by %(author)s "
+            "(%(note)s). Reload the page and apply your change again."
+        ),
+        revision=version.revision_number,
+        author=latest.author_label if latest else "?",
+        note=latest.note if latest else "",
+    )
+
+
+def record_revision(
+    session: Session, *, version: GuidelineVersion, actor: User | None, note: str, now: dt.datetime
+) -> VersionRevision:
+    """Save the version's current text as a new revision and log it."""
+    session.flush()
+    tree = load_version_tree(session, version.id)
+    tree.revision_number += 1
+    tree.updated_at = now
+    revision = VersionRevision(
+        version_id=tree.id,
+        number=tree.revision_number,
+        author_id=actor.id if actor else None,
+        author_label=actor.full_name if actor else "system",
+        note=note[:300],
+        created_at=now,
+        document=version_document(tree).model_dump(mode="json", by_alias=True),
+    )
+    session.add(revision)
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="guideline_version.revise",
+        object_type="guideline_version",
+        object_id=tree.id,
+        summary={"number": tree.number, "revision": revision.number, "note": revision.note},
+        now=now,
+    )
+    return revision
+
+
+# Queries -----------------------------------------------------------------------------------
+
+
+def list_guidelines(session: Session) -> list[Guideline]:
+    """Every guideline with its versions."""
+    return list(
+        session.scalars(
+            select(Guideline).options(selectinload(Guideline.versions)).order_by(Guideline.slug)
+        )
+    )
+
+
+def get_guideline(session: Session, slug: str) -> Guideline:
+    """A guideline by slug, with its versions."""
+    guideline = session.scalar(
+        select(Guideline).where(Guideline.slug == slug).options(selectinload(Guideline.versions))
+    )
+    if guideline is None:
+        raise NotFound()
+    return guideline
+
+
+def version_in_force(guideline: Guideline) -> GuidelineVersion | None:
+    """The adopted version of a guideline (at most one)."""
+    return next((v for v in guideline.versions if v.status == VersionStatus.adopted), None)
+
+
+def visible_versions(guideline: Guideline, viewer: User | None) -> list[GuidelineVersion]:
+    """The versions the viewer may see, newest number first."""
+    return sorted(
+        (v for v in guideline.versions if can_view(v, viewer)),
+        key=lambda v: version_key(v.number),
+        reverse=True,
+    )
+
+
+def get_version(
+    session: Session, *, slug: str, number: str, viewer: User | None
+) -> GuidelineVersion:
+    """A version's whole tree, if the viewer may see it."""
+    version_id = session.scalar(
+        select(GuidelineVersion.id)
+        .join(Guideline)
+        .where(Guideline.slug == slug, GuidelineVersion.number == number)
+    )
+    if version_id is None:
+        raise NotFound()
+    version = load_version_tree(session, version_id)
+    if not can_view(version, viewer):
+        raise NotFound()
+    return version
+
+
+def list_revisions(session: Session, version: GuidelineVersion) -> list[VersionRevision]:
+    """A version's revisions, newest first."""
+    return list(
+        session.scalars(
+            select(VersionRevision)
+            .where(VersionRevision.version_id == version.id)
+            .order_by(VersionRevision.number.desc())
+        )
+    )
+
+
+def get_revision(session: Session, version: GuidelineVersion, number: int) -> VersionRevision:
+    """One revision of a version."""
+    revision = session.scalar(
+        select(VersionRevision).where(
+            VersionRevision.version_id == version.id, VersionRevision.number == number
+        )
+    )
+    if revision is None:
+        raise NotFound()
+    return revision
+
+
+def count_undisposed_comments(session: Session, version: GuidelineVersion) -> int:
+    """Published, visible consultation comments still waiting for a disposition."""
+    return (
+        session.scalar(
+            select(func.count(ConsultationComment.id)).where(
+                ConsultationComment.version_id == version.id,
+                ConsultationComment.confirmed_at.is_not(None),
+                ConsultationComment.hidden_at.is_(None),
+                ConsultationComment.disposition.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+def available_actions(
+    version: GuidelineVersion, viewer: User | None, *, now: dt.datetime
+) -> list[str]:
+    """What the viewer may do next with a version (drives the page's buttons)."""
+    if not is_staff(viewer):
+        return []
+    actions: list[str] = []
+    if version.status == VersionStatus.draft:
+        actions += ["edit", "open_consultation", "withdraw"]
+    if version.status == VersionStatus.consultation and _consultation_closed(version, now):
+        actions.append("return_to_draft")
+    if version.status in (VersionStatus.adopted, VersionStatus.superseded):
+        actions.append("new_draft")
+    return actions
+
+
+def _consultation_closed(version: GuidelineVersion, now: dt.datetime) -> bool:
+    return version.consultation_closes_at is not None and version.consultation_closes_at <= now
+
+
+# Authoring ---------------------------------------------------------------------------------
+
+
+def create_guideline(
+    session: Session, *, actor: User, data: GuidelineInput, now: dt.datetime
+) -> Guideline:
+    """Start a guideline with an empty draft 1.0."""
+    _require_staff(actor)
+    if session.scalar(select(Guideline.id).where(Guideline.slug == data.slug)):
+        raise Invalid(fields={"slug": N_("Another guideline already uses this address.")})
+    guideline = Guideline(
+        slug=data.slug,
+        title_es=data.title_es,
+        title_en=data.title_en or data.title_es,
+        created_at=now,
+    )
+    session.add(guideline)
+    session.flush()
+    version = GuidelineVersion(
+        guideline_id=guideline.id,
+        number="1.0",
+        status=VersionStatus.draft,
+        created_at=now,
+        updated_at=now,
+        revision_number=0,
+    )
+    session.add(version)
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="guideline.create",
+        object_type="guideline",
+        object_id=guideline.id,
+        summary={"slug": guideline.slug},
+        now=now,
+    )
+    record_revision(session, version=version, actor=actor, note="1.0", now=now)
+    return guideline
+
+
+def _check_new_number(guideline: Guideline, number: str) -> None:
+    existing = [v.number for v in guideline.versions]
+    if number in existing:
+        raise Invalid(fields={"number": N_("Version %(number)s already exists.")}, number=number)
+    if existing and version_key(number) <= max(version_key(n) for n in existing):
+        raise Invalid(
+            fields={"number": N_("The new number must be higher than %(number)s.")},
+            number=max(existing, key=version_key),
+        )
+
+
+def start_new_draft(
+    session: Session, *, actor: User, guideline: Guideline, number: str, now: dt.datetime
+) -> GuidelineVersion:
+    """Open a new draft, copied from the version in force (or the latest one)."""
+    _require_staff(actor)
+    _check_new_number(guideline, number)
+    source = version_in_force(guideline) or max(
+        guideline.versions, key=lambda v: version_key(v.number)
+    )
+    document = version_document(load_version_tree(session, source.id))
+    version = GuidelineVersion(
+        guideline_id=guideline.id,
+        number=number,
+        status=VersionStatus.draft,
+        based_on_id=source.id,
+        created_at=now,
+        updated_at=now,
+        revision_number=0,
+    )
+    session.add(version)
+    session.flush()
+    fill_version(session, load_version_tree(session, version.id), document)
+    record_event(
+        session,
+        actor=actor,
+        action="guideline_version.draft",
+        object_type="guideline_version",
+        object_id=version.id,
+        summary={"number": number, "based_on": source.number},
+        now=now,
+    )
+    record_revision(
+        session, version=version, actor=actor, note=f"{source.number} → {number}", now=now
+    )
+    return version
+
+
+def import_version(
+    session: Session, *, actor: User, guideline: Guideline, document: VersionDoc, now: dt.datetime
+) -> GuidelineVersion:
+    """Load a version document authored elsewhere as a new draft of the guideline."""
+    _require_staff(actor)
+    if document.guideline.slug != guideline.slug:
+        raise Invalid(fields={"guideline.slug": N_("The document belongs to another guideline.")})
+    _check_new_number(guideline, document.number)
+    version = GuidelineVersion(
+        guideline_id=guideline.id,
+        number=document.number,
+        status=VersionStatus.draft,
+        created_at=now,
+        updated_at=now,
+        revision_number=0,
+    )
+    session.add(version)
+    session.flush()
+    fill_version(session, load_version_tree(session, version.id), document)
+    record_event(
+        session,
+        actor=actor,
+        action="guideline_version.import",
+        object_type="guideline_version",
+        object_id=version.id,
+        summary={"number": document.number},
+        now=now,
+    )
+    record_revision(session, version=version, actor=actor, note="import", now=now)
+    return version
+
+
+def replace_draft(
+    session: Session,
+    *,
+    actor: User,
+    version: GuidelineVersion,
+    document: VersionDoc,
+    expected_revision: int | None,
+    now: dt.datetime,
+) -> VersionRevision:
+    """Replace a draft's whole text with a document (the API's PUT)."""
+    _require_staff(actor)
+    ensure_draft(version)
+    _check_fresh(session, version, expected_revision)
+    if document.number != version.number:
+        raise Invalid(fields={"number": N_("The document is for another version number.")})
+    fill_version(session, load_version_tree(session, version.id), document)
+    return record_revision(session, version=version, actor=actor, note="document", now=now)
+
+
+def update_summary(
+    session: Session,
+    *,
+    actor: User,
+    version: GuidelineVersion,
+    data: SummaryInput,
+    expected_revision: int | None,
+    now: dt.datetime,
+) -> VersionRevision:
+    """Change a draft's summary."""
+    _require_staff(actor)
+    ensure_draft(version)
+    _check_fresh(session, version, expected_revision)
+    version.summary_es = data.summary_es
+    version.summary_en = data.summary_en
+    return record_revision(session, version=version, actor=actor, note="summary", now=now)
+
+
+def _find_principle(version: GuidelineVersion, principle_id: int) -> Principle:
+    found = next((p for p in version.principles if p.id == principle_id), None)
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def _find_criterion(version: GuidelineVersion, criterion_id: int) -> Criterion:
+    for principle in version.principles:
+        for criterion in principle.criteria:
+            if criterion.id == criterion_id:
+                return criterion
+    raise NotFound()
+
+
+def _codes_in_use(version: GuidelineVersion, *, except_id: int | None = None) -> set[str]:
+    codes = {p.code for p in version.principles}
+    codes |= {c.code for p in version.principles for c in p.criteria if c.id != except_id}
+    return codes
+
+
+def _renumber(items: list[Principle] | list[Criterion]) -> None:
+    for index, item in enumerate(items, start=1):
+        item.position = index
+
+
+def add_principle(
+    session: Session,
+    *,
+    actor: User,
+    version: GuidelineVersion,
+    data: PrincipleInput,
+    expected_revision: int | None,
+    now: dt.datetime,
+) -> Principle:
+    """Append a principle to a draft."""
+    _require_staff(actor)
+    ensure_draft(version)
+    _check_fresh(session, version, expected_revision)
+    if data.code in _codes_in_use(version):
+        raise Invalid(fields={"code": N_("This code is already used in this version.")})
+    principle = Principle(
+        position=len(version.principles) + 1,
+        code=data.code,
+        title_es=data.title_es,
+        title_en=data.title_en,
+        description_es=data.description_es,
+        description_en=data.description_en,
+    )
+    version.principles.append(principle)
+    session.flush()
+    record_revision(session, version=version, actor=actor, note=f"+ {data.code}", now=now)
+    return principle
+
+
+def update_principle(
+    session: Session,
+    *,
+    actor: User,
+    version: GuidelineVersion,
+    principle_id: int,
+    data: PrincipleInput,
+    expected_revision: int | None,
+    now: dt.datetime,
+) -> Principle:
+    """Change a principle's code, title or description."""
+    _require_staff(actor)
+    ensure_draft(version)
+    _check_fresh(session, version, expected_revision)
+    principle = _find_principle(version, principle_id)
+    if data.code != principle.code and data.code in _codes_in_use(version):
+        raise Invalid(fields={"code": N_("This code is already used in this version.")})
+    principle.code = data.code
+    principle.title_es = data.title_es
+    principle.title_en = data.title_en
+    principle.description_es = data.description_es
+    principle.description_en = data.description_en
+    record_revision(session, version=version, actor=actor, note=f"~ {data.code}", now=now)
+    return principle
+
+
+def delete_principle(
+    session: Session,
+    *,
+    actor: User,
+    version: GuidelineVersion,
+    principle_id: int,
+    expected_revision: int | None,
+    now: dt.datetime,
+) -> None:
+    """Remove a principle and its criteria from a draft."""
+    _require_staff(actor)
+    ensure_draft(version)
+    _check_fresh(session, version, expected_revision)
+    principle = _find_principle(version, principle_id)
+    version.principles.remove(principle)
+    _renumber(version.principles)
+    record_revision(session, version=version, actor=actor, note=f"- {principle.code}", now=now)
+
+
+def _move(items: list[Principle] | list[Criterion], index: int, direction: Direction) -> bool:
+    target = index - 1 if direction == "up" else index + 1
+    if not 0 <= target < len(items):
+        return False
+    items[index].position, items[target].position = items[target].position, items[index].position
+    return True
+
+
+def move_principle(
+    session: Session,
+    *,
+    actor: User,
+    version: GuidelineVersion,
+    principle_id: int,
+    direction: Direction,
+    expected_revision: int | None,
+    now: dt.datetime,
+) -> None:
+    """Move a principle one place up or down."""
+    _require_staff(actor)
+    ensure_draft(version)
+    _check_fresh(session, version, expected_revision)
+    principle = _find_principle(version, principle_id)
+    if _move(version.principles, version.principles.index(principle), direction):
+        record_revision(session, version=version, actor=actor, note=f"↕ {principle.code}", now=now)
+
+
+def _criterion_doc_fields(data: CriterionInput) -> dict[str, object]:
+    return {
+        "code": data.code,
+        "title": {"es": data.title_es, "en": data.title_en},
+        "requirement": {"es": data.requirement_es, "en": data.requirement_en},
+        "guidance": {"es": data.guidance_es, "en": data.guidance_en},
+        "evidence": {"es": data.evidence_es, "en": data.evidence_en},
+        "risk_levels": data.risk_levels,
+    }
+
+
+def _principle_by_code(version: GuidelineVersion, code: str) -> Principle:
+    found = next((p for p in version.principles if p.code == code), None)
+    if found is None:
+        raise Invalid(fields={"principle_code": N_("Choose one of the options.")})
+    return found
+
+
+def add_criterion(
+    session: Session,
+    *,
+    actor: User,
+    version: GuidelineVersion,
+    data: CriterionInput,
+    expected_revision: int | None,
+    now: dt.datetime,
+) -> Criterion:
+    """Append a criterion to one of a draft's principles."""
+    _require_staff(actor)
+    ensure_draft(version)
+    _check_fresh(session, version, expected_revision)
+    principle = _principle_by_code(version, data.principle_code)
+    if data.code in _codes_in_use(version):
+        raise Invalid(fields={"code": N_("This code is already used in this version.")})
+    criterion = criterion_from_doc(
+        CriterionDoc.model_validate(_criterion_doc_fields(data)),
+        version_id=version.id,
+        position=len(principle.criteria) + 1,
+    )
+    principle.criteria.append(criterion)
+    session.flush()
+    record_revision(session, version=version, actor=actor, note=f"+ {data.code}", now=now)
+    return criterion
+
+
+def update_criterion(
+    session: Session,
+    *,
+    actor: User,
+    version: GuidelineVersion,
+    criterion_id: int,
+    data: CriterionInput,
+    expected_revision: int | None,
+    now: dt.datetime,
+) -> Criterion:
+    """Change a criterion's text, risk levels or principle."""
+    _require_staff(actor)
+    ensure_draft(version)
+    _check_fresh(session, version, expected_revision)
+    criterion = _find_criterion(version, criterion_id)
+    if data.code in _codes_in_use(version, except_id=criterion.id):
+        raise Invalid(fields={"code": N_("This code is already used in this version.")})
+    target = _principle_by_code(version, data.principle_code)
+    if target.id != criterion.principle_id:
+        source = _find_principle(version, criterion.principle_id)
+        source.criteria.remove(criterion)
+        _renumber(source.criteria)
+        session.flush()
+        # A fresh row under the new principle; codes keep the identity across versions.
+        criterion = Criterion(version_id=version.id, position=len(target.criteria) + 1)
+        target.criteria.append(criterion)
+    criterion.code = data.code
+    criterion.title_es = data.title_es
+    criterion.title_en = data.title_en
+    criterion.requirement_es = data.requirement_es
+    criterion.requirement_en = data.requirement_en
+    criterion.guidance_es = data.guidance_es
+    criterion.guidance_en = data.guidance_en
+    criterion.evidence_es = data.evidence_es
+    criterion.evidence_en = data.evidence_en
+    criterion.risk_levels = [level.value for level in data.risk_levels]
+    session.flush()
+    record_revision(session, version=version, actor=actor, note=f"~ {data.code}", now=now)
+    return criterion
+
+
+def delete_criterion(
+    session: Session,
+    *,
+    actor: User,
+    version: GuidelineVersion,
+    criterion_id: int,
+    expected_revision: int | None,
+    now: dt.datetime,
+) -> None:
+    """Remove a criterion from a draft."""
+    _require_staff(actor)
+    ensure_draft(version)
+    _check_fresh(session, version, expected_revision)
+    criterion = _find_criterion(version, criterion_id)
+    principle = _find_principle(version, criterion.principle_id)
+    principle.criteria.remove(criterion)
+    _renumber(principle.criteria)
+    record_revision(session, version=version, actor=actor, note=f"- {criterion.code}", now=now)
+
+
+def move_criterion(
+    session: Session,
+    *,
+    actor: User,
+    version: GuidelineVersion,
+    criterion_id: int,
+    direction: Direction,
+    expected_revision: int | None,
+    now: dt.datetime,
+) -> None:
+    """Move a criterion one place up or down within its principle."""
+    _require_staff(actor)
+    ensure_draft(version)
+    _check_fresh(session, version, expected_revision)
+    criterion = _find_criterion(version, criterion_id)
+    principle = _find_principle(version, criterion.principle_id)
+    if _move(principle.criteria, principle.criteria.index(criterion), direction):
+        record_revision(session, version=version, actor=actor, note=f"↕ {criterion.code}", now=now)
+
+
+# Life cycle --------------------------------------------------------------------------------
+
+
+def closing_moment(closes_on: dt.date) -> dt.datetime:
+    """A consultation closing on a date ends at midnight after it, Mexico City time."""
+    end = dt.datetime.combine(closes_on + dt.timedelta(days=1), dt.time(0, 0), DISPLAY_ZONE)
+    return end.astimezone(dt.UTC)
+
+
+def open_consultation(
+    session: Session,
+    *,
+    actor: User,
+    version: GuidelineVersion,
+    closes_on: dt.date,
+    now: dt.datetime,
+) -> None:
+    """Put a draft to public consultation until the end of `closes_on`."""
+    _require_staff(actor)
+    closes_at = closing_moment(closes_on)
+    if closes_at - now < dt.timedelta(days=MIN_CONSULTATION_DAYS):
+        raise Invalid(
+            fields={"closes_on": N_("The consultation must stay open at least one full day.")}
+        )
+    if not any(p.criteria for p in version.principles):
+        raise Conflict(N_("A version without criteria cannot go to consultation."))
+    _transition(version, VersionStatus.consultation)
+    version.consultation_opened_at = now
+    version.consultation_closes_at = closes_at
+    version.updated_at = now
+    record_event(
+        session,
+        actor=actor,
+        action="guideline_version.open_consultation",
+        object_type="guideline_version",
+        object_id=version.id,
+        summary={"number": version.number, "closes_at": closes_at.isoformat()},
+        now=now,
+    )
+
+
+def return_to_draft(
+    session: Session, *, actor: User, version: GuidelineVersion, now: dt.datetime
+) -> None:
+    """After the consultation closes, reopen the text for changes prompted by the comments."""
+    _require_staff(actor)
+    if version.status == VersionStatus.consultation and not _consultation_closed(version, now):
+        raise Conflict(N_("The consultation is still open; wait until it closes."))
+    _transition(version, VersionStatus.draft)
+    version.updated_at = now
+    record_event(
+        session,
+        actor=actor,
+        action="guideline_version.return_to_draft",
+        object_type="guideline_version",
+        object_id=version.id,
+        summary={"number": version.number},
+        now=now,
+    )
+
+
+def withdraw_version(
+    session: Session, *, actor: User, version: GuidelineVersion, reason: str, now: dt.datetime
+) -> None:
+    """Abandon a draft; it stays on record as withdrawn."""
+    _require_staff(actor)
+    if not reason.strip():
+        raise Invalid(fields={"reason": N_("Say why the draft is withdrawn.")})
+    _transition(version, VersionStatus.withdrawn)
+    version.withdrawn_at = now
+    version.updated_at = now
+    record_event(
+        session,
+        actor=actor,
+        action="guideline_version.withdraw",
+        object_type="guideline_version",
+        object_id=version.id,
+        summary={"number": version.number, "reason": reason.strip()},
+        now=now,
+    )
+
+
+def adopt_version(
+    session: Session,
+    *,
+    version: GuidelineVersion,
+    resolution: str,
+    effective_on: dt.date,
+    actor: User | None,
+    now: dt.datetime,
+) -> None:
+    """Adopt a version by the council resolution that authorises it; the one in force is superseded.
+
+    This is the only way a version becomes adopted; the council's ballots call it.
+    """
+    if not resolution.strip():
+        raise Invalid(
+            fields={"resolution": N_("Adoption needs the resolution that authorises it.")}
+        )
+    if version.status == VersionStatus.consultation and not _consultation_closed(version, now):
+        raise Conflict(N_("The consultation is still open; wait until it closes."))
+    pending = count_undisposed_comments(session, version)
+    if pending:
+        raise Conflict(
+            N_("%(count)s consultation comments still have no disposition."), count=pending
+        )
+    if not any(p.criteria for p in load_version_tree(session, version.id).principles):
+        raise Conflict(N_("A version without criteria cannot be adopted."))
+    _transition(version, VersionStatus.adopted)
+    previous = session.scalars(
+        select(GuidelineVersion).where(
+            GuidelineVersion.guideline_id == version.guideline_id,
+            GuidelineVersion.status == VersionStatus.adopted,
+            GuidelineVersion.id != version.id,
+        )
+    ).all()
+    for old in previous:
+        _transition(old, VersionStatus.superseded)
+        old.superseded_at = now
+        record_event(
+            session,
+            actor=actor,
+            action="guideline_version.supersede",
+            object_type="guideline_version",
+            object_id=old.id,
+            summary={"number": old.number, "by": version.number},
+            now=now,
+        )
+    version.adopted_at = now
+    version.adoption_resolution = resolution.strip()
+    version.effective_on = effective_on
+    version.updated_at = now
+    record_event(
+        session,
+        actor=actor,
+        action="guideline_version.adopt",
+        object_type="guideline_version",
+        object_id=version.id,
+        summary={
+            "number": version.number,
+            "resolution": version.adoption_resolution,
+            "effective_on": effective_on.isoformat(),
+        },
+        now=now,
+    )
