@@ -1,4 +1,4 @@
-"""The JSON document of a guideline version: export, import, revision snapshots and diffs share it."""
+"""The JSON document of a guideline version, shared by export, import, revisions and diffs."""
 
 from __future__ import annotations
 
@@ -71,7 +71,9 @@ class VersionDoc(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="GuidelineVersion")
 
-    schema_: Literal["urn:ceia:guideline-version:1"] = Field(default=SCHEMA_ID, alias="$schema")
+    schema_: Literal["urn:ceia:guideline-version:1"] = Field(
+        default="urn:ceia:guideline-version:1", alias="$schema"
+    )
     guideline: GuidelineRef
     number: str = Field(pattern=VERSION_NUMBER, examples=["1.1"])
     status: VersionStatus = VersionStatus.draft

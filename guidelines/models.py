@@ -135,7 +135,7 @@ class Principle(Base):
 
 
 class Criterion(Base):
-    """A checkable requirement (code stable across versions, e.g. TR-2) with guidance and evidence."""
+    """A checkable requirement whose code (TR-2) stays stable across versions."""
 
     __tablename__ = "guideline_criteria"
     __table_args__ = (UniqueConstraint("version_id", "code"),)
@@ -176,7 +176,7 @@ class VersionRevision(Base):
 
 
 class ConsultationComment(Base):
-    """A public comment on a draft in consultation: on the whole draft, a principle or a criterion."""
+    """A public comment on a draft in consultation: the whole draft, a principle or a criterion."""
 
     __tablename__ = "consultation_comments"
 

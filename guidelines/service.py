@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Literal
 
 from sqlalchemy import func, select
@@ -449,7 +450,7 @@ def _codes_in_use(version: GuidelineVersion, *, except_id: int | None = None) ->
     return codes
 
 
-def _renumber(items: list[Principle] | list[Criterion]) -> None:
+def _renumber(items: Sequence[Principle | Criterion]) -> None:
     for index, item in enumerate(items, start=1):
         item.position = index
 
@@ -528,7 +529,7 @@ def delete_principle(
     record_revision(session, version=version, actor=actor, note=f"- {principle.code}", now=now)
 
 
-def _move(items: list[Principle] | list[Criterion], index: int, direction: Direction) -> bool:
+def _move(items: Sequence[Principle | Criterion], index: int, direction: Direction) -> bool:
     target = index - 1 if direction == "up" else index + 1
     if not 0 <= target < len(items):
         return False

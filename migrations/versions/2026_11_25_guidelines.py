@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "20261125_guidelines"
 down_revision: str | None = "20261125_foundation"
 branch_labels: str | Sequence[str] | None = None
