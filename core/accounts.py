@@ -9,6 +9,7 @@ import secrets
 from typing import Any
 
 from argon2 import PasswordHasher
+from email_validator import EmailNotValidError, validate_email
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -173,8 +174,10 @@ def create_user(
 ) -> User:
     """Open an account; without a password it can only be entered through an e-mailed token."""
     email = normalize_email(email)
-    if "@" not in email:
-        raise Invalid(fields={"email": N_("Enter a valid e-mail address.")})
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise Invalid(fields={"email": N_("Enter a valid e-mail address.")}) from exc
     if find_user_by_email(session, email):
         raise Conflict(N_("An account with this e-mail address already exists."))
     if password is not None:

@@ -58,7 +58,7 @@ def drop_database(url: str) -> None:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[str]:
     """The worker's own database, built by running the migrations."""
-    url = create_database(f"ceia_test_{worker_id}", tmp_path_factory.mktemp("db"))
+    url = create_database(f"ceia_test_{worker_id}_{os.getpid()}", tmp_path_factory.mktemp("db"))
     yield url
     drop_database(url)
 
@@ -66,7 +66,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> It
 @pytest.fixture
 def fresh_database_url(tmp_path: Path, worker_id: str) -> Iterator[str]:
     """A separate migrated database that a test may commit to (CLI and live-server tests)."""
-    url = create_database(f"ceia_fresh_{worker_id}", tmp_path)
+    url = create_database(f"ceia_fresh_{worker_id}_{os.getpid()}", tmp_path)
     yield url
     drop_database(url)
 
