@@ -120,6 +120,10 @@ class Translator:
         """A number with the locale's separators."""
         return numbers.format_decimal(value, locale=self.babel_locale)
 
+    def pick(self, es: str, en: str) -> str:
+        """The English text in English when there is one; Spanish is authoritative otherwise."""
+        return en if self.locale == "en" and en else es
+
     def as_dict(self) -> dict[str, Callable[..., str]]:
         """The callables templates use."""
         return {
@@ -129,6 +133,7 @@ class Translator:
             "format_date": self.format_date,
             "format_datetime": self.format_datetime,
             "format_number": self.format_number,
+            "pick": self.pick,
         }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import jinja2
 
 from core.i18n import LOCALE_NAMES, Translator
+from core.markdown import render_markdown
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -25,6 +26,7 @@ def environment() -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
     )
     env.globals["locale_names"] = LOCALE_NAMES
+    env.filters["markdown"] = render_markdown
     return env
 
 

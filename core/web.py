@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.auth import csrf_token, current_user, is_api_request
@@ -123,6 +124,14 @@ def render_page(
     full = {**page_context(request), **(context or {})}
     html = environment().get_template(template).render(**full)
     return HTMLResponse(html, status_code=status_code)
+
+
+async def form_data(request: Request) -> FormData:
+    """The submitted form, read once (sync routes take it as a dependency)."""
+    return await request.form()
+
+
+SubmittedForm = Annotated[FormData, Depends(form_data)]
 
 
 def redirect(url: str) -> RedirectResponse:

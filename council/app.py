@@ -17,6 +17,7 @@ from core.i18n import compile_catalogs
 from core.settings import Settings, ensure_secret_key
 from core.web import NavLink, install_error_handlers
 from council import routes as council_routes
+from guidelines import routes as guideline_routes
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 SESSION_COOKIE = "ceia_session"
@@ -31,6 +32,7 @@ OPENAPI_TAGS = [
 
 NAVIGATION = [
     NavLink("/", N_("Home")),
+    NavLink("/guidelines", N_("Guidelines")),
     NavLink("/account", N_("My account"), ("*",)),
     NavLink("/admin/users", N_("People"), ("secretariat",)),
 ]
@@ -89,4 +91,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(council_routes.pages)
     app.include_router(account_routes.pages)
     app.include_router(account_routes.api)
+    app.include_router(guideline_routes.pages)
+    app.include_router(guideline_routes.api)
     return app

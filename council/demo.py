@@ -8,6 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.accounts import Role, User, create_user
+from council.demo_guidelines import draft_changes, load_demo_document
+from guidelines import service as guidelines
+from guidelines.documents import load_version_tree
+from guidelines.schemas import GuidelineInput
 
 DEMO_PASSWORD = "demo-ceia-2026"
 
@@ -31,15 +35,78 @@ def seed_demo(session: Session, *, now: dt.datetime) -> list[tuple[str, str]]:
     if session.scalar(select(User.id).limit(1)) is not None:
         return []
     accounts = []
+    people: dict[Role, User] = {}
     for email, name, role in DEMO_PEOPLE:
-        create_user(
-            session,
-            email=email,
-            full_name=name,
-            role=role,
-            password=DEMO_PASSWORD,
-            actor=None,
-            now=now,
+        people.setdefault(
+            role,
+            create_user(
+                session,
+                email=email,
+                full_name=name,
+                role=role,
+                password=DEMO_PASSWORD,
+                actor=None,
+                now=now,
+            ),
         )
         accounts.append((email, role.value))
+    seed_guidelines(session, secretariat=people[Role.secretariat], now=now)
     return accounts
+
+
+def seed_guidelines(session: Session, *, secretariat: User, now: dt.datetime) -> None:
+    """The adopted guideline 1.0 and a 1.1 draft in public consultation."""
+    document = load_demo_document()
+    drafted_at = now - dt.timedelta(days=240)
+    guideline = guidelines.create_guideline(
+        session,
+        actor=secretariat,
+        data=GuidelineInput(
+            slug=document.guideline.slug,
+            title_es=document.guideline.title.es,
+            title_en=document.guideline.title.en,
+        ),
+        now=drafted_at,
+    )
+    first = guidelines.get_version(
+        session, slug=guideline.slug, number="1.0", viewer=secretariat
+    )
+    guidelines.replace_draft(
+        session,
+        actor=secretariat,
+        version=first,
+        document=document,
+        expected_revision=None,
+        now=drafted_at,
+    )
+    guidelines.adopt_version(
+        session,
+        version=first,
+        resolution="CEIA-2026-003",
+        effective_on=(now - dt.timedelta(days=180)).date(),
+        actor=None,
+        now=now - dt.timedelta(days=190),
+    )
+    drafted_at = now - dt.timedelta(days=20)
+    second = guidelines.start_new_draft(
+        session,
+        actor=secretariat,
+        guideline=guidelines.get_guideline(session, guideline.slug),
+        number="1.1",
+        now=drafted_at,
+    )
+    guidelines.replace_draft(
+        session,
+        actor=secretariat,
+        version=load_version_tree(session, second.id),
+        document=draft_changes(document),
+        expected_revision=None,
+        now=drafted_at,
+    )
+    guidelines.open_consultation(
+        session,
+        actor=secretariat,
+        version=load_version_tree(session, second.id),
+        closes_on=(now + dt.timedelta(days=25)).date(),
+        now=now - dt.timedelta(days=14),
+    )

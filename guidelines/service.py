@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -162,12 +163,15 @@ def record_revision(
 
 # Queries -----------------------------------------------------------------------------------
 
+# Versions with their guideline back-reference, which the identity map fills without a query.
+_VERSIONS = selectinload(Guideline.versions).selectinload(GuidelineVersion.guideline)
+
 
 def list_guidelines(session: Session) -> list[Guideline]:
     """Every guideline with its versions."""
     return list(
         session.scalars(
-            select(Guideline).options(selectinload(Guideline.versions)).order_by(Guideline.slug)
+            select(Guideline).options(_VERSIONS).order_by(Guideline.slug)
         )
     )
 
@@ -175,7 +179,7 @@ def list_guidelines(session: Session) -> list[Guideline]:
 def get_guideline(session: Session, slug: str) -> Guideline:
     """A guideline by slug, with its versions."""
     guideline = session.scalar(
-        select(Guideline).where(Guideline.slug == slug).options(selectinload(Guideline.versions))
+        select(Guideline).where(Guideline.slug == slug).options(_VERSIONS)
     )
     if guideline is None:
         raise NotFound()
@@ -265,6 +269,21 @@ def available_actions(
     if version.status in (VersionStatus.adopted, VersionStatus.superseded):
         actions.append("new_draft")
     return actions
+
+
+def closes_on(version: GuidelineVersion) -> dt.date | None:
+    """The last day of the consultation, in Mexico City."""
+    if version.consultation_closes_at is None:
+        return None
+    last_moment = version.consultation_closes_at - dt.timedelta(microseconds=1)
+    return last_moment.astimezone(DISPLAY_ZONE).date()
+
+
+def days_left(version: GuidelineVersion, now: dt.datetime) -> int:
+    """Whole days, rounded up, until the consultation closes (0 once closed or never opened)."""
+    if version.consultation_closes_at is None or version.consultation_closes_at <= now:
+        return 0
+    return math.ceil((version.consultation_closes_at - now) / dt.timedelta(days=1))
 
 
 def _consultation_closed(version: GuidelineVersion, now: dt.datetime) -> bool:
