@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -49,11 +48,6 @@ api = APIRouter(prefix="/api/v1", tags=["guidelines"], responses=ERROR_RESPONSES
 
 DbSession = Annotated[Session, Depends(get_session)]
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
-RISK_LABELS = {
-    RiskLevel.minimal: N_("Minimal risk"),
-    RiskLevel.limited: N_("Limited risk"),
-    RiskLevel.high: N_("High risk"),
-}
 
 
 def version_url(version: GuidelineVersion, suffix: str = "") -> str:
@@ -64,7 +58,7 @@ def version_url(version: GuidelineVersion, suffix: str = "") -> str:
 def _common(extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "status_labels": service.STATUS_LABELS,
-        "risk_labels": RISK_LABELS,
+        "risk_labels": service.RISK_LABELS,
         "risk_levels": list(RiskLevel),
         "version_url": version_url,
         "closes_on": service.closes_on,
@@ -901,7 +895,11 @@ def withdraw_page(
     version = _draft(session, slug, number, user)
     reason = form.get("reason")
     service.withdraw_version(
-        session, actor=user, version=version, reason=reason if isinstance(reason, str) else "", now=now
+        session,
+        actor=user,
+        version=version,
+        reason=reason if isinstance(reason, str) else "",
+        now=now,
     )
     session.commit()
     flash(request, N_("The draft has been withdrawn."))
@@ -1009,7 +1007,9 @@ def api_import_version(
 ) -> GuidelineVersion:
     """Import a version document as a new draft."""
     guideline = service.get_guideline(session, slug)
-    version = service.import_version(session, actor=user, guideline=guideline, document=body, now=now)
+    version = service.import_version(
+        session, actor=user, guideline=guideline, document=body, now=now
+    )
     session.commit()
     return version
 
@@ -1040,7 +1040,9 @@ def api_open_consultation(
 ) -> GuidelineVersion:
     """Put a draft to public consultation until the end of `closes_on` (Mexico City time)."""
     version = service.get_version(session, slug=slug, number=number, viewer=user)
-    service.open_consultation(session, actor=user, version=version, closes_on=body.closes_on, now=now)
+    service.open_consultation(
+        session, actor=user, version=version, closes_on=body.closes_on, now=now
+    )
     session.commit()
     return version
 
@@ -1063,10 +1065,3 @@ def api_diff(
 def api_version_schema() -> dict[str, Any]:
     """The JSON Schema of a guideline version document (import and export)."""
     return version_json_schema()
-
-
-def today_in_mexico(now: dt.datetime) -> dt.date:
-    """The calendar date in Mexico City at `now`."""
-    from core.i18n import DISPLAY_ZONE
-
-    return now.astimezone(DISPLAY_ZONE).date()

@@ -28,6 +28,7 @@ from guidelines.models import (
     Guideline,
     GuidelineVersion,
     Principle,
+    RiskLevel,
     VersionRevision,
     VersionStatus,
 )
@@ -50,6 +51,12 @@ STATUS_LABELS = {
     VersionStatus.adopted: N_("Adopted"),
     VersionStatus.superseded: N_("Superseded"),
     VersionStatus.withdrawn: N_("Withdrawn"),
+}
+
+RISK_LABELS = {
+    RiskLevel.minimal: N_("Minimal risk"),
+    RiskLevel.limited: N_("Limited risk"),
+    RiskLevel.high: N_("High risk"),
 }
 
 PUBLIC_STATUSES = frozenset(
@@ -169,18 +176,12 @@ _VERSIONS = selectinload(Guideline.versions).selectinload(GuidelineVersion.guide
 
 def list_guidelines(session: Session) -> list[Guideline]:
     """Every guideline with its versions."""
-    return list(
-        session.scalars(
-            select(Guideline).options(_VERSIONS).order_by(Guideline.slug)
-        )
-    )
+    return list(session.scalars(select(Guideline).options(_VERSIONS).order_by(Guideline.slug)))
 
 
 def get_guideline(session: Session, slug: str) -> Guideline:
     """A guideline by slug, with its versions."""
-    guideline = session.scalar(
-        select(Guideline).where(Guideline.slug == slug).options(_VERSIONS)
-    )
+    guideline = session.scalar(select(Guideline).where(Guideline.slug == slug).options(_VERSIONS))
     if guideline is None:
         raise NotFound()
     return guideline

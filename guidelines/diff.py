@@ -1,0 +1,353 @@
+"""What changed between two versions of a guideline: criteria, principles and word-level text."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+from markupsafe import Markup, escape
+from pydantic import BaseModel, ConfigDict, Field
+
+from guidelines.documents import CriterionDoc, LocalizedText, PrincipleDoc, VersionDoc
+from guidelines.models import RiskLevel
+
+Op = Literal["equal", "insert", "delete"]
+
+_TOKEN = re.compile(r"\s+|[^\s]+")
+_LEADING_SPACE = re.compile(r"^\s+")
+_LANGUAGES = ("es", "en")
+_CRITERION_TEXTS = ("title", "requirement", "guidance", "evidence")
+_PRINCIPLE_TEXTS = ("title", "description")
+_RISK_ORDER = {level: index for index, level in enumerate(RiskLevel)}
+
+
+class Segment(BaseModel):
+    """A run of text that both versions share, or that one of them adds or drops."""
+
+    model_config = ConfigDict(frozen=True)
+
+    op: Op
+    text: str
+
+
+class FieldChange(BaseModel):
+    """One field that differs: a text (title.es, requirement.en...), risk_levels or principle."""
+
+    field: str
+    old: str | list[str]
+    new: str | list[str]
+    segments: list[Segment] = Field(default_factory=list)
+
+
+class CriterionEntry(BaseModel):
+    """A criterion that exists in only one of the versions, with the principle holding it."""
+
+    principle: str
+    criterion: CriterionDoc
+
+
+class CriterionChange(BaseModel):
+    """A criterion present in both versions whose text, risk levels or place differ."""
+
+    code: str
+    principle: str
+    old_principle: str
+    fields: list[FieldChange]
+    moved: bool = False
+
+
+class PrincipleHeading(BaseModel):
+    """A principle added or removed (its criteria are listed among the criteria)."""
+
+    code: str
+    title: LocalizedText
+    description: LocalizedText
+
+
+class PrincipleChange(BaseModel):
+    """A principle present in both versions whose title, description or place differ."""
+
+    code: str
+    fields: list[FieldChange]
+    moved: bool = False
+
+
+class DiffCounts(BaseModel):
+    """How many criteria fall in each kind of change."""
+
+    added: int
+    removed: int
+    changed: int
+    moved: int
+    unchanged: int
+    principles_added: int
+    principles_removed: int
+    principles_changed: int
+
+
+class VersionDiff(BaseModel):
+    """The differences from one version (or revision) of a guideline to another."""
+
+    from_number: str
+    to_number: str
+    summary: list[FieldChange]
+    added_principles: list[PrincipleHeading]
+    removed_principles: list[PrincipleHeading]
+    changed_principles: list[PrincipleChange]
+    added: list[CriterionEntry]
+    removed: list[CriterionEntry]
+    changed: list[CriterionChange]
+    unchanged: list[str]
+    counts: DiffCounts
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the two versions say exactly the same thing in the same order."""
+        return not (
+            self.summary
+            or self.added_principles
+            or self.removed_principles
+            or self.changed_principles
+            or self.added
+            or self.removed
+            or self.changed
+        )
+
+
+# Word-level text diff ------------------------------------------------------------------------
+
+
+def _merge(segments: Iterable[Segment]) -> list[Segment]:
+    merged: list[Segment] = []
+    for segment in segments:
+        if not segment.text:
+            continue
+        if merged and merged[-1].op == segment.op:
+            merged[-1] = Segment(op=segment.op, text=merged[-1].text + segment.text)
+        else:
+            merged.append(segment)
+    return merged
+
+
+def _slide_leading_space(segments: list[Segment]) -> list[Segment]:
+    """Write "informar claramente a" as +"claramente " rather than +" claramente"."""
+    result = [Segment(op="equal", text=""), *segments]
+    for index in range(1, len(result) - 1):
+        before, change, after = result[index - 1], result[index], result[index + 1]
+        if before.op != "equal" or change.op == "equal" or after.op != "equal":
+            continue
+        space = _LEADING_SPACE.match(change.text)
+        if space is None or not after.text.startswith(space.group()):
+            continue
+        width = len(space.group())
+        result[index - 1] = Segment(op="equal", text=before.text + space.group())
+        result[index] = Segment(op=change.op, text=change.text[width:] + space.group())
+        result[index + 1] = Segment(op="equal", text=after.text[width:])
+    return _merge(result)
+
+
+def word_diff(old: str, new: str) -> list[Segment]:
+    """The words kept, inserted and deleted from `old` to `new`, whitespace included."""
+    old_tokens = _TOKEN.findall(old)
+    new_tokens = _TOKEN.findall(new)
+    opcodes = difflib.SequenceMatcher(None, old_tokens, new_tokens, autojunk=False).get_opcodes()
+    segments: list[Segment] = []
+    deleted: list[str] = []
+    inserted: list[str] = []
+    for index, (tag, i1, i2, j1, j2) in enumerate(opcodes):
+        kept = "".join(old_tokens[i1:i2]) if tag == "equal" else ""
+        # A lone space kept between two changes reads better inside one replaced phrase.
+        if tag != "equal" or (kept.isspace() and 0 < index < len(opcodes) - 1):
+            deleted.extend(old_tokens[i1:i2])
+            inserted.extend(new_tokens[j1:j2])
+            continue
+        segments.append(Segment(op="delete", text="".join(deleted)))
+        segments.append(Segment(op="insert", text="".join(inserted)))
+        segments.append(Segment(op="equal", text=kept))
+        deleted, inserted = [], []
+    segments.append(Segment(op="delete", text="".join(deleted)))
+    segments.append(Segment(op="insert", text="".join(inserted)))
+    return _slide_leading_space(_merge(segments))
+
+
+def render_segments_html(segments: Sequence[Segment]) -> Markup:
+    """Segments as HTML: kept text as is, insertions in <ins>, deletions in <del>, all escaped."""
+    parts: list[Markup] = []
+    for segment in segments:
+        text = escape(segment.text)
+        if segment.op == "insert":
+            parts.append(Markup('<ins class="diff-ins">{}</ins>').format(text))
+        elif segment.op == "delete":
+            parts.append(Markup('<del class="diff-del">{}</del>').format(text))
+        else:
+            parts.append(text)
+    return Markup("").join(parts)
+
+
+# Documents -----------------------------------------------------------------------------------
+
+
+def _text_changes(prefix: str, old: LocalizedText, new: LocalizedText) -> list[FieldChange]:
+    changes = []
+    for language in _LANGUAGES:
+        before, after = getattr(old, language), getattr(new, language)
+        if before != after:
+            changes.append(
+                FieldChange(
+                    field=f"{prefix}.{language}",
+                    old=before,
+                    new=after,
+                    segments=word_diff(before, after),
+                )
+            )
+    return changes
+
+
+def _risk_levels(levels: Iterable[RiskLevel]) -> list[str]:
+    return [level.value for level in sorted(set(levels), key=_RISK_ORDER.__getitem__)]
+
+
+def _criterion_fields(
+    old: CriterionDoc, new: CriterionDoc, old_principle: str, new_principle: str
+) -> list[FieldChange]:
+    changes: list[FieldChange] = []
+    for name in _CRITERION_TEXTS:
+        changes.extend(_text_changes(name, getattr(old, name), getattr(new, name)))
+    old_levels, new_levels = _risk_levels(old.risk_levels), _risk_levels(new.risk_levels)
+    if old_levels != new_levels:
+        changes.append(FieldChange(field="risk_levels", old=old_levels, new=new_levels))
+    if old_principle != new_principle:
+        changes.append(FieldChange(field="principle", old=old_principle, new=new_principle))
+    return changes
+
+
+def _out_of_order(old: Sequence[str], new: Sequence[str]) -> set[str]:
+    """Codes of `new` outside a longest run kept in the same relative order as in `old`."""
+    old_set, new_set = set(old), set(new)
+    common_old = [code for code in old if code in new_set]
+    common_new = [code for code in new if code in old_set]
+    rows, cols = len(common_old), len(common_new)
+    lengths = [[0] * (cols + 1) for _ in range(rows + 1)]
+    for i in range(rows - 1, -1, -1):
+        for j in range(cols - 1, -1, -1):
+            if common_old[i] == common_new[j]:
+                lengths[i][j] = lengths[i + 1][j + 1] + 1
+            else:
+                lengths[i][j] = max(lengths[i + 1][j], lengths[i][j + 1])
+    kept: set[str] = set()
+    i = j = 0
+    while i < rows and j < cols:
+        if common_old[i] == common_new[j]:
+            kept.add(common_old[i])
+            i, j = i + 1, j + 1
+        elif lengths[i + 1][j] >= lengths[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return set(common_new) - kept
+
+
+def _heading(principle: PrincipleDoc) -> PrincipleHeading:
+    return PrincipleHeading(
+        code=principle.code, title=principle.title, description=principle.description
+    )
+
+
+def _principle_diff(
+    old: VersionDoc, new: VersionDoc
+) -> tuple[list[PrincipleHeading], list[PrincipleHeading], list[PrincipleChange]]:
+    old_by_code = {p.code: p for p in old.principles}
+    new_codes = {p.code for p in new.principles}
+    moved = _out_of_order([p.code for p in old.principles], [p.code for p in new.principles])
+    added = [_heading(p) for p in new.principles if p.code not in old_by_code]
+    removed = [_heading(p) for p in old.principles if p.code not in new_codes]
+    changed = []
+    for principle in new.principles:
+        before = old_by_code.get(principle.code)
+        if before is None:
+            continue
+        fields = [
+            change
+            for name in _PRINCIPLE_TEXTS
+            for change in _text_changes(name, getattr(before, name), getattr(principle, name))
+        ]
+        if fields or principle.code in moved:
+            changed.append(
+                PrincipleChange(code=principle.code, fields=fields, moved=principle.code in moved)
+            )
+    return added, removed, changed
+
+
+def _moved_criteria(old: VersionDoc, new: VersionDoc) -> set[str]:
+    """Criteria placed differently: in another principle, or reordered within theirs."""
+    old_principle = {c.code: p.code for p, c in old.criteria()}
+    old_orders = {p.code: [c.code for c in p.criteria] for p in old.principles}
+    moved: set[str] = set()
+    for principle in new.principles:
+        old_order = old_orders.get(principle.code, [])
+        new_order = [c.code for c in principle.criteria]
+        moved |= _out_of_order(old_order, new_order)
+        moved |= {
+            code
+            for code in new_order
+            if code in old_principle and old_principle[code] != principle.code
+        }
+    return moved
+
+
+def diff_versions(old: VersionDoc, new: VersionDoc) -> VersionDiff:
+    """Compare two version documents, matching criteria and principles by code."""
+    old_criteria = {c.code: (p.code, c) for p, c in old.criteria()}
+    new_codes = {c.code for _, c in new.criteria()}
+    moved = _moved_criteria(old, new)
+    added: list[CriterionEntry] = []
+    changed: list[CriterionChange] = []
+    unchanged: list[str] = []
+    for principle, criterion in new.criteria():
+        if criterion.code not in old_criteria:
+            added.append(CriterionEntry(principle=principle.code, criterion=criterion))
+            continue
+        old_principle, before = old_criteria[criterion.code]
+        fields = _criterion_fields(before, criterion, old_principle, principle.code)
+        if fields or criterion.code in moved:
+            changed.append(
+                CriterionChange(
+                    code=criterion.code,
+                    principle=principle.code,
+                    old_principle=old_principle,
+                    fields=fields,
+                    moved=criterion.code in moved,
+                )
+            )
+        else:
+            unchanged.append(criterion.code)
+    removed = [
+        CriterionEntry(principle=p.code, criterion=c)
+        for p, c in old.criteria()
+        if c.code not in new_codes
+    ]
+    added_p, removed_p, changed_p = _principle_diff(old, new)
+    return VersionDiff(
+        from_number=old.number,
+        to_number=new.number,
+        summary=_text_changes("summary", old.summary, new.summary),
+        added_principles=added_p,
+        removed_principles=removed_p,
+        changed_principles=changed_p,
+        added=added,
+        removed=removed,
+        changed=changed,
+        unchanged=unchanged,
+        counts=DiffCounts(
+            added=len(added),
+            removed=len(removed),
+            changed=len(changed),
+            moved=sum(change.moved for change in changed),
+            unchanged=len(unchanged),
+            principles_added=len(added_p),
+            principles_removed=len(removed_p),
+            principles_changed=len(changed_p),
+        ),
+    )
