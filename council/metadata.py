@@ -8,9 +8,17 @@ import core.accounts
 import core.audit
 import core.mail
 import core.ratelimit
+import council.models
 import guidelines.models
 from core.db import Base
 
-MODEL_MODULES = (core.accounts, core.audit, core.mail, core.ratelimit, guidelines.models)
+MODEL_MODULES = (
+    core.accounts,
+    core.audit,
+    core.mail,
+    core.ratelimit,
+    guidelines.models,
+    council.models,
+)
 
 target_metadata: MetaData = Base.metadata
