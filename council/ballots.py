@@ -130,7 +130,10 @@ def _require_secretary(session: Session, actor: User, now: dt.datetime) -> None:
 def get_ballot(session: Session, ballot_id: int) -> Ballot:
     """A ballot with its voters."""
     ballot = session.scalar(
-        select(Ballot).where(Ballot.id == ballot_id).options(selectinload(Ballot.voters))
+        select(Ballot)
+        .where(Ballot.id == ballot_id)
+        .options(selectinload(Ballot.voters))
+        .execution_options(populate_existing=True)
     )
     if ballot is None:
         raise NotFound()
@@ -242,7 +245,7 @@ def open_ballot(
         },
         now=now,
     )
-    return ballot
+    return get_ballot(session, ballot.id)
 
 
 def open_adoption_ballot(
