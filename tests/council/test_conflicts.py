@@ -1,4 +1,4 @@
-"""Conflicts of interest: declared, detected (e-mail domain, past employer), dismissed by the chair."""
+"""Conflicts of interest: declared or detected, and dismissal by the chair."""
 
 from __future__ import annotations
 
