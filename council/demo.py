@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role, User, create_user
 from council.demo_guidelines import draft_changes, load_demo_document
+from council.members import appoint_member, declare_interest
+from council.models import InterestType, Seat
 from guidelines import service as guidelines
 from guidelines.documents import load_version_tree
 from guidelines.schemas import GuidelineInput
@@ -35,23 +37,94 @@ def seed_demo(session: Session, *, now: dt.datetime) -> list[tuple[str, str]]:
     if session.scalar(select(User.id).limit(1)) is not None:
         return []
     accounts = []
-    people: dict[Role, User] = {}
+    people: dict[str, User] = {}
     for email, name, role in DEMO_PEOPLE:
-        people.setdefault(
-            role,
-            create_user(
-                session,
-                email=email,
-                full_name=name,
-                role=role,
-                password=DEMO_PASSWORD,
-                actor=None,
-                now=now,
-            ),
+        people[email] = create_user(
+            session,
+            email=email,
+            full_name=name,
+            role=role,
+            password=DEMO_PASSWORD,
+            actor=None,
+            now=now,
         )
         accounts.append((email, role.value))
-    seed_guidelines(session, secretariat=people[Role.secretariat], now=now)
+    secretariat = people["secretaria@ceia.gob.mx"]
+    seed_council(session, secretariat=secretariat, people=people, now=now)
+    seed_guidelines(session, secretariat=secretariat, now=now)
     return accounts
+
+
+CURRENT_TERM = (dt.date(2025, 1, 1), dt.date(2028, 12, 31))
+# Four members in term; the fifth served until 2025 and can no longer vote.
+DEMO_SEATS: list[tuple[str, Seat, list[str], tuple[dt.date, dt.date]]] = [
+    ("presidencia@ceia.gob.mx", Seat.chair, ["derechos humanos", "regulación"], CURRENT_TERM),
+    ("jgarcia@ceia.gob.mx", Seat.secretary, ["derecho administrativo"], CURRENT_TERM),
+    ("lhernandez@ceia.gob.mx", Seat.member, ["aprendizaje automático", "equidad"], CURRENT_TERM),
+    ("rmartinez@ceia.gob.mx", Seat.member, ["salud digital"], CURRENT_TERM),
+    (
+        "amendoza@ceia.gob.mx",
+        Seat.member,
+        ["protección de datos"],
+        (dt.date(2022, 1, 1), dt.date(2025, 6, 30)),
+    ),
+]
+
+DEMO_INTERESTS: list[tuple[str, str, str, InterestType, dt.date | None, dt.date | None]] = [
+    (
+        "rmartinez@ceia.gob.mx",
+        "DataSalud Analítica, S.A. de C.V.",
+        "DSA180523KL9",
+        InterestType.consulting,
+        dt.date(2023, 3, 1),
+        dt.date(2025, 2, 28),
+    ),
+    (
+        "lhernandez@ceia.gob.mx",
+        "Universidad Nacional Autónoma de México",
+        "",
+        InterestType.employment,
+        dt.date(2012, 8, 1),
+        None,
+    ),
+    (
+        "experta.salud@unam.example.mx",
+        "Hospital General de México",
+        "",
+        InterestType.collaboration,
+        dt.date(2024, 1, 15),
+        None,
+    ),
+]
+
+
+def seed_council(
+    session: Session, *, secretariat: User, people: dict[str, User], now: dt.datetime
+) -> None:
+    """The council's seats and terms, and some declared interests."""
+    for email, seat, areas, (starts_on, ends_on) in DEMO_SEATS:
+        appoint_member(
+            session,
+            actor=secretariat,
+            user=people[email],
+            seat=seat,
+            areas=areas,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            now=now,
+        )
+    for email, organisation, rfc, kind, starts_on, ends_on in DEMO_INTERESTS:
+        declare_interest(
+            session,
+            actor=people[email],
+            organisation=organisation,
+            rfc=rfc,
+            interest_type=kind,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            note="",
+            now=now,
+        )
 
 
 def seed_guidelines(session: Session, *, secretariat: User, now: dt.datetime) -> None:
@@ -68,9 +141,7 @@ def seed_guidelines(session: Session, *, secretariat: User, now: dt.datetime) ->
         ),
         now=drafted_at,
     )
-    first = guidelines.get_version(
-        session, slug=guideline.slug, number="1.0", viewer=secretariat
-    )
+    first = guidelines.get_version(session, slug=guideline.slug, number="1.0", viewer=secretariat)
     guidelines.replace_draft(
         session,
         actor=secretariat,

@@ -201,6 +201,14 @@ def visible_versions(guideline: Guideline, viewer: User | None) -> list[Guidelin
     )
 
 
+def slug_of(session: Session, version: GuidelineVersion) -> str:
+    """The public slug of a version's guideline."""
+    slug = session.scalar(select(Guideline.slug).where(Guideline.id == version.guideline_id))
+    if slug is None:
+        raise NotFound()
+    return slug
+
+
 def get_version(
     session: Session, *, slug: str, number: str, viewer: User | None
 ) -> GuidelineVersion:
@@ -269,6 +277,8 @@ def available_actions(
         actions.append("return_to_draft")
     if version.status in (VersionStatus.adopted, VersionStatus.superseded):
         actions.append("new_draft")
+    if version.status == VersionStatus.draft or "return_to_draft" in actions:
+        actions.append("put_to_vote")
     return actions
 
 

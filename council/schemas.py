@@ -1,0 +1,111 @@
+"""Input and output shapes of the council's membership, ballots and resolutions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from council.models import BallotResult, BallotRule, BallotStatus, InterestType, PositionKind, Seat
+
+
+class AppointmentInput(BaseModel):
+    """A seat and first term for a council member's account."""
+
+    user_id: int
+    seat: Seat
+    areas: str = ""
+    starts_on: dt.date
+    ends_on: dt.date
+
+
+class TermInput(BaseModel):
+    """A further term."""
+
+    starts_on: dt.date
+    ends_on: dt.date
+
+
+class InterestInput(BaseModel):
+    """A declared interest as entered by its holder."""
+
+    organisation: str = Field(min_length=1, max_length=200)
+    rfc: str = Field(default="", max_length=20)
+    interest_type: InterestType
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+    note: str = Field(default="", max_length=2000)
+
+
+class AdoptionBallotInput(BaseModel):
+    """What the secretary sets when putting a guideline version to a vote."""
+
+    slug: str
+    number: str
+    rule: BallotRule = BallotRule.simple_majority
+    quorum_percent: int = Field(default=50, ge=0, le=100)
+    closes_on: dt.date
+    effective_on: dt.date
+
+
+class PositionInput(BaseModel):
+    """A member's position on a ballot."""
+
+    kind: PositionKind
+    text: str = Field(default="", max_length=5000)
+
+
+class ConflictCheckInput(BaseModel):
+    """A person and an organisation to check for conflicts before an invitation or assignment."""
+
+    email: str = Field(min_length=3, max_length=320)
+    organisation: str = Field(min_length=1, max_length=200)
+    rfc: str = Field(default="", max_length=20)
+    email_domain: str = Field(default="", max_length=200)
+
+
+class MemberOut(BaseModel):
+    """A council member as the public sees them."""
+
+    full_name: str
+    seat: Seat
+    areas: list[str]
+    term_ends_on: dt.date | None
+    interests: list[dict[str, Any]]
+
+
+class PositionOut(BaseModel):
+    """A member's current position."""
+
+    member: str
+    kind: PositionKind | None
+    text: str
+
+
+class BallotOut(BaseModel):
+    """A ballot with its live tally."""
+
+    id: int
+    title_es: str
+    title_en: str
+    rule: BallotRule
+    status: BallotStatus
+    result: BallotResult | None
+    opened_at: dt.datetime
+    closes_at: dt.datetime
+    needs: int
+    passes: bool
+    not_voted: list[str]
+    positions: list[PositionOut]
+
+
+class ResolutionOut(BaseModel):
+    """A public resolution of the council."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    number: str
+    result: BallotResult
+    issued_at: dt.datetime
+    record: dict[str, Any]
