@@ -17,6 +17,7 @@ from core.i18n import compile_catalogs
 from core.settings import Settings, ensure_secret_key
 from core.web import NavLink, install_error_handlers
 from council import routes as council_routes
+from guidelines import consultation_routes
 from guidelines import routes as guideline_routes
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -33,6 +34,10 @@ OPENAPI_TAGS = [
 NAVIGATION = [
     NavLink("/", N_("Home")),
     NavLink("/guidelines", N_("Guidelines")),
+    NavLink("/council", N_("The council")),
+    NavLink("/council/ballots", N_("Ballots"), ("council_member", "secretariat")),
+    NavLink("/council/interests", N_("My interests"), ("council_member", "expert")),
+    NavLink("/council/members", N_("Roster"), ("secretariat",)),
     NavLink("/account", N_("My account"), ("*",)),
     NavLink("/admin/users", N_("People"), ("secretariat",)),
 ]
@@ -89,8 +94,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(council_routes.pages)
+    app.include_router(council_routes.api)
     app.include_router(account_routes.pages)
     app.include_router(account_routes.api)
     app.include_router(guideline_routes.pages)
     app.include_router(guideline_routes.api)
+    app.include_router(consultation_routes.pages)
+    app.include_router(consultation_routes.api)
     return app

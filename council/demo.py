@@ -113,15 +113,15 @@ def seed_council(
             ends_on=ends_on,
             now=now,
         )
-    for email, organisation, rfc, kind, starts_on, ends_on in DEMO_INTERESTS:
+    for email, organisation, rfc, kind, since, until in DEMO_INTERESTS:
         declare_interest(
             session,
             actor=people[email],
             organisation=organisation,
             rfc=rfc,
             interest_type=kind,
-            starts_on=starts_on,
-            ends_on=ends_on,
+            starts_on=since,
+            ends_on=until,
             note="",
             now=now,
         )

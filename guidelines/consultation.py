@@ -1,0 +1,542 @@
+"""Public consultation on a draft: comments, their confirmation, moderation and dispositions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from core.accounts import User, hash_token, normalize_email
+from core.audit import record_event
+from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
+from core.i18n import translator
+from core.mail import queue_mail
+from core.pdf import render_pdf
+from core.ratelimit import check_limit, record_hit
+from core.templating import render_text
+from guidelines.documents import load_version_tree
+from guidelines.models import (
+    CommenterType,
+    ConsultationComment,
+    Disposition,
+    GuidelineVersion,
+    VersionStatus,
+)
+from guidelines.service import is_staff
+
+BODY_MIN_CHARS = 10
+BODY_MAX_CHARS = 5000
+NAME_MAX_CHARS = 200
+RESPONSE_MAX_CHARS = 10000
+COMMENT_LIMIT = 5
+COMMENT_WINDOW = dt.timedelta(hours=1)
+IP_BUCKET = "comment-ip"
+EMAIL_BUCKET = "comment-email"
+REPORT_PDF_TEMPLATE = "guidelines/consultation_report.pdf.html"
+
+COMMENTER_TYPE_LABELS = {
+    CommenterType.individual: N_("Individual"),
+    CommenterType.company: N_("Company"),
+    CommenterType.academia: N_("Academia"),
+    CommenterType.civil_society: N_("Civil society organisation"),
+    CommenterType.government: N_("Government"),
+}
+
+DISPOSITION_LABELS = {
+    Disposition.accepted: N_("Accepted"),
+    Disposition.partly_accepted: N_("Partly accepted"),
+    Disposition.not_accepted: N_("Not accepted"),
+    Disposition.noted: N_("Noted"),
+}
+
+# Once a version is adopted (or abandoned) its consultation record is history.
+DISPOSABLE_STATUSES = frozenset({VersionStatus.consultation, VersionStatus.draft})
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a comment can be about: the whole draft (empty code), a principle or a criterion."""
+
+    code: str
+    kind: str
+    title_es: str = ""
+    title_en: str = ""
+
+
+@dataclass
+class CommentGroup:
+    """The published comments about one target, in the order they arrived."""
+
+    target: Target
+    comments: list[ConsultationComment] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CommentCounts:
+    """How many comments a consultation received and where they stand."""
+
+    published: int
+    hidden: int
+    awaiting_disposition: int
+    unconfirmed: int
+    by_type: dict[CommenterType, int]
+    by_disposition: dict[Disposition, int]
+
+
+@dataclass(frozen=True)
+class ReportEntry:
+    """One numbered comment of the consultation report."""
+
+    number: int
+    comment: ConsultationComment
+    target: Target
+
+
+@dataclass(frozen=True)
+class ConsultationReport:
+    """The public account of a consultation: every comment, its disposition and the totals."""
+
+    version: GuidelineVersion
+    entries: list[ReportEntry]
+    counts: CommentCounts
+
+
+WHOLE_DRAFT = Target(code="", kind="draft")
+
+
+# Rules -------------------------------------------------------------------------------------
+
+
+def comment_targets(version: GuidelineVersion) -> list[Target]:
+    """The whole draft, then each principle followed by its criteria, in document order."""
+    targets = [WHOLE_DRAFT]
+    for principle in version.principles:
+        targets.append(Target(principle.code, "principle", principle.title_es, principle.title_en))
+        targets.extend(
+            Target(c.code, "criterion", c.title_es, c.title_en) for c in principle.criteria
+        )
+    return targets
+
+
+def _target_for(targets: dict[str, Target], code: str) -> Target:
+    # A code removed from the text after the comment was made is still shown, by its code.
+    return targets.get(code) or Target(code=code, kind="removed")
+
+
+def is_open(version: GuidelineVersion, now: dt.datetime) -> bool:
+    """Whether the public may comment on the version right now."""
+    return (
+        version.status == VersionStatus.consultation
+        and version.consultation_closes_at is not None
+        and now < version.consultation_closes_at
+    )
+
+
+def is_closed(version: GuidelineVersion, now: dt.datetime) -> bool:
+    """Whether the version's consultation took place and has ended."""
+    return version.consultation_closes_at is not None and now >= version.consultation_closes_at
+
+
+def can_see_report(version: GuidelineVersion, viewer: User | None, now: dt.datetime) -> bool:
+    """The report is public once the consultation closed; the secretariat sees it any time."""
+    return is_closed(version, now) or is_staff(viewer)
+
+
+def can_record_dispositions(
+    version: GuidelineVersion, viewer: User | None, now: dt.datetime
+) -> bool:
+    """Whether the viewer may answer comments: the secretariat, after closing, before adoption."""
+    return is_staff(viewer) and is_closed(version, now) and version.status in DISPOSABLE_STATUSES
+
+
+def ensure_report_visible(version: GuidelineVersion, viewer: User | None, now: dt.datetime) -> None:
+    """Refuse the report of a consultation still open to anyone but the secretariat."""
+    if not can_see_report(version, viewer, now):
+        raise NotFound(N_("The consultation report is published once the consultation closes."))
+
+
+def _require_staff(actor: User | None) -> User:
+    if not is_staff(actor):
+        raise Forbidden()
+    assert actor is not None
+    return actor
+
+
+def _comment_field_errors(
+    version: GuidelineVersion,
+    *,
+    target_code: str,
+    email: str,
+    commenter_type: str,
+    author_name: str,
+    organisation: str,
+    body: str,
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if target_code not in {t.code for t in comment_targets(version)}:
+        errors["target_code"] = N_("Choose what your comment is about from the list.")
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        errors["email"] = N_("Enter a valid e-mail address.")
+    if commenter_type not in {t.value for t in CommenterType}:
+        errors["commenter_type"] = N_("Choose one of the options.")
+    for name, value in (("author_name", author_name), ("organisation", organisation)):
+        if len(value) > NAME_MAX_CHARS:
+            errors[name] = N_("This text is too long.")
+    if len(body) < BODY_MIN_CHARS:
+        errors["body"] = N_("Write at least %(min)s characters.")
+    elif len(body) > BODY_MAX_CHARS:
+        errors["body"] = N_("Write at most %(max)s characters.")
+    return errors
+
+
+def _check_rate(session: Session, *, client_ip: str, email: str, now: dt.datetime) -> None:
+    for bucket, key in ((IP_BUCKET, client_ip), (EMAIL_BUCKET, email)):
+        check_limit(
+            session, bucket=bucket, key=key, limit=COMMENT_LIMIT, window=COMMENT_WINDOW, now=now
+        )
+
+
+# Verbs -------------------------------------------------------------------------------------
+
+
+def submit_comment(
+    session: Session,
+    *,
+    version: GuidelineVersion,
+    target_code: str,
+    author_name: str,
+    email: str,
+    commenter_type: CommenterType | str,
+    organisation: str,
+    body: str,
+    locale: str,
+    client_ip: str,
+    honeypot: str,
+    base_url: str,
+    now: dt.datetime,
+) -> ConsultationComment:
+    """Receive a public comment; it is published once its author confirms the e-mailed link."""
+    if honeypot.strip():
+        # A field people never see was filled in: a robot. Say little and keep nothing.
+        raise Invalid(N_("Your comment could not be accepted."))
+    if not is_open(version, now):
+        raise Conflict(N_("The public consultation on this version is not open."))
+    target_code, author_name, organisation = (
+        target_code.strip(),
+        author_name.strip(),
+        organisation.strip(),
+    )
+    email, body = normalize_email(email), body.strip()
+    errors = _comment_field_errors(
+        version,
+        target_code=target_code,
+        email=email,
+        commenter_type=str(commenter_type),
+        author_name=author_name,
+        organisation=organisation,
+        body=body,
+    )
+    if errors:
+        raise Invalid(fields=errors, min=BODY_MIN_CHARS, max=BODY_MAX_CHARS)
+    _check_rate(session, client_ip=client_ip, email=email, now=now)
+    token = secrets.token_urlsafe(32)
+    comment = ConsultationComment(
+        version_id=version.id,
+        target_code=target_code,
+        author_name=author_name,
+        email=email,
+        commenter_type=CommenterType(str(commenter_type)),
+        organisation=organisation,
+        body=body,
+        locale=locale,
+        created_at=now,
+        confirm_token_hash=hash_token(token),
+        changed_codes=[],
+    )
+    session.add(comment)
+    session.flush()
+    for bucket, key in ((IP_BUCKET, client_ip), (EMAIL_BUCKET, email)):
+        record_hit(session, bucket=bucket, key=key, now=now)
+    queue_mail(
+        session,
+        to=email,
+        template="mail/comment_confirmation.txt",
+        locale=locale,
+        context={
+            "author_name": author_name,
+            "title_es": version.guideline.title_es,
+            "title_en": version.guideline.title_en,
+            "number": version.number,
+            "link": f"{base_url.rstrip('/')}/consultation/confirm/{token}",
+        },
+        now=now,
+    )
+    record_event(
+        session,
+        actor=None,
+        action="consultation_comment.submit",
+        object_type="consultation_comment",
+        object_id=comment.id,
+        summary={
+            "version_id": version.id,
+            "number": version.number,
+            "target_code": target_code,
+            "commenter_type": comment.commenter_type.value,
+        },
+        now=now,
+    )
+    return comment
+
+
+def confirm_comment(session: Session, *, token: str, now: dt.datetime) -> ConsultationComment:
+    """Publish a comment when its author opens the e-mailed link (a second click is harmless)."""
+    comment = session.scalar(
+        select(ConsultationComment).where(
+            ConsultationComment.confirm_token_hash == hash_token(token)
+        )
+    )
+    if comment is None:
+        raise Invalid(N_("This confirmation link is not valid."))
+    if comment.confirmed_at is not None:
+        return comment
+    version = session.get(GuidelineVersion, comment.version_id)
+    if version is None or version.status not in DISPOSABLE_STATUSES:
+        raise Conflict(
+            N_("The consultation on this version has ended; the comment was not published.")
+        )
+    comment.confirmed_at = now
+    session.flush()
+    record_event(
+        session,
+        actor=None,
+        action="consultation_comment.confirm",
+        object_type="consultation_comment",
+        object_id=comment.id,
+        summary={"version_id": comment.version_id},
+        now=now,
+    )
+    return comment
+
+
+def _get(session: Session, comment_id: int) -> ConsultationComment:
+    comment = session.get(ConsultationComment, comment_id)
+    if comment is None:
+        raise NotFound()
+    return comment
+
+
+def get_comment(
+    session: Session, *, version: GuidelineVersion, comment_id: int
+) -> ConsultationComment:
+    """A comment on this version (any other id is unknown here)."""
+    comment = _get(session, comment_id)
+    if comment.version_id != version.id:
+        raise NotFound()
+    return comment
+
+
+def hide_comment(
+    session: Session, *, actor: User, comment_id: int, reason: str, now: dt.datetime
+) -> ConsultationComment:
+    """Withdraw a comment's text from the public pages; it stays counted, with the reason shown."""
+    _require_staff(actor)
+    reason = reason.strip()
+    if not reason:
+        raise Invalid(fields={"reason": N_("Say why the comment is hidden.")})
+    if len(reason) > RESPONSE_MAX_CHARS:
+        raise Invalid(fields={"reason": N_("This text is too long.")})
+    comment = _get(session, comment_id)
+    comment.hidden_at = now
+    comment.hidden_reason = reason
+    comment.hidden_by_id = actor.id
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="consultation_comment.hide",
+        object_type="consultation_comment",
+        object_id=comment.id,
+        summary={"version_id": comment.version_id, "reason": reason},
+        now=now,
+    )
+    return comment
+
+
+def _disposition_errors(
+    version: GuidelineVersion, disposition: str, response: str, changed_codes: Sequence[str]
+) -> tuple[dict[str, str], list[str]]:
+    errors: dict[str, str] = {}
+    if disposition not in {d.value for d in Disposition}:
+        errors["disposition"] = N_("Choose one of the options.")
+    if not response:
+        errors["response"] = N_("Write the secretariat's response to the comment.")
+    elif len(response) > RESPONSE_MAX_CHARS:
+        errors["response"] = N_("This text is too long.")
+    known = {t.code for t in comment_targets(version)} - {""}
+    unknown = [code for code in changed_codes if code not in known]
+    if unknown:
+        errors["changed_codes"] = N_("These codes are not in the text of the version: %(codes)s.")
+    return errors, unknown
+
+
+def record_disposition(
+    session: Session,
+    *,
+    actor: User,
+    comment_id: int,
+    disposition: Disposition | str,
+    response: str,
+    changed_codes: Sequence[str],
+    now: dt.datetime,
+) -> ConsultationComment:
+    """Answer a published comment after the consultation closed; a later answer revises it."""
+    _require_staff(actor)
+    comment = _get(session, comment_id)
+    version = load_version_tree(session, comment.version_id)
+    if not is_closed(version, now):
+        raise Conflict(N_("Dispositions are recorded once the consultation has closed."))
+    if version.status not in DISPOSABLE_STATUSES:
+        raise Conflict(N_("This version's consultation record is closed."))
+    if comment.confirmed_at is None:
+        raise Conflict(N_("This comment was never confirmed by its author."))
+    if comment.hidden_at is not None:
+        raise Conflict(N_("A hidden comment needs no disposition."))
+    codes = list(dict.fromkeys(code.strip() for code in changed_codes if code.strip()))
+    response = response.strip()
+    errors, unknown = _disposition_errors(version, str(disposition), response, codes)
+    if errors:
+        raise Invalid(fields=errors, codes=", ".join(unknown))
+    revised = comment.disposition is not None
+    comment.disposition = Disposition(str(disposition))
+    comment.response = response
+    comment.changed_codes = codes
+    comment.disposed_at = now
+    comment.disposed_by_id = actor.id
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="consultation_comment.record_disposition",
+        object_type="consultation_comment",
+        object_id=comment.id,
+        summary={
+            "version_id": comment.version_id,
+            "disposition": comment.disposition.value,
+            "changed_codes": codes,
+            "revised": revised,
+        },
+        now=now,
+    )
+    return comment
+
+
+# Queries -----------------------------------------------------------------------------------
+
+
+def public_comments_query(version: GuidelineVersion) -> Select[ConsultationComment]:
+    """Confirmed comments on a version, oldest first (hidden ones included, flagged)."""
+    return (
+        select(ConsultationComment)
+        .where(
+            ConsultationComment.version_id == version.id,
+            ConsultationComment.confirmed_at.is_not(None),
+        )
+        .order_by(ConsultationComment.created_at, ConsultationComment.id)
+    )
+
+
+def public_comments(session: Session, version: GuidelineVersion) -> list[ConsultationComment]:
+    """Confirmed comments on a version, oldest first (hidden ones included, flagged)."""
+    return list(session.scalars(public_comments_query(version)))
+
+
+def comments_for_staff(session: Session, version: GuidelineVersion) -> list[ConsultationComment]:
+    """Every comment on a version, unconfirmed ones included, oldest first."""
+    return list(
+        session.scalars(
+            select(ConsultationComment)
+            .where(ConsultationComment.version_id == version.id)
+            .order_by(ConsultationComment.created_at, ConsultationComment.id)
+        )
+    )
+
+
+def comment_counts(session: Session, version: GuidelineVersion) -> CommentCounts:
+    """Published, hidden and undisposed comments, and the published ones by type and disposition."""
+    rows = session.execute(
+        select(
+            ConsultationComment.commenter_type,
+            ConsultationComment.confirmed_at,
+            ConsultationComment.hidden_at,
+            ConsultationComment.disposition,
+        ).where(ConsultationComment.version_id == version.id)
+    ).all()
+    published = [row for row in rows if row.confirmed_at is not None]
+    visible = [row for row in published if row.hidden_at is None]
+    by_type = Counter(row.commenter_type for row in published)
+    by_disposition = Counter(row.disposition for row in visible if row.disposition is not None)
+    return CommentCounts(
+        published=len(published),
+        hidden=len(published) - len(visible),
+        awaiting_disposition=sum(1 for row in visible if row.disposition is None),
+        unconfirmed=len(rows) - len(published),
+        by_type={kind: by_type[kind] for kind in CommenterType},
+        by_disposition={kind: by_disposition[kind] for kind in Disposition},
+    )
+
+
+def comment_numbers(comments: Sequence[ConsultationComment]) -> dict[int, int]:
+    """The public number of each comment (by id): its place in the order of arrival."""
+    return {comment.id: number for number, comment in enumerate(comments, start=1)}
+
+
+def group_by_target(
+    version: GuidelineVersion, comments: Sequence[ConsultationComment]
+) -> list[CommentGroup]:
+    """Comments under the part of the draft they are about, in document order."""
+    targets = comment_targets(version)
+    groups = {t.code: CommentGroup(t) for t in targets}
+    for comment in comments:
+        if comment.target_code not in groups:
+            groups[comment.target_code] = CommentGroup(Target(comment.target_code, "removed"))
+        groups[comment.target_code].comments.append(comment)
+    return [group for group in groups.values() if group.comments]
+
+
+def consultation_report(session: Session, version: GuidelineVersion) -> ConsultationReport:
+    """Every published comment numbered in arrival order, with its target, and the totals."""
+    targets = {t.code: t for t in comment_targets(version)}
+    entries = [
+        ReportEntry(number, comment, _target_for(targets, comment.target_code))
+        for number, comment in enumerate(public_comments(session, version), start=1)
+    ]
+    return ConsultationReport(
+        version=version, entries=entries, counts=comment_counts(session, version)
+    )
+
+
+def render_report_pdf(
+    report: ConsultationReport, *, locale: str, version_link: str, generated_on: dt.date
+) -> bytes:
+    """The consultation report as an A4 PDF in the reader's language."""
+    tr = translator(locale)
+    html = render_text(
+        REPORT_PDF_TEMPLATE,
+        tr,
+        report=report,
+        version=report.version,
+        html_lang=tr.html_lang,
+        version_link=version_link,
+        generated_on=generated_on,
+        commenter_type_labels=COMMENTER_TYPE_LABELS,
+        disposition_labels=DISPOSITION_LABELS,
+    )
+    return render_pdf(html)
