@@ -9,8 +9,8 @@ import secrets
 from typing import Any
 
 from argon2 import PasswordHasher
-from email_validator import EmailNotValidError, validate_email
 from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
