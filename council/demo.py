@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.accounts import Role, User, create_user
-from council.demo_guidelines import draft_changes, load_demo_document
+from core.mail import MailStatus, OutboxMessage
+from council.demo_guidelines import DEMO_COMMENTS, draft_changes, load_demo_document
 from council.members import appoint_member, declare_interest
 from council.models import InterestType, Seat
+from guidelines import consultation
 from guidelines import service as guidelines
 from guidelines.documents import load_version_tree
+from guidelines.models import GuidelineVersion
 from guidelines.schemas import GuidelineInput
+
+CONFIRM_LINK = re.compile(r"/consultation/confirm/([A-Za-z0-9_-]+)")
 
 DEMO_PASSWORD = "demo-ceia-2026"
 
@@ -174,10 +180,47 @@ def seed_guidelines(session: Session, *, secretariat: User, now: dt.datetime) ->
         expected_revision=None,
         now=drafted_at,
     )
+    opened_at = now - dt.timedelta(days=14)
     guidelines.open_consultation(
         session,
         actor=secretariat,
         version=load_version_tree(session, second.id),
         closes_on=(now + dt.timedelta(days=25)).date(),
-        now=now - dt.timedelta(days=14),
+        now=opened_at,
     )
+    seed_comments(session, version=load_version_tree(session, second.id), since=opened_at)
+
+
+def seed_comments(session: Session, *, version: GuidelineVersion, since: dt.datetime) -> None:
+    """Public comments on the draft, each confirmed by its author through the e-mailed link."""
+    for index, demo in enumerate(DEMO_COMMENTS, start=1):
+        sent_at = since + dt.timedelta(days=index, hours=index)
+        consultation.submit_comment(
+            session,
+            version=version,
+            target_code=demo.target_code,
+            author_name=demo.author_name,
+            email=demo.email,
+            commenter_type=demo.commenter_type,
+            organisation=demo.organisation,
+            body=demo.body,
+            locale="es_MX",
+            client_ip=f"demo-{index}",
+            honeypot="",
+            base_url="http://demo.invalid",
+            now=sent_at,
+        )
+        mail = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.to_address == demo.email)
+            .order_by(OutboxMessage.id.desc())
+        ).first()
+        assert mail is not None
+        token = CONFIRM_LINK.search(mail.body_text)
+        assert token is not None
+        # In the story the author received the mail and clicked the link.
+        mail.status = MailStatus.sent
+        mail.sent_at = sent_at
+        consultation.confirm_comment(
+            session, token=token.group(1), now=sent_at + dt.timedelta(minutes=7)
+        )
