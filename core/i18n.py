@@ -107,7 +107,9 @@ class Translator:
         return text % {"num": n, **params}
 
     def format_date(self, value: dt.date | None, fmt: str = "long") -> str:
-        """A date written for the locale (25 de noviembre de 2026)."""
+        """A date for the locale (25 de noviembre de 2026); timestamps count as Mexico City days."""
+        if isinstance(value, dt.datetime):
+            value = value.astimezone(DISPLAY_ZONE).date()
         return "" if value is None else dates.format_date(value, fmt, locale=self.babel_locale)
 
     def format_datetime(self, value: dt.datetime | None, fmt: str = "medium") -> str:

@@ -15,10 +15,12 @@ from core.db import make_engine, make_sessionmaker
 from core.errors import N_
 from core.i18n import compile_catalogs
 from core.settings import Settings, ensure_secret_key
+from core.templating import environment
 from core.web import NavLink, install_error_handlers
 from council import routes as council_routes
 from guidelines import consultation_routes
 from guidelines import routes as guideline_routes
+from guidelines import service as guideline_service
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 SESSION_COOKIE = "ceia_session"
@@ -74,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.navigation = list(NAVIGATION)
 
     install_error_handlers(app)
+    # Domain helpers the templates share (core knows no domain package).
+    environment().globals.update(closes_on=guideline_service.closes_on)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
