@@ -28,7 +28,13 @@ from core.web import (
 )
 from guidelines import service
 from guidelines.diff import diff_versions, render_segments_html
-from guidelines.documents import VersionDoc, parse_document, version_document, version_json_schema
+from guidelines.documents import (
+    VersionDoc,
+    load_version_tree,
+    parse_document,
+    version_document,
+    version_json_schema,
+)
 from guidelines.exports import render_version_pdf
 from guidelines.models import GuidelineVersion, RiskLevel, VersionStatus
 from guidelines.schemas import (
@@ -61,7 +67,6 @@ def _common(extra: dict[str, Any] | None = None) -> dict[str, Any]:
         "risk_labels": service.RISK_LABELS,
         "risk_levels": list(RiskLevel),
         "version_url": version_url,
-        "closes_on": service.closes_on,
         **(extra or {}),
     }
 
@@ -236,9 +241,10 @@ def compare_page(
     to_ref: Annotated[str, Query(alias="to")],
 ) -> HTMLResponse:
     """The differences between two versions (or revisions) of a guideline."""
-    guideline = service.get_guideline(session, slug)
     old, old_label = _document_at(session, slug, from_ref, user)
     new, new_label = _document_at(session, slug, to_ref, user)
+    # After the version trees: reloading them (populate_existing) unloads Guideline.versions.
+    guideline = service.get_guideline(session, slug)
     return render_page(
         request,
         "guidelines/compare.html",
@@ -302,6 +308,7 @@ def _run_edit(
         if form_template is None:
             raise
         session.rollback()
+        load_version_tree(session, version.id)  # the rollback expired the tree the form shows
         context = {**(form_context or {}), "errors": error_fields(request, error)}
         if not context["errors"]:
             context["form_error"] = error_message(request, error)
@@ -857,7 +864,11 @@ def open_consultation_page(
             _common(
                 {
                     "version": version,
-                    "values": {**values, "summary_es": version.summary_es},
+                    "values": {
+                        **values,
+                        "summary_es": version.summary_es,
+                        "summary_en": version.summary_en,
+                    },
                     "errors": error_fields(request, error),
                     "actions": service.available_actions(version, user, now=now),
                 }

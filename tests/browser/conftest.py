@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from sqlalchemy.orm import Session
 
+from core.auth import now_utc
 from core.db import make_engine, make_sessionmaker, utcnow
 from core.settings import Settings
 from council.app import create_app
-from council.demo import seed_demo
+from council.demo import DEMO_PASSWORD, seed_demo
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -30,12 +33,31 @@ CHROMIUM_FLAGS = [
 ]
 
 
+@dataclass
+class Clock:
+    """The live server's clock, which a journey may move forward (a consultation closing...)."""
+
+    now: dt.datetime
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move time forward."""
+        self.now += dt.timedelta(**delta)
+
+
 @dataclass(frozen=True)
 class LiveServer:
     """A running instance of the service."""
 
     url: str
     settings: Settings
+    clock: Clock
+
+    def session(self) -> Session:
+        """A session on the server's database, to read what a person would find in their mail."""
+        return make_sessionmaker(make_engine(self.settings.database_url))()
 
 
 def _free_port() -> int:
@@ -61,7 +83,9 @@ def live_server(fresh_database_url: str, tmp_path: Path) -> Iterator[LiveServer]
         seed_demo(session, now=utcnow())
         session.commit()
     engine.dispose()
+    clock = Clock(utcnow())
     app = create_app(settings)
+    app.dependency_overrides[now_utc] = clock
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -70,7 +94,7 @@ def live_server(fresh_database_url: str, tmp_path: Path) -> Iterator[LiveServer]
         if time.monotonic() > deadline:
             raise RuntimeError("the live server did not start")
         time.sleep(0.05)
-    yield LiveServer(url=f"http://127.0.0.1:{port}", settings=settings)
+    yield LiveServer(url=f"http://127.0.0.1:{port}", settings=settings, clock=clock)
     server.should_exit = True
     thread.join(timeout=10)
     app.state.engine.dispose()
@@ -95,3 +119,28 @@ def page(browser: Browser) -> Iterator[Page]:
     context.set_default_timeout(10_000)
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def english_pages(browser: Browser) -> Iterator[Callable[[], Page]]:
+    """Separate English-speaking browsers, one per person in a journey."""
+    contexts: list[BrowserContext] = []
+
+    def open_page() -> Page:
+        context = browser.new_context(locale="en-US")
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page: Page, server: LiveServer, email: str) -> None:
+    """Sign in through the form with the demo password."""
+    page.goto(server.url + "/signin")
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password]").fill(DEMO_PASSWORD)
+    page.locator("form[action='/signin'] button[type=submit]").click()
+    page.wait_for_url(server.url + "/")
