@@ -84,8 +84,14 @@ def _require_staff(actor: User | None) -> User:
 
 
 def can_view(version: GuidelineVersion, viewer: User | None) -> bool:
-    """Drafts and withdrawn versions are the secretariat's; the rest is public."""
-    return version.status in PUBLIC_STATUSES or is_staff(viewer)
+    """Drafts are read by the secretariat and the council that adopts them; the rest is public."""
+    if version.status in PUBLIC_STATUSES or is_staff(viewer):
+        return True
+    return version.status == VersionStatus.draft and _is_council(viewer)
+
+
+def _is_council(user: User | None) -> bool:
+    return user is not None and user.has_role(Role.council_member)
 
 
 def _transition(version: GuidelineVersion, target: VersionStatus) -> None:
@@ -268,16 +274,20 @@ def available_actions(
     version: GuidelineVersion, viewer: User | None, *, now: dt.datetime
 ) -> list[str]:
     """What the viewer may do next with a version (drives the page's buttons)."""
+    votable = version.status == VersionStatus.draft or (
+        version.status == VersionStatus.consultation and _consultation_closed(version, now)
+    )
     if not is_staff(viewer):
-        return []
-    actions: list[str] = []
+        # Council members reach the ballot; the council checks who may open one.
+        return ["put_to_vote"] if votable and _is_council(viewer) else []
+    actions: list[str] = ["revisions"]
     if version.status == VersionStatus.draft:
         actions += ["edit", "open_consultation", "withdraw"]
     if version.status == VersionStatus.consultation and _consultation_closed(version, now):
         actions.append("return_to_draft")
     if version.status in (VersionStatus.adopted, VersionStatus.superseded):
         actions.append("new_draft")
-    if version.status == VersionStatus.draft or "return_to_draft" in actions:
+    if votable:
         actions.append("put_to_vote")
     return actions
 
