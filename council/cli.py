@@ -15,16 +15,20 @@ from core.errors import DomainError
 from core.mail import SmtpConfig, deliver_outbox
 from core.schema import upgrade_database
 from core.settings import Settings
+from council.ballots import send_ballot_reminders
+from council.demo import DEMO_PASSWORD, seed_demo
 
 app = typer.Typer(help="Command line of the AI ethics council's system.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 mail_app = typer.Typer(help="The mail outbox.", no_args_is_help=True)
+ballots_app = typer.Typer(help="Council ballots.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(mail_app, name="mail")
+app.add_typer(ballots_app, name="ballots")
 
 
 @app.command()
@@ -92,8 +96,6 @@ def demo(
     port: Annotated[int, typer.Option(help="Port for --serve.")] = 8000,
 ) -> None:
     """Migrate an empty database and seed it with realistic Spanish demo data."""
-    from council.demo import DEMO_PASSWORD, seed_demo
-
     settings = Settings()
     upgrade_database(settings.database_url)
     engine = make_engine(settings.database_url)
@@ -150,3 +152,14 @@ def mail_send() -> None:
     typer.echo(f"Sent {report.sent}, to retry {report.retried}, failed {report.failed}.")
     if report.failed:
         raise typer.Exit(1)
+
+
+@ballots_app.command("remind")
+def ballots_remind() -> None:
+    """Queue reminders to members who have not voted on ballots closing within a day."""
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    with make_sessionmaker(engine)() as session:
+        queued = send_ballot_reminders(session, base_url=settings.base_url, now=utcnow())
+        session.commit()
+    typer.echo(f"Queued {queued} reminders; `council mail send` delivers them.")

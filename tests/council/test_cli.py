@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,9 +11,14 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from core.accounts import Role, User, find_user_by_email, password_matches
-from core.db import make_engine, make_sessionmaker
+from core.db import make_engine, make_sessionmaker, utcnow
+from council import ballots
 from council.cli import app
 from council.demo import DEMO_PASSWORD, DEMO_PEOPLE
+from council.models import BallotRule
+from tests.council.builders import seat_member
+from tests.factories import make_user
+from tests.guidelines.builders import make_draft
 
 runner = CliRunner()
 
@@ -161,3 +167,38 @@ def test_demo_loads_sign_ins_once(cli_database: Engine) -> None:
     assert "Demo data loaded." not in second.output
     assert "admin@ceia.gob.mx" not in second.output
     assert _user_count(cli_database) == users_after_first
+
+
+def test_ballots_remind_queues_reminders_for_ballots_closing_soon(
+    fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", fresh_database_url)
+    engine = make_engine(fresh_database_url)
+    now = utcnow()
+    with make_sessionmaker(engine)() as session:
+        secretariat = make_user(session, role=Role.secretariat)
+        for _ in range(3):  # terms around the real clock, which the command uses
+            seat_member(
+                session,
+                secretariat,
+                starts_on=now.date() - dt.timedelta(days=365),
+                ends_on=now.date() + dt.timedelta(days=365),
+            )
+        version = make_draft(session, secretariat)
+        ballots.open_adoption_ballot(
+            session,
+            actor=secretariat,
+            version=version,
+            rule=BallotRule.simple_majority,
+            quorum_percent=50,
+            closes_at=now + dt.timedelta(hours=12),
+            effective_on=now.date(),
+            now=now,
+        )
+        session.commit()
+    result = CliRunner().invoke(app, ["ballots", "remind"])
+    assert result.exit_code == 0, result.output
+    assert "Queued 3 reminders" in result.output
+    again = CliRunner().invoke(app, ["ballots", "remind"])
+    assert "Queued 0 reminders" in again.output
+    engine.dispose()
