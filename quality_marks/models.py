@@ -1,0 +1,236 @@
+"""Tables of the quality-mark side: organisations, products, applications, answers, evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, UTCDateTime
+from guidelines.models import RiskLevel
+
+
+class OrgSize(enum.StrEnum):
+    """Company size as Mexico's SMEs classification counts it."""
+
+    micro = "micro"
+    small = "small"
+    medium = "medium"
+    large = "large"
+
+
+class OrgRole(enum.StrEnum):
+    """What a person may do for their organisation."""
+
+    owner = "owner"
+    editor = "editor"
+    viewer = "viewer"
+
+
+class ApplicationStatus(enum.StrEnum):
+    """Where a quality-mark application stands."""
+
+    draft = "draft"
+    submitted = "submitted"
+    screening = "screening"
+    under_review = "under_review"
+    information_requested = "information_requested"
+    decided = "decided"
+    withdrawn = "withdrawn"
+
+
+class Decision(enum.StrEnum):
+    """The council's decision on an application."""
+
+    granted = "granted"
+    refused = "refused"
+
+
+class AnswerValue(enum.StrEnum):
+    """A self-assessment answer to one criterion."""
+
+    meets = "meets"
+    partly_meets = "partly_meets"
+    does_not_meet = "does_not_meet"
+    not_applicable = "not_applicable"
+
+
+class Organization(Base):
+    """A company or institution that applies for quality marks."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    legal_name: Mapped[str] = mapped_column(String(200))
+    rfc: Mapped[str] = mapped_column(String(13), unique=True)
+    address: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(40))
+    sector: Mapped[str] = mapped_column(String(60))
+    size: Mapped[OrgSize] = mapped_column(Enum(OrgSize, native_enum=False, length=10))
+    contact_name: Mapped[str] = mapped_column(String(200))
+    contact_email: Mapped[str] = mapped_column(String(320))
+    contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    website: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class OrganizationMember(Base):
+    """A person's place in an organisation (owner, editor or viewer)."""
+
+    __tablename__ = "organization_members"
+    __table_args__ = (UniqueConstraint("organization_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[OrgRole] = mapped_column(Enum(OrgRole, native_enum=False, length=10))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Product(Base):
+    """An AI system an organisation offers or deploys (the EU AI Act Annex VIII fields)."""
+
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    identifier: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(40))
+    intended_purpose: Mapped[str] = mapped_column(Text)
+    sectors: Mapped[list[str]] = mapped_column(JSON)
+    states: Mapped[list[str]] = mapped_column(JSON)
+    users_affected: Mapped[str] = mapped_column(Text)
+    risk_level: Mapped[RiskLevel] = mapped_column(Enum(RiskLevel, native_enum=False, length=10))
+    risk_answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    data_description: Mapped[str] = mapped_column(Text)
+    personal_data: Mapped[bool] = mapped_column(Boolean)
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    model_type: Mapped[str] = mapped_column(String(200))
+    human_oversight: Mapped[str] = mapped_column(Text)
+    provider: Mapped[str] = mapped_column(String(200))
+    deployer: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Application(Base):
+    """A request for the quality mark for one product against one adopted guideline version."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    guideline_version_id: Mapped[int] = mapped_column(ForeignKey("guideline_versions.id"))
+    # The product's risk level when the application started; it fixes the checklist.
+    risk_level: Mapped[RiskLevel] = mapped_column(Enum(RiskLevel, native_enum=False, length=10))
+    status: Mapped[ApplicationStatus] = mapped_column(
+        Enum(ApplicationStatus, native_enum=False, length=30), index=True
+    )
+    decision: Mapped[Decision | None] = mapped_column(Enum(Decision, native_enum=False, length=10))
+    decision_resolution: Mapped[str | None] = mapped_column(String(40))
+    # Each round of changes (after a return or a request for information) is a new revision.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    return_reason: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class Answer(Base):
+    """The applicant's self-assessment of one criterion, with its justification."""
+
+    __tablename__ = "application_answers"
+    __table_args__ = (UniqueConstraint("application_id", "criterion_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    criterion_code: Mapped[str] = mapped_column(String(20))
+    value: Mapped[AnswerValue | None] = mapped_column(
+        Enum(AnswerValue, native_enum=False, length=20)
+    )
+    justification: Mapped[str] = mapped_column(Text, default="")
+    answer_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    justification_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Evidence(Base):
+    """A file or link supporting an answer; files live in the file store, never in the web root."""
+
+    __tablename__ = "application_evidence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    criterion_code: Mapped[str] = mapped_column(String(20))
+    # A file: the stored key, the name it was uploaded under (shown, never used as a path).
+    stored_key: Mapped[str | None] = mapped_column(String(80))
+    original_name: Mapped[str] = mapped_column(String(255), default="")
+    content_type: Mapped[str] = mapped_column(String(120), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    url: Mapped[str] = mapped_column(String(1000), default="")
+    label: Mapped[str] = mapped_column(String(300), default="")
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ApplicationSnapshot(Base):
+    """The self-assessment as frozen at a submission: answers and evidence of one revision."""
+
+    __tablename__ = "application_snapshots"
+    __table_args__ = (UniqueConstraint("application_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Message(Base):
+    """A message in an application's thread between the organisation and the secretariat."""
+
+    __tablename__ = "application_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    from_secretariat: Mapped[bool] = mapped_column(Boolean)
+    # A request for information puts the application on hold until the organisation answers.
+    is_request: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class MessageAttachment(Base):
+    """A file sent with a message."""
+
+    __tablename__ = "application_message_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("application_messages.id"), index=True)
+    stored_key: Mapped[str] = mapped_column(String(80))
+    original_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
