@@ -366,6 +366,33 @@ def invite_user(
         raise Forbidden()
     if role not in INVITABLE_ROLES:
         raise Invalid(fields={"role": N_("This role cannot be given by invitation.")})
+    return open_invited_account(
+        session,
+        actor=actor,
+        email=email,
+        full_name=full_name,
+        role=role,
+        locale=locale,
+        base_url=base_url,
+        now=now,
+    )
+
+
+def open_invited_account(
+    session: Session,
+    *,
+    actor: User,
+    email: str,
+    full_name: str,
+    role: Role,
+    locale: str,
+    base_url: str,
+    now: dt.datetime,
+) -> User:
+    """Open an account without a password and e-mail its holder the link to set one.
+
+    The caller decides who may invite whom; this only does the inviting.
+    """
     user = create_user(
         session,
         email=email,

@@ -32,6 +32,10 @@ OLE = "application/vnd.ms-office"  # legacy .doc/.xls/.ppt share one container f
 ACCEPTED_TYPES = (PDF, PNG, JPEG, TEXT, CSV, DOCX, XLSX, PPTX, ODT, ODS, OLE)
 
 
+class FileTooLarge(Invalid):
+    """An upload over the size limit."""
+
+
 @dataclass(frozen=True)
 class StoredFile:
     """A file written to the store."""
@@ -134,7 +138,7 @@ class FileStore:
                 while chunk := stream.read(CHUNK):
                     size += len(chunk)
                     if size > max_bytes:
-                        raise Invalid(
+                        raise FileTooLarge(
                             N_("The file is larger than the limit of %(limit)s MB."),
                             limit=f"{max_bytes / 1024 / 1024:g}",
                         )

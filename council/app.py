@@ -15,6 +15,7 @@ from core.db import make_engine, make_sessionmaker
 from core.errors import N_
 from core.i18n import compile_catalogs
 from core.settings import Settings, ensure_secret_key
+from core.storage import FileStore
 from core.templating import environment
 from core.web import NavLink, install_error_handlers
 from council import routes as council_routes
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.navigation = list(NAVIGATION)
+    app.state.file_store = FileStore(settings.storage_dir)
 
     install_error_handlers(app)
     # Domain helpers the templates share (core knows no domain package).

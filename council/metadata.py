@@ -10,6 +10,7 @@ import core.mail
 import core.ratelimit
 import council.models
 import guidelines.models
+import quality_marks.models
 from core.db import Base
 
 MODEL_MODULES = (
@@ -18,6 +19,7 @@ MODEL_MODULES = (
     core.mail,
     core.ratelimit,
     guidelines.models,
+    quality_marks.models,
     council.models,
 )
 
