@@ -22,6 +22,9 @@ from council import routes as council_routes
 from guidelines import consultation_routes
 from guidelines import routes as guideline_routes
 from guidelines import service as guideline_service
+from quality_marks import api_routes as quality_marks_api
+from quality_marks import application_routes
+from quality_marks import routes as organization_routes
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 SESSION_COOKIE = "ceia_session"
@@ -41,6 +44,8 @@ NAVIGATION = [
     NavLink("/council/ballots", N_("Ballots"), ("council_member", "secretariat")),
     NavLink("/council/interests", N_("My interests"), ("council_member", "expert")),
     NavLink("/council/members", N_("Roster"), ("secretariat",)),
+    NavLink("/organisation", N_("My organisation"), ("applicant",)),
+    NavLink("/applications", N_("Applications"), ("secretariat",)),
     NavLink("/account", N_("My account"), ("*",)),
     NavLink("/admin/users", N_("People"), ("secretariat",)),
 ]
@@ -107,4 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(guideline_routes.api)
     app.include_router(consultation_routes.pages)
     app.include_router(consultation_routes.api)
+    app.include_router(organization_routes.pages)
+    app.include_router(application_routes.pages)
+    app.include_router(quality_marks_api.api)
     return app
