@@ -15,6 +15,7 @@ from core.errors import DomainError
 from core.mail import SmtpConfig, deliver_outbox
 from core.schema import upgrade_database
 from core.settings import Settings
+from core.storage import FileStore
 from council.ballots import send_ballot_reminders
 from council.demo import DEMO_PASSWORD, seed_demo
 
@@ -100,7 +101,12 @@ def demo(
     upgrade_database(settings.database_url)
     engine = make_engine(settings.database_url)
     with make_sessionmaker(engine)() as session:
-        accounts = seed_demo(session, now=utcnow())
+        accounts = seed_demo(
+            session,
+            store=FileStore(settings.storage_dir),
+            base_url=settings.base_url,
+            now=utcnow(),
+        )
         session.commit()
     if accounts:
         typer.echo(f"Demo data loaded. Demo sign-ins (password for all: {DEMO_PASSWORD}):")

@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role, User, create_user
 from core.mail import MailStatus, OutboxMessage
+from core.storage import FileStore
 from council.demo_guidelines import DEMO_COMMENTS, draft_changes, load_demo_document
+from council.demo_quality_marks import seed_quality_marks
 from council.members import appoint_member, declare_interest
 from council.models import InterestType, Seat
 from guidelines import consultation
@@ -38,7 +40,9 @@ DEMO_PEOPLE: list[tuple[str, str, Role]] = [
 ]
 
 
-def seed_demo(session: Session, *, now: dt.datetime) -> list[tuple[str, str]]:
+def seed_demo(
+    session: Session, *, store: FileStore, base_url: str, now: dt.datetime
+) -> list[tuple[str, str]]:
     """Seed an empty database; returns the demo sign-ins, or nothing when data already exists."""
     if session.scalar(select(User.id).limit(1)) is not None:
         return []
@@ -58,6 +62,15 @@ def seed_demo(session: Session, *, now: dt.datetime) -> list[tuple[str, str]]:
     secretariat = people["secretaria@ceia.gob.mx"]
     seed_council(session, secretariat=secretariat, people=people, now=now)
     seed_guidelines(session, secretariat=secretariat, now=now)
+    seed_quality_marks(
+        session,
+        people=people,
+        secretariat=secretariat,
+        version=guidelines.get_version(session, slug="etica-ia", number="1.0", viewer=None),
+        store=store,
+        base_url=base_url,
+        now=now,
+    )
     return accounts
 
 

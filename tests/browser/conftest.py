@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from core.auth import now_utc
 from core.db import make_engine, make_sessionmaker, utcnow
 from core.settings import Settings
+from core.storage import FileStore
 from council.app import create_app
 from council.demo import DEMO_PASSWORD, seed_demo
 
@@ -80,7 +81,12 @@ def live_server(fresh_database_url: str, tmp_path: Path) -> Iterator[LiveServer]
     )
     engine = make_engine(fresh_database_url)
     with make_sessionmaker(engine)() as session:
-        seed_demo(session, now=utcnow())
+        seed_demo(
+            session,
+            store=FileStore(settings.storage_dir),
+            base_url=settings.base_url,
+            now=utcnow(),
+        )
         session.commit()
     engine.dispose()
     clock = Clock(utcnow())
