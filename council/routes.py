@@ -15,7 +15,7 @@ from core.accounts import Role, User
 from core.api import ERROR_RESPONSES, Page, PageParams, page_params, paginate
 from core.auth import Now, Staff, require
 from core.db import get_session
-from core.errors import N_, Invalid, NotFound
+from core.errors import N_, Conflict, Invalid, NotFound
 from core.forms import parse_input
 from core.i18n import DISPLAY_ZONE
 from core.pdf import render_pdf
@@ -73,7 +73,9 @@ def end_of_day(day: dt.date) -> dt.datetime:
 
 
 def _form_values(form: Any) -> dict[str, Any]:
-    return {key: form.get(key) or None for key in form if key != "csrf_token"}
+    # Empty fields are left out: optional ones take their defaults (None would fail a str
+    # field) and a form shown again keeps them empty (None would render as "None").
+    return {key: value for key in form if key != "csrf_token" and (value := form.get(key))}
 
 
 @pages.get("/")
@@ -508,7 +510,7 @@ def open_ballot_page(
             effective_on=data.effective_on,
             now=now,
         )
-    except (Invalid, NotFound) as error:
+    except (Invalid, NotFound, Conflict) as error:
         session.rollback()
         fields = error_fields(request, error) if isinstance(error, Invalid) else {}
         return render_page(
