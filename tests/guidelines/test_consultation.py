@@ -285,7 +285,7 @@ def test_honeypot_refuses_quietly_and_stores_nothing(
     assert response.status_code == 422
     alert = soup(response).select_one('[role="alert"]')
     assert alert is not None
-    assert "no pudo ser aceptado" in alert.get_text()
+    assert alert.get_text(strip=True) == "No fue posible recibir su comentario."
     assert count_comments(db) == 0
     assert db.scalar(select(func.count(OutboxMessage.id))) == 0
     assert db.scalar(select(func.count(AuditEvent.id))) == events_before
