@@ -133,6 +133,7 @@ def _interests_page(
     values: dict[str, Any],
     errors: dict[str, str],
     status_code: int = 200,
+    editing_id: int | None = None,
 ) -> HTMLResponse:
     return render_page(
         request,
@@ -143,6 +144,7 @@ def _interests_page(
             "history": members.interest_history(session, user.id),
             "values": values,
             "errors": errors,
+            "editing_id": editing_id,
         },
         status_code=status_code,
     )
@@ -197,6 +199,7 @@ def revise_interest_page(
             values=values,
             errors=error_fields(request, error),
             status_code=422,
+            editing_id=declaration_id,
         )
     session.commit()
     flash(request, N_("Your declaration has been updated; the earlier version stays on record."))
