@@ -108,7 +108,9 @@ def _catalog(locale: str) -> dict[str, tuple[str, ...]]:
         if not message.id:
             continue
         msgid = message.id if isinstance(message.id, str) else message.id[0]
-        forms = (message.string,) if isinstance(message.string, str) else tuple(message.string)
+        forms = (
+            (message.string,) if isinstance(message.string, str) else tuple(message.string or ())
+        )
         entries[msgid] = forms
     return entries
 
