@@ -8,17 +8,28 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
+from core import accounts
 from core.db import get_session, make_engine, normalize_url
 from core.schema import upgrade_database
 from core.settings import Settings
 from council.app import create_app
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-signing"
+PRODUCTION_HASHER = accounts._hasher
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> Iterator[None]:
+    """Argon2id at minimal cost: tests check behaviour, and the production cost is 0.3 s a hash."""
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    accounts._hasher = PRODUCTION_HASHER
 
 
 def _postgres_base() -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from argon2 import Type
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role
 from core.audit import AuditEvent
-from tests.conftest import csrf_of
+from tests.conftest import PRODUCTION_HASHER, csrf_of
 from tests.factories import PASSWORD, make_user, sign_in_as
 
 
@@ -147,3 +148,14 @@ def test_inactive_account_cannot_sign_in(client: TestClient, db: Session) -> Non
     user.is_active = False
     db.flush()
     assert "contraseña" in _post_signin(client, user.email, PASSWORD)
+
+
+def test_passwords_are_stored_as_argon2id_with_production_cost(db: Session) -> None:
+    user = make_user(db)
+    assert user.password_hash is not None
+    assert user.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in user.password_hash
+    hasher = PRODUCTION_HASHER
+    assert hasher.type is Type.ID
+    # RFC 9106's second recommendation: 3 passes over 64 MiB.
+    assert (hasher.time_cost, hasher.memory_cost) >= (3, 65536)
