@@ -16,6 +16,11 @@ from typing import BinaryIO
 from core.errors import N_, Invalid
 
 CHUNK = 64 * 1024
+# Markup a browser would run (HTML, SVG, XML) is not text evidence, whatever the file is called.
+MARKUP = re.compile(
+    r"<\s*(!doctype|html|head|body|script|iframe|object|embed|svg|math|meta|form)\b|<\?xml",
+    re.IGNORECASE,
+)
 
 # What the council accepts as evidence, decided from the bytes themselves.
 PDF = "application/pdf"
@@ -83,6 +88,8 @@ def _text_type(data: bytes) -> str | None:
         except UnicodeDecodeError:
             return None
     if sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\r\n\t\f") > 0:
+        return None
+    if MARKUP.search(text):
         return None
     lines = [line for line in text.splitlines()[:20] if line.strip()]
     if len(lines) >= 2:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -69,6 +68,13 @@ class AnswerInput(BaseModel):
     justification_public: bool = False
 
 
+class ApplicationInput(BaseModel):
+    """The guideline version an application is started on: its slug and version number."""
+
+    guideline: str = Field(min_length=1, max_length=80)
+    version: str = Field(min_length=1, max_length=20)
+
+
 class LinkInput(BaseModel):
     """A link given as evidence."""
 
@@ -76,6 +82,18 @@ class LinkInput(BaseModel):
     url: str = Field(pattern=r"^https?://", max_length=1000)
     label: str = Field(default="", max_length=300)
     public: bool = False
+
+
+class MessageInput(BaseModel):
+    """A message for an application's thread (sent as JSON, or as a form with attachments)."""
+
+    body: str = Field(default="", max_length=20000)
+
+
+class WithdrawInput(BaseModel):
+    """Why the organisation withdraws its application."""
+
+    reason: str = Field(default="", max_length=2000)
 
 
 class OrganizationOut(BaseModel):
@@ -89,6 +107,20 @@ class OrganizationOut(BaseModel):
     state: str
     sector: str
     size: OrgSize
+
+
+class OrganizationDetailOut(OrganizationOut):
+    """An organisation with its contact details and the caller's role in it."""
+
+    address: str
+    contact_name: str
+    contact_email: str
+    contact_phone: str
+    website: str
+    created_at: dt.datetime
+    role: OrgRole | None = Field(
+        default=None, description="The caller's role; empty for the secretariat."
+    )
 
 
 class ProductOut(BaseModel):
@@ -107,6 +139,37 @@ class ProductOut(BaseModel):
     personal_data: bool
 
 
+class ProductDetailOut(ProductOut):
+    """A product with its whole description and questionnaire answers."""
+
+    intended_purpose: str
+    users_affected: str
+    risk_answers: dict[str, bool]
+    data_description: str
+    legal_basis: str
+    model_type: str
+    human_oversight: str
+    provider: str
+    deployer: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class RiskQuestionOut(BaseModel):
+    """A question of the risk questionnaire and the level a yes raises the product to."""
+
+    key: str
+    text: str
+    level: RiskLevel
+
+
+class RiskQuestionnaireOut(BaseModel):
+    """The risk questionnaire; a product answering no to every question is `default_level`."""
+
+    default_level: RiskLevel
+    questions: list[RiskQuestionOut]
+
+
 class EvidenceOut(BaseModel):
     """A piece of evidence (the file itself is downloaded separately)."""
 
@@ -121,6 +184,8 @@ class EvidenceOut(BaseModel):
     url: str
     label: str
     public: bool
+    revision: int = 1
+    uploaded_at: dt.datetime | None = None
 
 
 class ChecklistItemOut(BaseModel):
@@ -129,6 +194,7 @@ class ChecklistItemOut(BaseModel):
     code: str
     principle: str
     title: str
+    requirement: str = ""
     value: AnswerValue | None
     justification: str
     answer_public: bool
@@ -137,8 +203,8 @@ class ChecklistItemOut(BaseModel):
     evidence: list[EvidenceOut]
 
 
-class ApplicationOut(BaseModel):
-    """An application, its checklist and what is still missing."""
+class ApplicationSummaryOut(BaseModel):
+    """An application as a list shows it."""
 
     id: int
     organization_id: int
@@ -150,9 +216,32 @@ class ApplicationOut(BaseModel):
     decision: Decision | None
     revision: int
     submitted_at: dt.datetime | None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+class ApplicationOut(ApplicationSummaryOut):
+    """An application, its checklist and what is still missing."""
+
+    return_reason: str | None = None
     next_actions: list[str]
     completeness: dict[str, dict[str, int]]
+    missing: dict[str, str] = Field(
+        default_factory=dict, description="Criterion code -> what still blocks submission."
+    )
     checklist: list[ChecklistItemOut]
+
+
+class AttachmentOut(BaseModel):
+    """A file sent with a message."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    original_name: str
+    content_type: str
+    size: int
+    sha256: str
 
 
 class MessageOut(BaseModel):
@@ -164,4 +253,18 @@ class MessageOut(BaseModel):
     is_request: bool
     body: str
     created_at: dt.datetime
-    attachments: list[dict[str, Any]]
+    attachments: list[AttachmentOut]
+
+
+class OrganizationForm(OrganizationInput):
+    """The registration form's organisation: any RFC reaches the service, which names its format."""
+
+    rfc: str = Field(min_length=1, max_length=20)
+
+
+class SignUpInput(OrganizationForm):
+    """The public sign-up form: a company's first person and their organisation."""
+
+    full_name: str = Field(min_length=2, max_length=200)
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(max_length=200)

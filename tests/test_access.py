@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from core.accounts import Role, issue_api_token
 from tests.conftest import csrf_of
 from tests.factories import NOW, make_user, sign_in_as
+from tests.quality_marks import access_api, access_applications, access_organization
 
 PUBLIC = "public"
 ROLES = [PUBLIC, *[role.value for role in Role]]
@@ -131,6 +132,10 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/council/resolutions/{number}"): set(ROLES),
 }
 
+# Each quality-marks area keeps its own part of the table beside its tests.
+for _part in (access_organization, access_applications, access_api):
+    ACCESS.update(_part.ACCESS)
+
 SAMPLE_PATH_VALUES = {
     "token_id": "999999",
     "token": "no-such-token",
@@ -144,6 +149,8 @@ SAMPLE_PATH_VALUES = {
     "member_id": "999999",
     "ballot_id": "999999",
 }
+for _part in (access_organization, access_applications, access_api):
+    SAMPLE_PATH_VALUES.update(_part.SAMPLE_PATH_VALUES)
 
 
 def _app_routes(app: FastAPI) -> set[tuple[str, str]]:
