@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.accounts import find_user_by_email
 from core.storage import FileStore
 from council.demo import DEMO_PASSWORD, seed_demo
+from quality_marks.models import Application, ApplicationStatus, Organization
 from tests.factories import NOW, sign_in_as
 
 PAGES: dict[str | None, list[str]] = {
@@ -46,6 +48,20 @@ PAGES: dict[str | None, list[str]] = {
         "/council/ballots",
         "/council/ballots/new?slug=etica-ia&number=1.1",
     ],
+    "cumplimiento@datasalud.example.mx": [],
+}
+# Pages whose address holds an id of the demo data, per visitor.
+QUALITY_MARK_PAGES = {
+    "cumplimiento@datasalud.example.mx": [
+        "/organisations/{org}",
+        "/organisations/{org}/products/new",
+        "/products/{product}",
+        "/products/{product}/edit",
+        "/applications/{application}",
+        "/applications/{application}/checklist/TR",
+        "/applications/{draft}/checklist/TR",
+    ],
+    "secretaria@ceia.gob.mx": ["/applications", "/applications/{application}"],
 }
 CONTROLS = "input:not([type=hidden]):not([type=submit]), select, textarea"
 
@@ -71,6 +87,25 @@ def _problems(html: str) -> list[str]:
     return problems
 
 
+def _demo_pages(db: Session, who: str | None) -> list[str]:
+    templates = QUALITY_MARK_PAGES.get(who or "", [])
+    if not templates:
+        return []
+    organization = db.scalars(select(Organization).where(Organization.rfc == "DSA180523KL9")).one()
+    apps = db.scalars(
+        select(Application).where(Application.organization_id == organization.id)
+    ).all()
+    submitted = next(a for a in apps if a.status != ApplicationStatus.draft)
+    draft = next(a for a in apps if a.status == ApplicationStatus.draft)
+    ids = {
+        "org": organization.id,
+        "product": submitted.product_id,
+        "application": submitted.id,
+        "draft": draft.id,
+    }
+    return [template.format(**ids) for template in templates]
+
+
 @pytest.fixture
 def demo(db: Session, tmp_path: Path) -> Session:
     """The demo data inside the test's transaction."""
@@ -88,7 +123,7 @@ def test_pages_are_structured_and_labelled(
         assert user is not None
         sign_in_as(client, user, DEMO_PASSWORD)
     failures = {}
-    for path in PAGES[who]:
+    for path in PAGES[who] + _demo_pages(demo, who):
         response = client.get(path, headers={"Accept-Language": language})
         assert response.status_code == 200, f"{path}: {response.status_code}"
         if problems := _problems(response.text):
