@@ -143,6 +143,15 @@ def _check_fresh(session: Session, version: GuidelineVersion, expected: int | No
     )
 
 
+def _open_draft(
+    session: Session, actor: User, version: GuidelineVersion, expected_revision: int | None
+) -> None:
+    """The checks every edit of a draft passes: the secretariat, a draft, a fresh copy."""
+    _require_staff(actor)
+    ensure_draft(version)
+    _check_fresh(session, version, expected_revision)
+
+
 def record_revision(
     session: Session, *, version: GuidelineVersion, actor: User | None, note: str, now: dt.datetime
 ) -> VersionRevision:
@@ -442,9 +451,7 @@ def replace_draft(
     now: dt.datetime,
 ) -> VersionRevision:
     """Replace a draft's whole text with a document (the API's PUT)."""
-    _require_staff(actor)
-    ensure_draft(version)
-    _check_fresh(session, version, expected_revision)
+    _open_draft(session, actor, version, expected_revision)
     if document.number != version.number:
         raise Invalid(fields={"number": N_("The document is for another version number.")})
     fill_version(session, load_version_tree(session, version.id), document)
@@ -461,9 +468,7 @@ def update_summary(
     now: dt.datetime,
 ) -> VersionRevision:
     """Change a draft's summary."""
-    _require_staff(actor)
-    ensure_draft(version)
-    _check_fresh(session, version, expected_revision)
+    _open_draft(session, actor, version, expected_revision)
     version.summary_es = data.summary_es
     version.summary_en = data.summary_en
     return record_revision(session, version=version, actor=actor, note="summary", now=now)
@@ -505,9 +510,7 @@ def add_principle(
     now: dt.datetime,
 ) -> Principle:
     """Append a principle to a draft."""
-    _require_staff(actor)
-    ensure_draft(version)
-    _check_fresh(session, version, expected_revision)
+    _open_draft(session, actor, version, expected_revision)
     if data.code in _codes_in_use(version):
         raise Invalid(fields={"code": N_("This code is already used in this version.")})
     principle = Principle(
@@ -535,9 +538,7 @@ def update_principle(
     now: dt.datetime,
 ) -> Principle:
     """Change a principle's code, title or description."""
-    _require_staff(actor)
-    ensure_draft(version)
-    _check_fresh(session, version, expected_revision)
+    _open_draft(session, actor, version, expected_revision)
     principle = _find_principle(version, principle_id)
     if data.code != principle.code and data.code in _codes_in_use(version):
         raise Invalid(fields={"code": N_("This code is already used in this version.")})
@@ -560,9 +561,7 @@ def delete_principle(
     now: dt.datetime,
 ) -> None:
     """Remove a principle and its criteria from a draft."""
-    _require_staff(actor)
-    ensure_draft(version)
-    _check_fresh(session, version, expected_revision)
+    _open_draft(session, actor, version, expected_revision)
     principle = _find_principle(version, principle_id)
     version.principles.remove(principle)
     _renumber(version.principles)
@@ -588,9 +587,7 @@ def move_principle(
     now: dt.datetime,
 ) -> None:
     """Move a principle one place up or down."""
-    _require_staff(actor)
-    ensure_draft(version)
-    _check_fresh(session, version, expected_revision)
+    _open_draft(session, actor, version, expected_revision)
     principle = _find_principle(version, principle_id)
     if _move(version.principles, version.principles.index(principle), direction):
         record_revision(session, version=version, actor=actor, note=f"↕ {principle.code}", now=now)
@@ -624,9 +621,7 @@ def add_criterion(
     now: dt.datetime,
 ) -> Criterion:
     """Append a criterion to one of a draft's principles."""
-    _require_staff(actor)
-    ensure_draft(version)
-    _check_fresh(session, version, expected_revision)
+    _open_draft(session, actor, version, expected_revision)
     principle = _principle_by_code(version, data.principle_code)
     if data.code in _codes_in_use(version):
         raise Invalid(fields={"code": N_("This code is already used in this version.")})
@@ -652,9 +647,7 @@ def update_criterion(
     now: dt.datetime,
 ) -> Criterion:
     """Change a criterion's text, risk levels or principle."""
-    _require_staff(actor)
-    ensure_draft(version)
-    _check_fresh(session, version, expected_revision)
+    _open_draft(session, actor, version, expected_revision)
     criterion = _find_criterion(version, criterion_id)
     if data.code in _codes_in_use(version, except_id=criterion.id):
         raise Invalid(fields={"code": N_("This code is already used in this version.")})
@@ -692,9 +685,7 @@ def delete_criterion(
     now: dt.datetime,
 ) -> None:
     """Remove a criterion from a draft."""
-    _require_staff(actor)
-    ensure_draft(version)
-    _check_fresh(session, version, expected_revision)
+    _open_draft(session, actor, version, expected_revision)
     criterion = _find_criterion(version, criterion_id)
     principle = _find_principle(version, criterion.principle_id)
     principle.criteria.remove(criterion)
@@ -713,9 +704,7 @@ def move_criterion(
     now: dt.datetime,
 ) -> None:
     """Move a criterion one place up or down within its principle."""
-    _require_staff(actor)
-    ensure_draft(version)
-    _check_fresh(session, version, expected_revision)
+    _open_draft(session, actor, version, expected_revision)
     criterion = _find_criterion(version, criterion_id)
     principle = _find_principle(version, criterion.principle_id)
     if _move(principle.criteria, principle.criteria.index(criterion), direction):
