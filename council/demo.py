@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 from core.accounts import Role, User, create_user
 from core.mail import MailStatus, OutboxMessage
 from core.storage import FileStore
+from council import ballots
 from council.demo_guidelines import DEMO_COMMENTS, draft_changes, load_demo_document
 from council.demo_quality_marks import seed_quality_marks
 from council.members import appoint_member, declare_interest
-from council.models import InterestType, Seat
+from council.models import BallotRule, InterestType, PositionKind, Seat
 from guidelines import consultation
 from guidelines import service as guidelines
 from guidelines.documents import load_version_tree
@@ -61,7 +62,7 @@ def seed_demo(
         accounts.append((email, role.value))
     secretariat = people["secretaria@ceia.gob.mx"]
     seed_council(session, secretariat=secretariat, people=people, now=now)
-    seed_guidelines(session, secretariat=secretariat, now=now)
+    seed_guidelines(session, secretariat=secretariat, people=people, now=now)
     seed_quality_marks(
         session,
         people=people,
@@ -146,7 +147,55 @@ def seed_council(
         )
 
 
-def seed_guidelines(session: Session, *, secretariat: User, now: dt.datetime) -> None:
+# How the council voted on version 1.0 (every adoption goes through a ballot).
+DEMO_VOTES = [
+    ("presidencia@ceia.gob.mx", PositionKind.yes, ""),
+    ("jgarcia@ceia.gob.mx", PositionKind.yes, ""),
+    ("lhernandez@ceia.gob.mx", PositionKind.no_objection, "Sin observaciones adicionales."),
+    (
+        "rmartinez@ceia.gob.mx",
+        PositionKind.abstain,
+        "Me abstengo: asesoré a una empresa del sector salud durante la consulta.",
+    ),
+]
+
+
+def adopt_by_ballot(
+    session: Session,
+    *,
+    version: GuidelineVersion,
+    people: dict[str, User],
+    opened_at: dt.datetime,
+    effective_on: dt.date,
+) -> None:
+    """The secretary opens a ballot on a version, the members vote, it closes into a resolution."""
+    secretary = people["jgarcia@ceia.gob.mx"]
+    closes_at = opened_at + dt.timedelta(days=7)
+    ballot = ballots.open_adoption_ballot(
+        session,
+        actor=secretary,
+        version=version,
+        rule=BallotRule.simple_majority,
+        quorum_percent=50,
+        closes_at=closes_at,
+        effective_on=effective_on,
+        now=opened_at,
+    )
+    for index, (email, kind, text) in enumerate(DEMO_VOTES, start=1):
+        ballots.cast_position(
+            session,
+            actor=people[email],
+            ballot=ballot,
+            kind=kind,
+            text=text,
+            now=opened_at + dt.timedelta(days=index),
+        )
+    ballots.close_ballot(session, actor=secretary, ballot=ballot, now=closes_at)
+
+
+def seed_guidelines(
+    session: Session, *, secretariat: User, people: dict[str, User], now: dt.datetime
+) -> None:
     """The adopted guideline 1.0 and a 1.1 draft in public consultation."""
     document = load_demo_document()
     drafted_at = now - dt.timedelta(days=240)
@@ -169,13 +218,12 @@ def seed_guidelines(session: Session, *, secretariat: User, now: dt.datetime) ->
         expected_revision=None,
         now=drafted_at,
     )
-    guidelines.adopt_version(
+    adopt_by_ballot(
         session,
         version=first,
-        resolution="CEIA-2026-003",
+        people=people,
+        opened_at=now - dt.timedelta(days=200),
         effective_on=(now - dt.timedelta(days=180)).date(),
-        actor=None,
-        now=now - dt.timedelta(days=190),
     )
     drafted_at = now - dt.timedelta(days=20)
     second = guidelines.start_new_draft(

@@ -74,3 +74,14 @@ def test_readme_documents_every_setting() -> None:
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.MULTILINE))
     declared = {name.upper() for name in Settings.model_fields}
     assert documented == declared
+
+
+def test_only_a_council_ballot_adopts_a_guideline_version() -> None:
+    callers = sorted(
+        str(path.relative_to(PROJECT_ROOT))
+        for package in LAYERS
+        for path in (PROJECT_ROOT / package).rglob("*.py")
+        if "adopt_version(" in path.read_text()
+        and path != PROJECT_ROOT / "guidelines" / "service.py"
+    )
+    assert callers == ["council/ballots.py"]
