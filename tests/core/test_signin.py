@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from argon2 import Type
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
@@ -10,6 +12,9 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role
 from core.audit import AuditEvent
+from core.db import get_session
+from core.settings import Settings
+from council.app import create_app
 from tests.conftest import PRODUCTION_HASHER, csrf_of
 from tests.factories import PASSWORD, make_user, sign_in_as
 
@@ -159,3 +164,21 @@ def test_passwords_are_stored_as_argon2id_with_production_cost(db: Session) -> N
     assert hasher.type is Type.ID
     # RFC 9106's second recommendation: 3 passes over 64 MiB.
     assert (hasher.time_cost, hasher.memory_cost) >= (3, 65536)
+
+
+def test_session_cookie_is_secure_when_served_over_https(settings: Settings, db: Session) -> None:
+    secure_app = create_app(settings.model_copy(update={"base_url": "https://ceia.example.mx"}))
+
+    def session_override() -> Iterator[Session]:
+        yield db
+
+    secure_app.dependency_overrides[get_session] = session_override
+    user = make_user(db)
+    with TestClient(secure_app, base_url="https://testserver", follow_redirects=False) as client:
+        token = csrf_of(client, "/signin")
+        response = client.post(
+            "/signin", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
+        )
+    assert response.status_code == 303
+    assert "secure" in response.headers["set-cookie"].lower()
+    secure_app.state.engine.dispose()
