@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.audit import record_event
 from core.db import Base, UTCDateTime
-from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
+from core.errors import N_, Conflict, Forbidden, Invalid, NotFound, RateLimited
 from core.mail import queue_mail
 from core.ratelimit import check_limit, clear_hits, record_hit
 
@@ -26,6 +26,12 @@ INVITE_TOKEN_LIFETIME = dt.timedelta(days=7)
 SIGNIN_BUCKET = "signin"
 SIGNIN_IP_BUCKET = "signin-ip"
 SIGNIN_IP_LIMIT = 30
+RESET_BUCKET = "reset"
+RESET_LIMIT = 5
+RESET_IP_BUCKET = "reset-ip"
+RESET_IP_LIMIT = 20
+RESET_WINDOW = dt.timedelta(hours=1)
+TOKEN_USE_RESOLUTION = dt.timedelta(minutes=5)
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
@@ -231,7 +237,9 @@ def authenticate(
         now=now,
     )
     user = find_user_by_email(session, email)
-    if user is None or not user.is_active or not password_matches(user.password_hash, password):
+    stored_hash = user.password_hash if user is not None else _unknown_account_hash()
+    # Always verify a hash, so the answer takes as long for unknown addresses as for known ones.
+    if not password_matches(stored_hash, password) or user is None or not user.is_active:
         record_hit(session, bucket=SIGNIN_BUCKET, key=email, now=now)
         record_hit(session, bucket=SIGNIN_IP_BUCKET, key=client_ip, now=now)
         raise Invalid(N_("The e-mail address or the password is not correct."))
@@ -240,6 +248,17 @@ def authenticate(
         session, actor=user, action="user.signin", object_type="user", object_id=user.id, now=now
     )
     return user
+
+
+_dummy_hashes: dict[int, str] = {}
+
+
+def _unknown_account_hash() -> str:
+    """A hash of the current hasher's cost to verify against when the address has no account."""
+    key = id(_hasher)
+    if key not in _dummy_hashes:
+        _dummy_hashes[key] = _hasher.hash(secrets.token_urlsafe(16))
+    return _dummy_hashes[key]
 
 
 def _set_password(session: Session, user: User, password: str, now: dt.datetime) -> None:
@@ -299,9 +318,26 @@ def _redeem_account_token(
 
 
 def request_password_reset(
-    session: Session, *, email: str, base_url: str, now: dt.datetime
+    session: Session, *, email: str, client_ip: str, base_url: str, now: dt.datetime
 ) -> None:
     """E-mail a single-use reset link; silent about whether the address has an account."""
+    check_limit(
+        session,
+        bucket=RESET_IP_BUCKET,
+        key=client_ip,
+        limit=RESET_IP_LIMIT,
+        window=RESET_WINDOW,
+        now=now,
+    )
+    record_hit(session, bucket=RESET_IP_BUCKET, key=client_ip, now=now)
+    email = normalize_email(email)
+    try:
+        check_limit(
+            session, bucket=RESET_BUCKET, key=email, limit=RESET_LIMIT, window=RESET_WINDOW, now=now
+        )
+    except RateLimited:
+        return  # the owner already has several fresh links; saying so would reveal the account
+    record_hit(session, bucket=RESET_BUCKET, key=email, now=now)
     user = find_user_by_email(session, email)
     if user is None or not user.is_active:
         return
@@ -500,7 +536,9 @@ def user_for_api_token(session: Session, plain: str, *, now: dt.datetime) -> Use
     user = session.get(User, token.user_id)
     if user is None or not user.is_active:
         return None
-    token.last_used_at = now
+    # Written at most every few minutes, so reading the API does not write on every call.
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
+        token.last_used_at = now
     return user
 
 

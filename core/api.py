@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
+
+# Database ids in paths: bounded, so an absurd number is a 422, not an integer overflow.
+ObjectId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+_SMALL_INT = re.compile(r"[0-9]{1,9}")
+
+
+def parse_int(raw: object) -> int | None:
+    """A whole number typed in a form field, or None (str.isdigit accepts "²", int() does not)."""
+    return int(raw) if isinstance(raw, str) and _SMALL_INT.fullmatch(raw) else None
 
 
 class ErrorBody(BaseModel):

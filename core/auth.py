@@ -43,7 +43,8 @@ def load_principal(request: Request, session: Annotated[Session, Depends(get_ses
             user = user_for_api_token(session, token, now=utcnow())
             if user is None:
                 raise Unauthenticated(N_("The API token is not valid or was revoked."))
-            session.commit()  # keep last_used_at even when the endpoint itself only reads
+            if session.dirty:
+                session.commit()  # keep last_used_at even when the endpoint itself only reads
     else:
         user_id = request.session.get(SESSION_USER_KEY)
         if user_id is not None:

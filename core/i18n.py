@@ -21,6 +21,11 @@ DISPLAY_ZONE = ZoneInfo("America/Mexico_City")
 LOCALE_COOKIE = "lang"
 
 
+def local_date(moment: dt.datetime) -> dt.date:
+    """The calendar day in Mexico City at a moment: terms, deadlines and years run on it."""
+    return moment.astimezone(DISPLAY_ZONE).date()
+
+
 def compile_catalogs(locale_dir: Path = LOCALE_DIR) -> list[Path]:
     """Compile every .po catalog whose .mo is missing or older; returns the files written."""
     written = []

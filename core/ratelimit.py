@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.db import Base, UTCDateTime
 from core.errors import RateLimited
 
+# Longer than any window a limit uses.
+RETENTION = dt.timedelta(days=1)
+
 
 class RateLimitHit(Base):
     """One counted attempt (a failed sign-in, a public post) against a limit bucket."""
@@ -25,7 +28,14 @@ class RateLimitHit(Base):
 
 
 def record_hit(session: Session, *, bucket: str, key: str, now: dt.datetime) -> None:
-    """Count one attempt."""
+    """Count one attempt, forgetting the key's attempts too old to matter to any limit."""
+    session.execute(
+        delete(RateLimitHit).where(
+            RateLimitHit.bucket == bucket,
+            RateLimitHit.key == key.lower(),
+            RateLimitHit.at < now - RETENTION,
+        )
+    )
     session.add(RateLimitHit(bucket=bucket, key=key.lower(), at=now))
     session.flush()
 

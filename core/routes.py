@@ -27,7 +27,7 @@ from core.accounts import (
     revoke_api_token,
     set_password_with_token,
 )
-from core.api import ERROR_RESPONSES, Page, PageParams, page_params, paginate
+from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params, paginate
 from core.auth import Now, SignedIn, Staff, refresh_session, sign_in, sign_out
 from core.db import get_session
 from core.errors import N_, DomainError, Invalid
@@ -213,7 +213,7 @@ def account_token_create(
 
 @pages.post("/account/tokens/{token_id}/revoke")
 def account_token_revoke(
-    request: Request, session: DbSession, user: SignedIn, now: Now, token_id: int
+    request: Request, session: DbSession, user: SignedIn, now: Now, token_id: ObjectId
 ) -> RedirectResponse:
     """Revoke one of one's own API tokens."""
     revoke_api_token(session, user=user, token_id=token_id, now=now)
@@ -234,7 +234,11 @@ def reset_request(
 ) -> RedirectResponse:
     """E-mail a reset link if the address has an account; the answer never tells which."""
     request_password_reset(
-        session, email=email, base_url=request.app.state.settings.base_url, now=now
+        session,
+        email=email,
+        client_ip=request.client.host if request.client else "unknown",
+        base_url=request.app.state.settings.base_url,
+        now=now,
     )
     session.commit()
     flash(

@@ -16,6 +16,7 @@ from typing import BinaryIO
 from core.errors import N_, Invalid
 
 CHUNK = 64 * 1024
+TEXT_SNIFF_BYTES = 256 * 1024
 # Markup a browser would run (HTML, SVG, XML) is not text evidence, whatever the file is called.
 MARKUP = re.compile(
     r"<\s*(!doctype|html|head|body|script|iframe|object|embed|svg|math|meta|form)\b|<\?xml",
@@ -83,10 +84,7 @@ def _text_type(data: bytes) -> str | None:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        try:
-            text = data.decode("latin-1")
-        except UnicodeDecodeError:
-            return None
+        text = data.decode("latin-1")  # older Windows exports; every byte decodes
     if sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\r\n\t\f") > 0:
         return None
     if MARKUP.search(text):
@@ -117,7 +115,8 @@ def sniff_content_type(path: Path) -> str | None:
         return _office_type(head, path)
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return OLE
-    return _text_type(path.read_bytes()[: 256 * 1024])
+    with path.open("rb") as handle:
+        return _text_type(handle.read(TEXT_SNIFF_BYTES))
 
 
 class FileStore:

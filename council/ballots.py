@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from core.accounts import Role, User
 from core.audit import record_event
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
+from core.i18n import local_date
 from core.mail import queue_mail
 from council.conflicts import Party, check_conflicts
 from council.members import holds_seat, in_term, member_of, members_in_term, users_by_id
@@ -122,7 +123,8 @@ def compute_tally(
 def _require_secretary(session: Session, actor: User, now: dt.datetime) -> None:
     # The council's secretary runs ballots; the technical secretariat may act for them.
     if not (
-        actor.has_role(Role.secretariat) or holds_seat(session, actor, Seat.secretary, now.date())
+        actor.has_role(Role.secretariat)
+        or holds_seat(session, actor, Seat.secretary, local_date(now))
     ):
         raise Forbidden(N_("Only the council's secretary opens and closes ballots."))
 
@@ -200,7 +202,7 @@ def open_ballot(
     )
     if already is not None:
         raise Conflict(N_("A ballot on this subject is already open."))
-    members = members_in_term(session, now.date())
+    members = members_in_term(session, local_date(now))
     if not members:
         raise Conflict(N_("No council member is in term; nobody could vote."))
     ballot = Ballot(
@@ -224,7 +226,7 @@ def open_ballot(
         conflicts = [
             c
             for c in check_conflicts(
-                session, email=user.email, user=user, parties=parties, on=now.date()
+                session, email=user.email, user=user, parties=parties, on=local_date(now)
             )
             if c.blocking
         ]
@@ -262,6 +264,8 @@ def open_adoption_ballot(
     """Open a ballot on adopting a guideline version."""
     if version.status not in (VersionStatus.draft, VersionStatus.consultation):
         raise Conflict(N_("Only a draft or a version in consultation can be put to adoption."))
+    if guidelines.days_left(version, now) > 0:
+        raise Conflict(N_("The consultation is still open; wait until it closes."))
     pending = guidelines.count_undisposed_comments(session, version)
     if pending:
         raise Conflict(
@@ -280,7 +284,8 @@ def open_adoption_ballot(
         quorum_percent=quorum_percent,
         closes_at=closes_at,
         parties=[],
-        terms={"effective_on": effective_on.isoformat()},
+        # The text voted on: a ballot adopts this revision and no other.
+        terms={"effective_on": effective_on.isoformat(), "revision": version.revision_number},
         now=now,
     )
 
@@ -301,7 +306,7 @@ def cast_position(
     voter = next((v for v in ballot.voters if member and v.member_id == member.id), None)
     if member is None or voter is None:
         raise Forbidden(N_("You are not a voter on this ballot."))
-    if not in_term(member, now.date()):
+    if not in_term(member, local_date(now)):
         raise Forbidden(N_("Your term is not current; you cannot vote."))
     if voter.conflict and kind != PositionKind.recuse:
         raise Conflict(N_("You have a conflict of interest on this subject and are recused."))
@@ -391,6 +396,18 @@ def _record(session: Session, ballot: Ballot, tally: Tally) -> dict[str, Any]:
     }
 
 
+def _subject_changed(session: Session, ballot: Ballot) -> str | None:
+    """Why the subject is no longer what the members voted on, if it changed while they voted."""
+    if ballot.subject_type != SUBJECT_GUIDELINE_VERSION:
+        return None
+    version = session.get(GuidelineVersion, ballot.subject_id)
+    if version is None or version.status not in (VersionStatus.draft, VersionStatus.consultation):
+        return N_("The version is no longer a draft awaiting adoption.")
+    if version.revision_number != ballot.terms.get("revision"):
+        return N_("The text of the version changed after the ballot opened.")
+    return None
+
+
 def _carry_out(
     session: Session, ballot: Ballot, resolution: Resolution, actor: User, now: dt.datetime
 ) -> None:
@@ -419,10 +436,12 @@ def close_ballot(session: Session, *, actor: User, ballot: Ballot, now: dt.datet
         raise Conflict(
             N_("The ballot closes at its closing time, or earlier once every member has voted.")
         )
+    changed = _subject_changed(session, ballot)
     ballot.status = BallotStatus.closed
     ballot.closed_at = now
-    ballot.result = BallotResult.passed if tally.passes else BallotResult.failed
-    year = now.year
+    passed = tally.passes and changed is None
+    ballot.result = BallotResult.passed if passed else BallotResult.failed
+    year = local_date(now).year
     sequence, number = _next_resolution_number(session, year)
     resolution = Resolution(
         number=number,
@@ -430,7 +449,7 @@ def close_ballot(session: Session, *, actor: User, ballot: Ballot, now: dt.datet
         sequence=sequence,
         ballot_id=ballot.id,
         result=ballot.result,
-        record=_record(session, ballot, tally),
+        record={**_record(session, ballot, tally), "void_reason": changed},
         issued_at=now,
     )
     session.add(resolution)
@@ -444,7 +463,7 @@ def close_ballot(session: Session, *, actor: User, ballot: Ballot, now: dt.datet
         summary={"result": ballot.result.value, "resolution": number},
         now=now,
     )
-    if tally.passes:
+    if passed:
         _carry_out(session, ballot, resolution, actor, now)
     return resolution
 

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from core.accounts import User
 from core.audit import record_event
-from core.errors import N_, Forbidden, Invalid
+from core.errors import N_, Conflict, Forbidden, Invalid
+from core.i18n import local_date
 from core.identifiers import normalize_rfc
 from council.members import current_interests, holds_seat
 from council.models import ConflictDismissal, InterestDeclaration, InterestType, Seat
@@ -128,17 +129,22 @@ def dismiss_conflict(
     actor: User,
     user: User,
     party: Party,
-    kind: ConflictKind,
+    kind: str,
     reason: str,
     now: dt.datetime,
 ) -> ConflictDismissal:
     """The chair rules that a detected conflict does not bar the person, giving the reason."""
-    if not holds_seat(session, actor, Seat.chair, now.date()):
+    if not holds_seat(session, actor, Seat.chair, local_date(now)):
         raise Forbidden(N_("Only the chair of the council can dismiss a conflict."))
     if kind not in DISMISSIBLE:
         raise Invalid(N_("A declared interest cannot be dismissed; the person must recuse."))
     if not reason.strip():
         raise Invalid(fields={"reason": N_("Give the reason for dismissing the conflict.")})
+    standing = check_conflicts(
+        session, email=user.email, user=user, parties=[party], on=local_date(now)
+    )
+    if not any(c.kind == kind and c.blocking for c in standing):
+        raise Conflict(N_("There is no standing conflict of this kind to dismiss."))
     dismissal = ConflictDismissal(
         user_id=user.id,
         organisation_key=party.key,

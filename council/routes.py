@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.accounts import Role, User
-from core.api import ERROR_RESPONSES, Page, PageParams, page_params, paginate
+from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params, paginate, parse_int
 from core.auth import Now, Staff, require
 from core.db import get_session
 from core.errors import N_, Conflict, Invalid, NotFound
 from core.forms import parse_input
-from core.i18n import DISPLAY_ZONE
+from core.i18n import DISPLAY_ZONE, local_date
 from core.pdf import render_pdf
 from core.templating import render_text
 from core.web import (
@@ -115,7 +115,7 @@ def council_page(request: Request, session: DbSession, now: Now) -> HTMLResponse
     return render_page(
         request,
         "council/council.html",
-        {**LABELS, "rows": _public_members(session, now.date())},
+        {**LABELS, "rows": _public_members(session, local_date(now))},
     )
 
 
@@ -181,7 +181,7 @@ def revise_interest_page(
     user: Declarant,
     now: Now,
     form: SubmittedForm,
-    declaration_id: int,
+    declaration_id: ObjectId,
 ) -> Response:
     """Change a declaration: a new version is added and the old one kept."""
     values = _form_values(form)
@@ -208,7 +208,7 @@ def revise_interest_page(
 
 @pages.post("/council/interests/{declaration_id}/retract")
 def retract_interest_page(
-    request: Request, session: DbSession, user: Declarant, now: Now, declaration_id: int
+    request: Request, session: DbSession, user: Declarant, now: Now, declaration_id: ObjectId
 ) -> Response:
     """Withdraw a declaration that no longer applies."""
     members.retract_interest(session, actor=user, declaration_id=declaration_id, now=now)
@@ -247,7 +247,7 @@ def _members_page(
             "roster": roster,
             "people": members.users_by_id(session, list(seated_ids)),
             "candidates": candidates,
-            "today": now.date(),
+            "today": local_date(now),
             "in_term": members.in_term,
             "values": values,
             "errors": errors,
@@ -299,7 +299,7 @@ def add_term_page(
     user: Staff,
     now: Now,
     form: SubmittedForm,
-    member_id: int,
+    member_id: ObjectId,
 ) -> Response:
     """Add a term to a member."""
     values = _form_values(form)
@@ -342,7 +342,7 @@ def conflicts_page(request: Request, session: DbSession, user: Voter, now: Now) 
             party = Party(name=data.organisation, rfc=data.rfc, email_domain=data.email_domain)
             person = session.scalar(select(User).where(User.email == data.email.strip().lower()))
             results = check_conflicts(
-                session, email=data.email, user=person, parties=[party], on=now.date()
+                session, email=data.email, user=person, parties=[party], on=local_date(now)
             )
     return render_page(
         request,
@@ -354,7 +354,7 @@ def conflicts_page(request: Request, session: DbSession, user: Voter, now: Now) 
             "results": results,
             "person": person,
             "party": party,
-            "is_chair": members.holds_seat(session, user, Seat.chair, now.date()),
+            "is_chair": members.holds_seat(session, user, Seat.chair, local_date(now)),
         },
     )
 
@@ -368,11 +368,10 @@ def dismiss_conflict_page(
         k: str(form.get(k) or "")
         for k in ("user_id", "kind", "reason", "organisation", "rfc", "email_domain")
     }
-    person = session.get(User, int(values["user_id"])) if values["user_id"].isdigit() else None
+    person_id = parse_int(values["user_id"])
+    person = session.get(User, person_id) if person_id else None
     if person is None:
         raise NotFound()
-    if values["kind"] not in {"email_domain", "past_employer"}:
-        raise Invalid(N_("A declared interest cannot be dismissed; the person must recuse."))
     dismiss_conflict(
         session,
         actor=user,
@@ -380,7 +379,7 @@ def dismiss_conflict_page(
         party=Party(
             name=values["organisation"], rfc=values["rfc"], email_domain=values["email_domain"]
         ),
-        kind="email_domain" if values["kind"] == "email_domain" else "past_employer",
+        kind=values["kind"],
         reason=values["reason"],
         now=now,
     )
@@ -440,7 +439,7 @@ def _ballot_context(
 
 def _may_run_ballots(session: Session, user: User, now: dt.datetime) -> bool:
     return user.has_role(Role.secretariat) or members.holds_seat(
-        session, user, Seat.secretary, now.date()
+        session, user, Seat.secretary, local_date(now)
     )
 
 
@@ -534,7 +533,7 @@ def open_ballot_page(
 
 @pages.get("/council/ballots/{ballot_id}")
 def ballot_page(
-    request: Request, session: DbSession, user: Voter, now: Now, ballot_id: int
+    request: Request, session: DbSession, user: Voter, now: Now, ballot_id: ObjectId
 ) -> HTMLResponse:
     """A ballot: live tally, who has not voted, positions and their history."""
     ballot = ballots.get_ballot(session, ballot_id)
@@ -548,7 +547,7 @@ def cast_position_page(
     user: Member,
     now: Now,
     form: SubmittedForm,
-    ballot_id: int,
+    ballot_id: ObjectId,
 ) -> Response:
     """State or change one's position."""
     ballot = ballots.get_ballot(session, ballot_id)
@@ -571,7 +570,7 @@ def cast_position_page(
 
 @pages.post("/council/ballots/{ballot_id}/close")
 def close_ballot_page(
-    request: Request, session: DbSession, user: Voter, now: Now, ballot_id: int
+    request: Request, session: DbSession, user: Voter, now: Now, ballot_id: ObjectId
 ) -> Response:
     """Close a ballot into its resolution."""
     ballot = ballots.get_ballot(session, ballot_id)
@@ -649,7 +648,7 @@ def api_members(session: DbSession, now: Now) -> list[MemberOut]:
                 for i in row["interests"]
             ],
         )
-        for row in _public_members(session, now.date())
+        for row in _public_members(session, local_date(now))
     ]
 
 
@@ -683,14 +682,14 @@ def _ballot_out(session: Session, ballot: Ballot, user: User, now: dt.datetime) 
 
 
 @api.get("/ballots/{ballot_id}", response_model=BallotOut)
-def api_ballot(session: DbSession, user: Voter, now: Now, ballot_id: int) -> BallotOut:
+def api_ballot(session: DbSession, user: Voter, now: Now, ballot_id: ObjectId) -> BallotOut:
     """A ballot and its live tally."""
     return _ballot_out(session, ballots.get_ballot(session, ballot_id), user, now)
 
 
 @api.post("/ballots/{ballot_id}/positions", response_model=BallotOut, status_code=201)
 def api_cast_position(
-    session: DbSession, user: Member, now: Now, ballot_id: int, body: PositionInput
+    session: DbSession, user: Member, now: Now, ballot_id: ObjectId, body: PositionInput
 ) -> BallotOut:
     """State or change one's position on a ballot."""
     ballot = ballots.get_ballot(session, ballot_id)

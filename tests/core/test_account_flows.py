@@ -219,7 +219,11 @@ def test_expired_reset_link_is_refused(
 ) -> None:
     user = make_user(db)
     request_password_reset(
-        db, email=user.email, base_url="http://testserver", now=pinned_clock - dt.timedelta(hours=3)
+        db,
+        email=user.email,
+        client_ip="203.0.113.9",
+        base_url="http://testserver",
+        now=pinned_clock - dt.timedelta(hours=3),
     )
     (message,) = _mails_to(db, user.email)
     path = f"/account/reset/{_link_token(message, RESET_LINK_RE)}"
@@ -241,6 +245,7 @@ def test_reset_link_still_valid_just_before_it_expires(
     request_password_reset(
         db,
         email=user.email,
+        client_ip="203.0.113.9",
         base_url="http://testserver",
         now=pinned_clock - dt.timedelta(hours=1, minutes=59),
     )
@@ -518,3 +523,25 @@ def test_password_change_confirms_with_a_flash(client: TestClient, db: Session) 
     _flashes(client, "/account")  # consume the welcome message
     assert _change_password(client, PASSWORD, NEW_PASSWORD)[0] == 303
     assert _flashes(client, "/account") == ["Su contraseña se cambió."]
+
+
+def test_reset_mail_is_rate_limited_without_revealing_the_account(
+    client: TestClient, db: Session
+) -> None:
+    user = make_user(db)
+    for _ in range(8):
+        token = csrf_of(client, "/account/reset")
+        response = client.post("/account/reset", data={"email": user.email, "csrf_token": token})
+        assert response.status_code == 303
+    assert len(_mails_to(db, user.email)) == 5
+
+
+def test_reset_requests_from_one_address_are_limited(client: TestClient, db: Session) -> None:
+    for index in range(20):
+        token = csrf_of(client, "/account/reset")
+        email = f"nadie{index}@ejemplo.mx"
+        response = client.post("/account/reset", data={"email": email, "csrf_token": token})
+        assert response.status_code == 303
+    token = csrf_of(client, "/account/reset")
+    response = client.post("/account/reset", data={"email": "otro@ejemplo.mx", "csrf_token": token})
+    assert response.status_code == 429

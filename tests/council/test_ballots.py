@@ -27,10 +27,12 @@ from council.models import (
     PositionKind,
     Seat,
 )
+from guidelines.documents import load_version_tree
 from guidelines.models import GuidelineVersion, VersionStatus
+from guidelines.service import open_consultation, update_criterion
 from tests.council.builders import seat_council, seat_member
 from tests.factories import NOW, make_user
-from tests.guidelines.builders import make_draft
+from tests.guidelines.builders import make_criterion_input, make_draft
 
 K = PositionKind
 CLOSES = NOW + dt.timedelta(days=7)
@@ -340,5 +342,54 @@ def test_seats_are_for_council_member_accounts(db: Session) -> None:
             areas=[],
             starts_on=dt.date(2026, 1, 1),
             ends_on=dt.date(2027, 1, 1),
+            now=NOW,
+        )
+
+
+def test_a_version_changed_during_the_ballot_is_not_adopted(db: Session) -> None:
+    ballot, people = _adoption_ballot(db)
+    version = db.get(GuidelineVersion, ballot.subject_id)
+    assert version is not None
+    tree = load_version_tree(db, version.id)
+    criterion = tree.principles[0].criteria[0]
+    update_criterion(
+        db,
+        actor=people[0],
+        version=tree,
+        criterion_id=criterion.id,
+        data=make_criterion_input(criterion.code, tree.principles[0].code, "Texto cambiado."),
+        expected_revision=None,
+        now=NOW,
+    )
+    for user, _member in people[1:]:
+        ballots.cast_position(db, actor=user, ballot=ballot, kind=K.yes, text="", now=NOW)
+    resolution = ballots.close_ballot(db, actor=people[0], ballot=ballot, now=CLOSES)
+    assert resolution.result == BallotResult.failed
+    assert (
+        resolution.record["void_reason"]
+        == "The text of the version changed after the ballot opened."
+    )
+    assert db.get(GuidelineVersion, ballot.subject_id).status == VersionStatus.draft  # type: ignore[union-attr]
+
+
+def test_no_adoption_ballot_while_the_consultation_is_open(db: Session) -> None:
+    secretariat, _council = seat_council(db, 3)
+    version = make_draft(db, secretariat)
+    open_consultation(
+        db,
+        actor=secretariat,
+        version=version,
+        closes_on=(NOW + dt.timedelta(days=5)).date(),
+        now=NOW,
+    )
+    with pytest.raises(Conflict):
+        ballots.open_adoption_ballot(
+            db,
+            actor=secretariat,
+            version=version,
+            rule=BallotRule.simple_majority,
+            quorum_percent=50,
+            closes_at=CLOSES,
+            effective_on=dt.date(2027, 1, 1),
             now=NOW,
         )

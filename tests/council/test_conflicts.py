@@ -229,3 +229,39 @@ def test_declarations_are_checked(db: Session) -> None:
             now=NOW,
         )
     assert "rfc" in caught.value.fields
+
+
+def test_a_conflict_is_dismissed_once_and_only_if_it_stands(db: Session) -> None:
+    _secretariat, council = seat_council(db, 3)
+    chair, _ = council[0]
+    expert = make_user(db, role=Role.expert, email="leo@datasalud.example.mx")
+    dismiss_conflict(
+        db,
+        actor=chair,
+        user=expert,
+        party=DATASALUD,
+        kind="email_domain",
+        reason="Heredada.",
+        now=NOW,
+    )
+    with pytest.raises(Conflict):
+        dismiss_conflict(
+            db,
+            actor=chair,
+            user=expert,
+            party=DATASALUD,
+            kind="email_domain",
+            reason="Otra vez.",
+            now=NOW,
+        )
+    unrelated = make_user(db, role=Role.expert, email="ana@otra.example.mx")
+    with pytest.raises(Conflict):
+        dismiss_conflict(
+            db,
+            actor=chair,
+            user=unrelated,
+            party=DATASALUD,
+            kind="email_domain",
+            reason="x",
+            now=NOW,
+        )

@@ -598,7 +598,7 @@ def test_ballot_from_opening_to_resolution(
     ballot = db.scalars(select(Ballot)).one()
     assert opened.headers["location"] == f"/council/ballots/{ballot.id}"
     assert ballot.closes_at == end_of_day(CLOSES_ON)
-    assert ballot.terms == {"effective_on": "2027-01-01"}
+    assert ballot.terms == {"effective_on": "2027-01-01", "revision": version.revision_number}
     url = f"/council/ballots/{ballot.id}"
 
     page = soup(browser.get(url))
