@@ -72,6 +72,13 @@ def end_of_day(day: dt.date) -> dt.datetime:
     )
 
 
+def _field_errors(request: Request, error: Invalid | Conflict, field: str) -> dict[str, str]:
+    """Field messages of a refused form; a conflict is shown on the field it concerns."""
+    if isinstance(error, Invalid) and error.fields:
+        return error_fields(request, error)
+    return {field: error_message(request, error)}
+
+
 def _form_values(form: Any) -> dict[str, Any]:
     # Empty fields are left out: optional ones take their defaults (None would fail a str
     # field) and a form shown again keeps them empty (None would render as "None").
@@ -277,15 +284,15 @@ def appoint_member_page(
             ends_on=data.ends_on,
             now=now,
         )
-    except Invalid as error:
+    except (Invalid, Conflict) as error:
         session.rollback()
         return _members_page(
             request,
             session,
             now,
             values=values,
-            errors=error_fields(request, error),
-            status_code=422,
+            errors=_field_errors(request, error, "user_id"),
+            status_code=error.status_code,
         )
     session.commit()
     flash(request, N_("The member has been seated."))
@@ -557,12 +564,12 @@ def cast_position_page(
         ballots.cast_position(
             session, actor=user, ballot=ballot, kind=data.kind, text=data.text, now=now
         )
-    except Invalid as error:
+    except (Invalid, Conflict) as error:
         session.rollback()
         ballot = ballots.get_ballot(session, ballot_id)
         context = _ballot_context(session, ballot, user, now)
-        context.update(values=values, errors=error_fields(request, error))
-        return render_page(request, "council/ballot.html", context, status_code=422)
+        context.update(values=values, errors=_field_errors(request, error, "kind"))
+        return render_page(request, "council/ballot.html", context, status_code=error.status_code)
     session.commit()
     flash(request, N_("Your position has been recorded."))
     return redirect(f"/council/ballots/{ballot_id}")
