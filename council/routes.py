@@ -592,11 +592,13 @@ def close_ballot_page(
 
 def _resolution_context(session: Session, resolution: Resolution) -> dict[str, Any]:
     ballot = ballots.get_ballot(session, resolution.ballot_id)
+    effective_on = resolution.record.get("terms", {}).get("effective_on")
     return {
         **LABELS,
         "resolution": resolution,
         "ballot": ballot,
         "subject": _subject(session, ballot),
+        "effective_on": dt.date.fromisoformat(effective_on) if effective_on else None,
     }
 
 
