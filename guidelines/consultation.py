@@ -155,6 +155,11 @@ def can_record_dispositions(
     return is_staff(viewer) and is_closed(version, now) and version.status in DISPOSABLE_STATUSES
 
 
+def can_hide_comments(version: GuidelineVersion, viewer: User | None) -> bool:
+    """Whether the viewer may hide comments: the secretariat, until the record is closed."""
+    return is_staff(viewer) and version.status in DISPOSABLE_STATUSES
+
+
 def ensure_report_visible(version: GuidelineVersion, viewer: User | None, now: dt.datetime) -> None:
     """Refuse the report of a consultation still open to anyone but the secretariat."""
     if not can_see_report(version, viewer, now):
@@ -344,16 +349,28 @@ def get_comment(
 
 
 def hide_comment(
-    session: Session, *, actor: User, comment_id: int, reason: str, now: dt.datetime
+    session: Session,
+    *,
+    actor: User,
+    version: GuidelineVersion,
+    comment_id: int,
+    reason: str,
+    now: dt.datetime,
 ) -> ConsultationComment:
     """Withdraw a comment's text from the public pages; it stays counted, with the reason shown."""
     _require_staff(actor)
+    comment = get_comment(session, version=version, comment_id=comment_id)
+    if version.status not in DISPOSABLE_STATUSES:
+        raise Conflict(N_("This version's consultation record is closed."))
+    if comment.confirmed_at is None:
+        raise Conflict(N_("This comment was never confirmed by its author."))
+    if comment.hidden_at is not None:
+        raise Conflict(N_("This comment is already hidden."))
     reason = reason.strip()
     if not reason:
         raise Invalid(fields={"reason": N_("Say why the comment is hidden.")})
     if len(reason) > RESPONSE_MAX_CHARS:
         raise Invalid(fields={"reason": N_("This text is too long.")})
-    comment = _get(session, comment_id)
     comment.hidden_at = now
     comment.hidden_reason = reason
     comment.hidden_by_id = actor.id
@@ -456,17 +473,6 @@ def public_comments_query(version: GuidelineVersion) -> Select[ConsultationComme
 def public_comments(session: Session, version: GuidelineVersion) -> list[ConsultationComment]:
     """Confirmed comments on a version, oldest first (hidden ones included, flagged)."""
     return list(session.scalars(public_comments_query(version)))
-
-
-def comments_for_staff(session: Session, version: GuidelineVersion) -> list[ConsultationComment]:
-    """Every comment on a version, unconfirmed ones included, oldest first."""
-    return list(
-        session.scalars(
-            select(ConsultationComment)
-            .where(ConsultationComment.version_id == version.id)
-            .order_by(ConsultationComment.created_at, ConsultationComment.id)
-        )
-    )
 
 
 def comment_counts(session: Session, version: GuidelineVersion) -> CommentCounts:

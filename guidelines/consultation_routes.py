@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from core.accounts import User
-from core.api import ERROR_RESPONSES, Page, PageParams, page_params, paginate
+from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params, paginate
 from core.auth import MaybeUser, Now, Staff
 from core.db import get_session
-from core.errors import N_, Invalid, NotFound, RateLimited
+from core.errors import N_, DomainError, Invalid, NotFound
 from core.web import (
     SubmittedForm,
     error_fields,
@@ -29,7 +29,7 @@ from core.web import (
 from guidelines import consultation, service
 from guidelines.documents import load_version_tree
 from guidelines.models import CommenterType, ConsultationComment, Disposition, GuidelineVersion
-from guidelines.routes import version_url
+from guidelines.routes import FORM_REFUSALS, version_url
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["guidelines"], responses=ERROR_RESPONSES)
@@ -155,12 +155,14 @@ def _consultation_page(
         "is_open": consultation.is_open(version, now),
         "days_left": service.days_left(version, now),
         "can_moderate": service.is_staff(user),
+        "can_hide": consultation.can_hide_comments(version, user),
         "can_dispose": consultation.can_record_dispositions(version, user, now),
         "can_see_report": consultation.can_see_report(version, user, now),
         "values": {"target_code": request.query_params.get("target", "")},
         "errors": {},
         "form_error": None,
         "active_comment": None,
+        "active_form": None,
         "comment_values": {},
         "comment_errors": {},
         "comment_form_error": None,
@@ -203,7 +205,7 @@ def submit_comment_page(
             base_url=request.app.state.settings.base_url,
             now=now,
         )
-    except (Invalid, RateLimited) as error:
+    except FORM_REFUSALS as error:
         session.rollback()
         version = _consulted_version(session, slug, number, user)
         fields = error_fields(request, error) if isinstance(error, Invalid) else {}
@@ -248,18 +250,20 @@ def confirm_comment_page(
 def _staff_form_error(
     request: Request,
     session: Session,
-    error: Invalid,
+    error: DomainError,
     *,
     slug: str,
     number: str,
     user: User,
     now: dt.datetime,
     comment_id: int,
+    form_name: str,
     values: dict[str, str],
 ) -> HTMLResponse:
+    """The consultation page again, with the refused staff form of one comment as typed."""
     session.rollback()
     version = _consulted_version(session, slug, number, user)
-    fields = error_fields(request, error)
+    fields = error_fields(request, error) if isinstance(error, Invalid) else {}
     return _consultation_page(
         request,
         session,
@@ -268,6 +272,7 @@ def _staff_form_error(
         now,
         status_code=error.status_code,
         active_comment=comment_id,
+        active_form=form_name,
         comment_values=values,
         comment_errors=fields,
         comment_form_error=None if fields else error_message(request, error),
@@ -285,17 +290,21 @@ def hide_comment_page(
     form: SubmittedForm,
     slug: str,
     number: str,
-    comment_id: int,
+    comment_id: ObjectId,
 ) -> Response:
     """Hide a comment's text from the public, saying why."""
     version = _consulted_version(session, slug, number, user)
-    consultation.get_comment(session, version=version, comment_id=comment_id)
     values = {"reason": _text(form, "reason")}
     try:
         consultation.hide_comment(
-            session, actor=user, comment_id=comment_id, reason=values["reason"], now=now
+            session,
+            actor=user,
+            version=version,
+            comment_id=comment_id,
+            reason=values["reason"],
+            now=now,
         )
-    except Invalid as error:
+    except FORM_REFUSALS as error:
         return _staff_form_error(
             request,
             session,
@@ -305,6 +314,7 @@ def hide_comment_page(
             user=user,
             now=now,
             comment_id=comment_id,
+            form_name="hide",
             values=values,
         )
     session.commit()
@@ -324,7 +334,7 @@ def disposition_page(
     form: SubmittedForm,
     slug: str,
     number: str,
-    comment_id: int,
+    comment_id: ObjectId,
 ) -> Response:
     """Record (or revise) the secretariat's disposition of a comment."""
     version = _consulted_version(session, slug, number, user)
@@ -340,7 +350,7 @@ def disposition_page(
             changed_codes=_CODE_SEPARATORS.split(values["changed_codes"]),
             now=now,
         )
-    except Invalid as error:
+    except FORM_REFUSALS as error:
         return _staff_form_error(
             request,
             session,
@@ -350,6 +360,7 @@ def disposition_page(
             user=user,
             now=now,
             comment_id=comment_id,
+            form_name="disposition",
             values=values,
         )
     session.commit()

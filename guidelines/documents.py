@@ -10,12 +10,27 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from core.errors import N_, Invalid
+from core.forms import FIELD_MESSAGES
 from guidelines.models import Criterion, GuidelineVersion, Principle, RiskLevel, VersionStatus
 
 SCHEMA_ID = "urn:ceia:guideline-version:1"
 CRITERION_CODE = r"^[A-Z]{2,6}-[0-9]{1,3}[a-z]?$"
 PRINCIPLE_CODE = r"^[A-Z]{2,6}$"
 VERSION_NUMBER = r"^[0-9]{1,3}\.[0-9]{1,3}$"
+DUPLICATE_CODE = N_("This code appears more than once.")
+# Schema errors said the way the import page says them (msgids of the catalog).
+DOCUMENT_MESSAGES = {
+    **FIELD_MESSAGES,
+    "extra_forbidden": N_("This field is not part of the schema."),
+}
+
+
+class DuplicateCode(ValueError):
+    """A principle or criterion code used twice in one document; `loc` is where it repeats."""
+
+    def __init__(self, loc: tuple[str | int, ...]) -> None:
+        super().__init__(DUPLICATE_CODE)
+        self.loc = loc
 
 
 class LocalizedText(BaseModel):
@@ -85,11 +100,17 @@ class VersionDoc(BaseModel):
     @model_validator(mode="after")
     def _codes_are_unique(self) -> VersionDoc:
         seen: set[str] = set()
-        for principle in self.principles:
-            codes = [principle.code, *(criterion.code for criterion in principle.criteria)]
-            for code in codes:
+        for p_index, principle in enumerate(self.principles):
+            places: list[tuple[str, tuple[str | int, ...]]] = [
+                (principle.code, ("principles", p_index, "code")),
+                *(
+                    (criterion.code, ("principles", p_index, "criteria", c_index, "code"))
+                    for c_index, criterion in enumerate(principle.criteria)
+                ),
+            ]
+            for code, loc in places:
                 if code in seen:
-                    raise ValueError(f"code {code} appears more than once")
+                    raise DuplicateCode(loc)
                 seen.add(code)
         return self
 
@@ -167,10 +188,15 @@ def parse_document(data: Any) -> VersionDoc:
     try:
         return VersionDoc.model_validate(data)
     except ValidationError as exc:
-        fields = {
-            ".".join(str(part) for part in error["loc"]) or "document": str(error["msg"])
-            for error in exc.errors()
-        }
+        fields: dict[str, str] = {}
+        for error in exc.errors():
+            cause = error.get("ctx", {}).get("error")
+            if isinstance(cause, DuplicateCode):
+                loc, message = cause.loc, DUPLICATE_CODE
+            else:
+                loc = error["loc"]
+                message = DOCUMENT_MESSAGES.get(error["type"], DOCUMENT_MESSAGES["value_error"])
+            fields.setdefault(".".join(str(part) for part in loc) or "document", message)
         raise Invalid(
             N_("The document does not follow the guideline version schema."), fields=fields
         ) from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -12,10 +13,10 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from core.accounts import User
-from core.api import ERROR_RESPONSES, Page, PageParams, page_params
+from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params, parse_int
 from core.auth import MaybeUser, Now, Staff
 from core.db import get_session
-from core.errors import N_, DomainError, Invalid, NotFound
+from core.errors import N_, Conflict, DomainError, Invalid, NotFound, RateLimited
 from core.forms import parse_input
 from core.web import (
     SubmittedForm,
@@ -54,6 +55,9 @@ api = APIRouter(prefix="/api/v1", tags=["guidelines"], responses=ERROR_RESPONSES
 
 DbSession = Annotated[Session, Depends(get_session)]
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
+# Refusals a form answers in place, with what was typed: bad input, a changed state, too many
+# attempts. A missing object or a forbidden action keeps its own error page.
+FORM_REFUSALS = (Invalid, Conflict, RateLimited)
 
 
 def version_url(version: GuidelineVersion, suffix: str = "") -> str:
@@ -72,8 +76,7 @@ def _common(extra: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def _expected_revision(form: FormData) -> int | None:
-    raw = form.get("revision")
-    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+    return parse_int(form.get("revision"))
 
 
 def _form_dict(form: FormData) -> dict[str, Any]:
@@ -163,6 +166,21 @@ def version_page(
     request: Request, session: DbSession, user: MaybeUser, now: Now, slug: str, number: str
 ) -> HTMLResponse:
     """A version: status, principles and criteria with anchors, downloads and comparisons."""
+    return _version_page(request, session, user, now, slug, number)
+
+
+def _version_page(
+    request: Request,
+    session: Session,
+    user: User | None,
+    now: dt.datetime,
+    slug: str,
+    number: str,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     version = service.get_version(session, slug=slug, number=number, viewer=user)
     guideline = service.get_guideline(session, slug)
     versions = service.visible_versions(guideline, user)
@@ -177,10 +195,11 @@ def version_page(
                 "previous": _previous_visible(version, versions),
                 "actions": service.available_actions(version, user, now=now),
                 "days_left": service.days_left(version, now),
-                "values": {},
-                "errors": {},
+                "values": values or {},
+                "errors": errors or {},
             }
         ),
+        status_code=status_code,
     )
 
 
@@ -224,9 +243,10 @@ def _document_at(
     number, _, revision = ref.partition("r")
     version = service.get_version(session, slug=slug, number=number, viewer=user)
     if revision:
-        if not service.is_staff(user) or not revision.isdigit():
+        revision_number = parse_int(revision)
+        if not service.is_staff(user) or revision_number is None:
             raise NotFound()
-        stored = service.get_revision(session, version, int(revision))
+        stored = service.get_revision(session, version, revision_number)
         return VersionDoc.model_validate(stored.document), ref
     return version_document(version), number
 
@@ -304,18 +324,18 @@ def _run_edit(
     """Run an editing verb: commit and go back to the editor, or show the form with its errors."""
     try:
         action()
-    except Invalid as error:
-        if form_template is None:
+    except DomainError as error:
+        session.rollback()
+        if form_template is None or not isinstance(error, FORM_REFUSALS):
             raise
-        session.rollback()
+        # A stale edit (409) comes back typed too; the reloaded tree puts the current revision
+        # in the form, so sending it again applies the change on top of the one named.
         load_version_tree(session, version.id)  # the rollback expired the tree the form shows
-        context = {**(form_context or {}), "errors": error_fields(request, error)}
-        if not context["errors"]:
+        fields = error_fields(request, error) if isinstance(error, Invalid) else {}
+        context = {**(form_context or {}), "errors": fields}
+        if not fields:
             context["form_error"] = error_message(request, error)
-        return render_page(request, form_template, _common(context), status_code=422)
-    except DomainError:
-        session.rollback()
-        raise
+        return render_page(request, form_template, _common(context), status_code=error.status_code)
     session.commit()
     flash(request, message)
     return redirect(version_url(version, "/edit"))
@@ -399,7 +419,12 @@ def add_principle_page(
 
 @pages.get("/guidelines/{slug}/{number}/principles/{principle_id}/edit")
 def edit_principle_form(
-    request: Request, session: DbSession, user: Staff, slug: str, number: str, principle_id: int
+    request: Request,
+    session: DbSession,
+    user: Staff,
+    slug: str,
+    number: str,
+    principle_id: ObjectId,
 ) -> HTMLResponse:
     """The form that changes a principle."""
     version = _draft(session, slug, number, user)
@@ -430,7 +455,7 @@ def update_principle_page(
     form: SubmittedForm,
     slug: str,
     number: str,
-    principle_id: int,
+    principle_id: ObjectId,
 ) -> Response:
     """Save a principle."""
     version = _draft(session, slug, number, user)
@@ -468,7 +493,7 @@ def move_principle_page(
     form: SubmittedForm,
     slug: str,
     number: str,
-    principle_id: int,
+    principle_id: ObjectId,
 ) -> Response:
     """Move a principle up or down."""
     version = _draft(session, slug, number, user)
@@ -498,7 +523,7 @@ def delete_principle_page(
     form: SubmittedForm,
     slug: str,
     number: str,
-    principle_id: int,
+    principle_id: ObjectId,
 ) -> Response:
     """Remove a principle and its criteria."""
     version = _draft(session, slug, number, user)
@@ -585,7 +610,12 @@ def _find_criterion(version: GuidelineVersion, criterion_id: int) -> Any:
 
 @pages.get("/guidelines/{slug}/{number}/criteria/{criterion_id}/edit")
 def edit_criterion_form(
-    request: Request, session: DbSession, user: Staff, slug: str, number: str, criterion_id: int
+    request: Request,
+    session: DbSession,
+    user: Staff,
+    slug: str,
+    number: str,
+    criterion_id: ObjectId,
 ) -> HTMLResponse:
     """The form that changes a criterion."""
     version = _draft(session, slug, number, user)
@@ -613,7 +643,7 @@ def update_criterion_page(
     form: SubmittedForm,
     slug: str,
     number: str,
-    criterion_id: int,
+    criterion_id: ObjectId,
 ) -> Response:
     """Save a criterion."""
     version = _draft(session, slug, number, user)
@@ -647,7 +677,7 @@ def move_criterion_page(
     form: SubmittedForm,
     slug: str,
     number: str,
-    criterion_id: int,
+    criterion_id: ObjectId,
 ) -> Response:
     """Move a criterion up or down within its principle."""
     version = _draft(session, slug, number, user)
@@ -677,7 +707,7 @@ def delete_criterion_page(
     form: SubmittedForm,
     slug: str,
     number: str,
-    criterion_id: int,
+    criterion_id: ObjectId,
 ) -> Response:
     """Remove a criterion from a draft."""
     version = _draft(session, slug, number, user)
@@ -717,7 +747,7 @@ def revision_page(
     user: Staff,
     slug: str,
     number: str,
-    revision_number: int,
+    revision_number: ObjectId,
 ) -> HTMLResponse:
     """One saved state of a version's text."""
     version = _draft(session, slug, number, user)
@@ -904,14 +934,29 @@ def withdraw_page(
 ) -> Response:
     """Withdraw a draft."""
     version = _draft(session, slug, number, user)
-    reason = form.get("reason")
-    service.withdraw_version(
-        session,
-        actor=user,
-        version=version,
-        reason=reason if isinstance(reason, str) else "",
-        now=now,
-    )
+    values = _form_dict(form)
+    reason = values.get("reason")
+    try:
+        service.withdraw_version(
+            session,
+            actor=user,
+            version=version,
+            reason=reason if isinstance(reason, str) else "",
+            now=now,
+        )
+    except Invalid as error:
+        session.rollback()
+        return _version_page(
+            request,
+            session,
+            user,
+            now,
+            slug,
+            number,
+            values=values,
+            errors=error_fields(request, error),
+            status_code=error.status_code,
+        )
     session.commit()
     flash(request, N_("The draft has been withdrawn."))
     return redirect(f"/guidelines/{slug}")
@@ -985,7 +1030,8 @@ def _if_match(value: str | None) -> int | None:
     if value is None:
         return None
     cleaned = value.strip().strip('"').removeprefix("W/").strip('"')
-    return int(cleaned) if cleaned.isdigit() else -1
+    expected = parse_int(cleaned)
+    return -1 if expected is None else expected
 
 
 @api.put("/guidelines/{slug}/versions/{number}", response_model=RevisionOut)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from core.accounts import Role, User
-from core.api import ERROR_RESPONSES, ErrorBody, Page, PageParams, page_params, paginate
+from core.api import ERROR_RESPONSES, ErrorBody, ObjectId, Page, PageParams, page_params, paginate
 from core.auth import Now, SignedIn, require
 from core.db import get_session
 from core.errors import N_, DomainError, Invalid, NotFound
@@ -24,6 +24,7 @@ from core.web import translator_for
 from guidelines import service as guideline_service
 from guidelines.models import Guideline, GuidelineVersion, RiskLevel
 from quality_marks import applications, organizations, products
+from quality_marks.downloads import stored_file
 from quality_marks.models import (
     Application,
     ApplicationStatus,
@@ -156,7 +157,7 @@ def api_register_organisation(
 
 @api.get("/organisations/{organization_id}", response_model=OrganizationDetailOut)
 def api_organisation(
-    session: DbSession, user: SignedIn, organization_id: int
+    session: DbSession, user: SignedIn, organization_id: ObjectId
 ) -> OrganizationDetailOut:
     """An organisation, for its people and the secretariat."""
     organization = organizations.get_organization(session, user, organization_id)
@@ -165,7 +166,7 @@ def api_organisation(
 
 @api.get("/organisations/{organization_id}/products", response_model=Page[ProductOut])
 def api_organisation_products(
-    session: DbSession, user: SignedIn, params: Pagination, organization_id: int
+    session: DbSession, user: SignedIn, params: Pagination, organization_id: ObjectId
 ) -> Page[ProductOut]:
     """An organisation's AI products."""
     organization = organizations.get_organization(session, user, organization_id)
@@ -184,7 +185,7 @@ def api_organisation_products(
     "/organisations/{organization_id}/products", response_model=ProductDetailOut, status_code=201
 )
 def api_create_product(
-    session: DbSession, user: SignedIn, now: Now, organization_id: int, body: ProductInput
+    session: DbSession, user: SignedIn, now: Now, organization_id: ObjectId, body: ProductInput
 ) -> Product:
     """Describe a new AI product; its risk level follows from the questionnaire answers."""
     product = products.create_product(
@@ -195,14 +196,14 @@ def api_create_product(
 
 
 @api.get("/products/{product_id}", response_model=ProductDetailOut)
-def api_product(session: DbSession, user: SignedIn, product_id: int) -> Product:
+def api_product(session: DbSession, user: SignedIn, product_id: ObjectId) -> Product:
     """A product with its whole description."""
     return products.get_product(session, user, product_id)
 
 
 @api.put("/products/{product_id}", response_model=ProductDetailOut)
 def api_update_product(
-    session: DbSession, user: SignedIn, now: Now, product_id: int, body: ProductInput
+    session: DbSession, user: SignedIn, now: Now, product_id: ObjectId, body: ProductInput
 ) -> Product:
     """Replace a product's description (applications keep the risk level they started with)."""
     product = products.update_product(
@@ -308,7 +309,7 @@ def api_start_application(
     session: DbSession,
     user: SignedIn,
     now: Now,
-    product_id: int,
+    product_id: ObjectId,
     body: ApplicationInput,
 ) -> ApplicationOut:
     """Start an application for a product on an adopted guideline version."""
@@ -347,7 +348,7 @@ def api_applications(
 
 @api.get("/applications/{application_id}", response_model=ApplicationOut)
 def api_application(
-    request: Request, session: DbSession, user: SignedIn, application_id: int
+    request: Request, session: DbSession, user: SignedIn, application_id: ObjectId
 ) -> ApplicationOut:
     """An application: its checklist with answers and evidence, what is missing, what is next."""
     application = applications.get_application(session, user, application_id)
@@ -360,7 +361,7 @@ def api_save_answer(
     session: DbSession,
     user: SignedIn,
     now: Now,
-    application_id: int,
+    application_id: ObjectId,
     criterion_code: str,
     body: AnswerInput,
 ) -> ChecklistItemOut:
@@ -384,7 +385,7 @@ def api_save_answers(
     session: DbSession,
     user: SignedIn,
     now: Now,
-    application_id: int,
+    application_id: ObjectId,
     body: dict[str, AnswerInput],
 ) -> ApplicationOut:
     """Answer several criteria at once: an object of criterion code -> answer."""
@@ -405,7 +406,7 @@ def api_add_evidence_file(
     session: DbSession,
     user: SignedIn,
     now: Now,
-    application_id: int,
+    application_id: ObjectId,
     criterion_code: Annotated[str, Form()],
     file: Annotated[UploadFile, File()],
     public: Annotated[bool, Form()] = False,
@@ -436,7 +437,7 @@ def api_add_evidence_file(
 
 @api.post("/applications/{application_id}/links", response_model=EvidenceOut, status_code=201)
 def api_add_evidence_link(
-    session: DbSession, user: SignedIn, now: Now, application_id: int, body: LinkInput
+    session: DbSession, user: SignedIn, now: Now, application_id: ObjectId, body: LinkInput
 ) -> Evidence:
     """Give a link (a published policy, a model card) as evidence for a criterion."""
     application = applications.get_application(session, user, application_id)
@@ -460,8 +461,8 @@ def api_remove_evidence(
     session: DbSession,
     user: SignedIn,
     now: Now,
-    application_id: int,
-    evidence_id: int,
+    application_id: ObjectId,
+    evidence_id: ObjectId,
 ) -> Response:
     """Remove evidence added in the current round; a stored file goes with it."""
     application = applications.get_application(session, user, application_id)
@@ -485,7 +486,11 @@ def api_remove_evidence(
     responses=FILE_CONTENT,
 )
 def api_evidence_content(
-    request: Request, session: DbSession, user: SignedIn, application_id: int, evidence_id: int
+    request: Request,
+    session: DbSession,
+    user: SignedIn,
+    application_id: ObjectId,
+    evidence_id: ObjectId,
 ) -> FileResponse:
     """Download an evidence file, as an attachment that browsers must not sniff."""
     evidence, application = applications.evidence_for_download(
@@ -494,17 +499,12 @@ def api_evidence_content(
     if application.id != application_id or evidence.stored_key is None:
         raise NotFound()
     store: FileStore = request.app.state.file_store
-    return FileResponse(
-        store.path_of(evidence.stored_key),
-        media_type=evidence.content_type or "application/octet-stream",
-        filename=evidence.original_name or "evidencia",
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
-    )
+    return stored_file(store, evidence.stored_key, evidence.original_name, evidence.content_type)
 
 
 @api.post("/applications/{application_id}/submit", response_model=ApplicationOut)
 def api_submit_application(
-    request: Request, session: DbSession, user: SignedIn, now: Now, application_id: int
+    request: Request, session: DbSession, user: SignedIn, now: Now, application_id: ObjectId
 ) -> ApplicationOut:
     """Submit a complete self-assessment; 422 names each criterion that still needs attention."""
     application = applications.get_application(session, user, application_id)
@@ -525,7 +525,7 @@ def api_withdraw_application(
     session: DbSession,
     user: SignedIn,
     now: Now,
-    application_id: int,
+    application_id: ObjectId,
     body: WithdrawInput | None = None,
 ) -> ApplicationOut:
     """Withdraw the application before a decision."""
@@ -546,7 +546,7 @@ def api_withdraw_application(
 
 @api.get("/applications/{application_id}/messages", response_model=Page[MessageOut])
 def api_messages(
-    session: DbSession, user: SignedIn, params: Pagination, application_id: int
+    session: DbSession, user: SignedIn, params: Pagination, application_id: ObjectId
 ) -> Page[MessageOut]:
     """The application's thread with the secretariat, oldest first."""
     application = applications.get_application(session, user, application_id)
@@ -614,7 +614,7 @@ def api_post_message(
     session: DbSession,
     user: SignedIn,
     now: Now,
-    application_id: int,
+    application_id: ObjectId,
     sent: Annotated[MessageRequest, Depends(message_request)],
 ) -> MessageOut:
     """Write to the secretariat in the application's thread, with optional attachments."""

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Annotated, Any, BinaryIO
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -16,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from core.accounts import Role, User
+from core.api import ObjectId
 from core.auth import Now, SignedIn, Staff
 from core.db import get_session
 from core.errors import N_, Invalid, NotFound
@@ -36,6 +34,7 @@ from guidelines.documents import load_version_tree
 from guidelines.service import RISK_LABELS
 from quality_marks import applications
 from quality_marks.applications import ChecklistItem
+from quality_marks.downloads import stored_file
 from quality_marks.models import (
     AnswerValue,
     Application,
@@ -209,7 +208,7 @@ def _overview(
 
 @pages.get("/applications/{application_id}")
 def application_page(
-    request: Request, session: DbSession, user: SignedIn, application_id: int
+    request: Request, session: DbSession, user: SignedIn, application_id: ObjectId
 ) -> HTMLResponse:
     """An application: product, version, status, completeness, next steps and messages."""
     application = applications.get_application(session, user, application_id)
@@ -304,7 +303,11 @@ def _checklist_page(
 
 @pages.get("/applications/{application_id}/checklist/{principle_code}")
 def checklist_page(
-    request: Request, session: DbSession, user: SignedIn, application_id: int, principle_code: str
+    request: Request,
+    session: DbSession,
+    user: SignedIn,
+    application_id: ObjectId,
+    principle_code: str,
 ) -> HTMLResponse:
     """The self-assessment of one principle: answers, justifications and evidence."""
     application = applications.get_application(session, user, application_id)
@@ -430,7 +433,7 @@ def save_checklist(
     user: SignedIn,
     now: Now,
     form: SubmittedForm,
-    application_id: int,
+    application_id: ObjectId,
     principle_code: str,
 ) -> Response:
     """Save one principle's answers, then add the files and links sent with them."""
@@ -474,32 +477,13 @@ def save_checklist(
 # Evidence and attachments ------------------------------------------------------------------
 
 
-def content_disposition(name: str) -> str:
-    """An attachment header with an ASCII fallback name and the exact name (RFC 6266/5987)."""
-    name = clean_filename(name)
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    fallback = re.sub(r"[^A-Za-z0-9._() -]", "_", ascii_name).strip() or "archivo"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
-def _download(store: FileStore, key: str, name: str, content_type: str) -> FileResponse:
-    path = store.path_of(key)
-    if not path.is_file():
-        raise NotFound()
-    return FileResponse(
-        path,
-        media_type=content_type or "application/octet-stream",
-        headers={
-            "Content-Disposition": content_disposition(name),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-        },
-    )
-
-
 @pages.get("/applications/{application_id}/evidence/{evidence_id}")
 def evidence_download(
-    request: Request, session: DbSession, user: SignedIn, application_id: int, evidence_id: int
+    request: Request,
+    session: DbSession,
+    user: SignedIn,
+    application_id: ObjectId,
+    evidence_id: ObjectId,
 ) -> FileResponse:
     """A file attached as evidence, for the organisation's people and the secretariat."""
     evidence, application = applications.evidence_for_download(
@@ -507,14 +491,18 @@ def evidence_download(
     )
     if application.id != application_id or evidence.stored_key is None:
         raise NotFound()
-    return _download(
+    return stored_file(
         _store(request), evidence.stored_key, evidence.original_name, evidence.content_type
     )
 
 
 @pages.get("/applications/{application_id}/attachments/{attachment_id}")
 def attachment_download(
-    request: Request, session: DbSession, user: SignedIn, application_id: int, attachment_id: int
+    request: Request,
+    session: DbSession,
+    user: SignedIn,
+    application_id: ObjectId,
+    attachment_id: ObjectId,
 ) -> FileResponse:
     """A file sent with a message of the application's thread."""
     attachment, application = applications.attachment_for_download(
@@ -522,7 +510,7 @@ def attachment_download(
     )
     if application.id != application_id:
         raise NotFound()
-    return _download(
+    return stored_file(
         _store(request), attachment.stored_key, attachment.original_name, attachment.content_type
     )
 
@@ -533,8 +521,8 @@ def remove_evidence(
     session: DbSession,
     user: SignedIn,
     now: Now,
-    application_id: int,
-    evidence_id: int,
+    application_id: ObjectId,
+    evidence_id: ObjectId,
 ) -> Response:
     """Remove a file or link added in the current round."""
     application = applications.get_application(session, user, application_id)
@@ -561,7 +549,7 @@ def remove_evidence(
 
 @pages.post("/applications/{application_id}/submit", response_model=None)
 def submit_page(
-    request: Request, session: DbSession, user: SignedIn, now: Now, application_id: int
+    request: Request, session: DbSession, user: SignedIn, now: Now, application_id: ObjectId
 ) -> Response:
     """Submit the self-assessment; an incomplete one is answered with what is missing."""
     application = applications.get_application(session, user, application_id)
@@ -599,7 +587,7 @@ def withdraw_page(
     user: SignedIn,
     now: Now,
     form: SubmittedForm,
-    application_id: int,
+    application_id: ObjectId,
 ) -> Response:
     """The organisation withdraws its application."""
     application = applications.get_application(session, user, application_id)
@@ -616,7 +604,7 @@ def withdraw_page(
 
 @pages.post("/applications/{application_id}/screening", response_model=None)
 def start_screening_page(
-    request: Request, session: DbSession, user: Staff, now: Now, application_id: int
+    request: Request, session: DbSession, user: Staff, now: Now, application_id: ObjectId
 ) -> Response:
     """The secretariat starts screening a submitted application."""
     application = applications.get_application(session, user, application_id)
@@ -628,7 +616,7 @@ def start_screening_page(
 
 @pages.post("/applications/{application_id}/accept", response_model=None)
 def accept_page(
-    request: Request, session: DbSession, user: Staff, now: Now, application_id: int
+    request: Request, session: DbSession, user: Staff, now: Now, application_id: ObjectId
 ) -> Response:
     """Screening passed: the application goes to review."""
     application = applications.get_application(session, user, application_id)
@@ -651,7 +639,7 @@ def return_page(
     user: Staff,
     now: Now,
     form: SubmittedForm,
-    application_id: int,
+    application_id: ObjectId,
 ) -> Response:
     """Screening found gaps: the application goes back to the organisation with the reason."""
     application = applications.get_application(session, user, application_id)
@@ -680,7 +668,7 @@ def request_information_page(
     user: Staff,
     now: Now,
     form: SubmittedForm,
-    application_id: int,
+    application_id: ObjectId,
 ) -> Response:
     """The reviewers need more: ask the organisation, which may then revise its answers."""
     application = applications.get_application(session, user, application_id)
@@ -712,7 +700,7 @@ def post_message_page(
     user: SignedIn,
     now: Now,
     form: SubmittedForm,
-    application_id: int,
+    application_id: ObjectId,
 ) -> Response:
     """Write in the application's thread, with files attached if wanted."""
     application = applications.get_application(session, user, application_id)
@@ -747,7 +735,7 @@ def answer_request_page(
     user: SignedIn,
     now: Now,
     form: SubmittedForm,
-    application_id: int,
+    application_id: ObjectId,
 ) -> Response:
     """The organisation answers a request for information; its revised answers are frozen again."""
     application = applications.get_application(session, user, application_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -15,9 +16,8 @@ from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from core.mail import queue_mail
 from core.storage import FileStore, FileTooLarge
 from guidelines.documents import load_version_tree
-from guidelines.models import Criterion, GuidelineVersion, Principle, VersionStatus
-from guidelines.service import get_guideline as _get_guideline
-from guidelines.service import version_in_force
+from guidelines.models import Criterion, Guideline, GuidelineVersion, Principle, VersionStatus
+from guidelines.service import get_guideline, slug_of, version_in_force
 from quality_marks.models import (
     Answer,
     AnswerValue,
@@ -124,22 +124,52 @@ def list_applications(
 
 def checklist(session: Session, application: Application) -> list[ChecklistItem]:
     """The version's criteria that apply to the application's risk level, in document order."""
-    version = load_version_tree(session, application.guideline_version_id)
-    answers = {
-        a.criterion_code: a
-        for a in session.scalars(select(Answer).where(Answer.application_id == application.id))
+    return checklists(session, [application])[application.id]
+
+
+def checklists(session: Session, items: Sequence[Application]) -> dict[int, list[ChecklistItem]]:
+    """The checklists of several applications (by id): each version tree is loaded once."""
+    if not items:
+        return {}
+    ids = [application.id for application in items]
+    versions = {
+        version_id: load_version_tree(session, version_id)
+        for version_id in {application.guideline_version_id for application in items}
     }
-    evidence: dict[str, list[Evidence]] = {}
+    answers: dict[tuple[int, str], Answer] = {
+        (a.application_id, a.criterion_code): a
+        for a in session.scalars(select(Answer).where(Answer.application_id.in_(ids)))
+    }
+    evidence: dict[tuple[int, str], list[Evidence]] = {}
     for item in session.scalars(
-        select(Evidence).where(Evidence.application_id == application.id).order_by(Evidence.id)
+        select(Evidence).where(Evidence.application_id.in_(ids)).order_by(Evidence.id)
     ):
-        evidence.setdefault(item.criterion_code, []).append(item)
-    return [
-        ChecklistItem(p, c, answers.get(c.code), evidence.get(c.code, []))
-        for p in version.principles
-        for c in p.criteria
-        if application.risk_level.value in c.risk_levels
-    ]
+        evidence.setdefault((item.application_id, item.criterion_code), []).append(item)
+    return {
+        application.id: [
+            ChecklistItem(
+                p,
+                c,
+                answers.get((application.id, c.code)),
+                evidence.get((application.id, c.code), []),
+            )
+            for p in versions[application.guideline_version_id].principles
+            for c in p.criteria
+            if application.risk_level.value in c.risk_levels
+        ]
+        for application in items
+    }
+
+
+def applicable_codes(session: Session, application: Application) -> set[str]:
+    """The codes of the criteria that apply to the application's risk level (one query)."""
+    rows = session.execute(
+        select(Criterion.code, Criterion.risk_levels).where(
+            Criterion.version_id == application.guideline_version_id
+        )
+    )
+    # risk_levels is a JSON list: filtering here keeps the query the same on both databases.
+    return {code for code, levels in rows if application.risk_level.value in levels}
 
 
 def completeness(items: list[ChecklistItem]) -> dict[str, dict[str, int]]:
@@ -176,9 +206,9 @@ def next_actions(session: Session, application: Application, user: User) -> list
     return actions
 
 
-def accepted_versions(session: Session, slug: str, now: dt.datetime) -> list[GuidelineVersion]:
+def accepted_versions(guideline: Guideline, now: dt.datetime) -> list[GuidelineVersion]:
     """Versions an application may start on: the one in force, and one superseded recently."""
-    guideline = _get_guideline(session, slug)
+    # Reads guideline.versions, which guidelines.service.get_guideline and list_guidelines load.
     accepted = []
     if (in_force := version_in_force(guideline)) is not None:
         accepted.append(in_force)
@@ -247,8 +277,8 @@ def start_application(
     """Start an application for a product against an accepted guideline version."""
     product = get_product(session, actor, product_id)
     require_member(session, actor, product.organization_id, *EDITING_ROLES)
-    slug = load_version_tree(session, guideline_version.id).guideline.slug
-    if guideline_version.id not in {v.id for v in accepted_versions(session, slug, now)}:
+    guideline = get_guideline(session, slug_of(session, guideline_version))
+    if guideline_version.id not in {v.id for v in accepted_versions(guideline, now)}:
         raise Invalid(
             fields={"version": N_("Applications start on the version in force of the guideline.")}
         )
@@ -277,10 +307,6 @@ def start_application(
     return application
 
 
-def _applicable_codes(session: Session, application: Application) -> set[str]:
-    return {item.criterion.code for item in checklist(session, application)}
-
-
 def save_answers(
     session: Session,
     *,
@@ -292,12 +318,9 @@ def save_answers(
     """Save answers to some criteria (a draft may stay incomplete)."""
     _require_editor(session, actor, application)
     _ensure_editable(application)
-    codes = _applicable_codes(session, application)
-    unknown = sorted(set(answers) - codes)
+    unknown = sorted(set(answers) - applicable_codes(session, application))
     if unknown:
-        raise Invalid(
-            N_("These criteria are not on the checklist: %(codes)s."), codes=", ".join(unknown)
-        )
+        raise Invalid(NOT_ON_CHECKLIST, codes=", ".join(unknown))
     existing = {
         a.criterion_code: a
         for a in session.scalars(select(Answer).where(Answer.application_id == application.id))
@@ -342,10 +365,8 @@ def add_evidence_file(
     """Attach an uploaded file to a criterion; refused uploads say why and store nothing."""
     _require_editor(session, actor, application)
     _ensure_editable(application)
-    if criterion_code not in _applicable_codes(session, application):
-        raise Invalid(
-            N_("These criteria are not on the checklist: %(codes)s."), codes=criterion_code
-        )
+    if criterion_code not in applicable_codes(session, application):
+        raise Invalid(NOT_ON_CHECKLIST, codes=criterion_code)
     room = max_total_bytes - _used_bytes(session, application)
     try:
         stored = store.save(stream, original_name=filename, max_bytes=min(max_file_bytes, room))
@@ -398,10 +419,8 @@ def add_evidence_link(
     """Attach a link (a public policy, a model card) to a criterion."""
     _require_editor(session, actor, application)
     _ensure_editable(application)
-    if criterion_code not in _applicable_codes(session, application):
-        raise Invalid(
-            N_("These criteria are not on the checklist: %(codes)s."), codes=criterion_code
-        )
+    if criterion_code not in applicable_codes(session, application):
+        raise Invalid(NOT_ON_CHECKLIST, codes=criterion_code)
     if not url.startswith(("https://", "http://")):
         raise Invalid(fields={"url": N_("Give a web address starting with https://.")})
     evidence = Evidence(
@@ -448,9 +467,12 @@ def evidence_for_download(
 
 
 def _snapshot(
-    session: Session, application: Application, actor: User, now: dt.datetime
+    session: Session,
+    application: Application,
+    items: list[ChecklistItem],
+    actor: User,
+    now: dt.datetime,
 ) -> ApplicationSnapshot:
-    items = checklist(session, application)
     document = {
         "revision": application.revision,
         "guideline_version_id": application.guideline_version_id,
@@ -495,6 +517,18 @@ def missing_items(session: Session, application: Application) -> list[ChecklistI
     return [item for item in checklist(session, application) if item.missing]
 
 
+def _complete_checklist(session: Session, application: Application) -> list[ChecklistItem]:
+    """The checklist, if nothing in it blocks submission."""
+    items = checklist(session, application)
+    if missing := [item for item in items if item.missing]:
+        raise Invalid(
+            N_("The application is not complete: %(count)s criteria still need attention."),
+            fields={item.criterion.code: item.missing[0] for item in missing},
+            count=len(missing),
+        )
+    return items
+
+
 def submit_application(
     session: Session, *, actor: User, application: Application, base_url: str, now: dt.datetime
 ) -> ApplicationSnapshot:
@@ -502,16 +536,11 @@ def submit_application(
     _require_editor(session, actor, application)
     if application.status != S.draft:
         _transition(application, S.submitted)
-    if missing := missing_items(session, application):
-        raise Invalid(
-            N_("The application is not complete: %(count)s criteria still need attention."),
-            fields={item.criterion.code: item.missing[0] for item in missing},
-            count=len(missing),
-        )
+    items = _complete_checklist(session, application)
     _transition(application, S.submitted)
     application.submitted_at = now
     application.return_reason = None
-    snapshot = _snapshot(session, application, actor, now)
+    snapshot = _snapshot(session, application, items, actor, now)
     _log(session, actor, "submit", application, now)
     _notify_secretariat(session, application, "mail/application_submitted.txt", base_url, now)
     return snapshot
@@ -607,15 +636,10 @@ def answer_request(
         _transition(application, S.under_review)
     if not body.strip():
         raise Invalid(fields={"body": N_("Write your answer.")})
-    if missing := missing_items(session, application):
-        raise Invalid(
-            N_("The application is not complete: %(count)s criteria still need attention."),
-            fields={item.criterion.code: item.missing[0] for item in missing},
-            count=len(missing),
-        )
+    items = _complete_checklist(session, application)
     _add_message(session, application, actor, body, is_request=False, now=now)
     _transition(application, S.under_review)
-    snapshot = _snapshot(session, application, actor, now)
+    snapshot = _snapshot(session, application, items, actor, now)
     _log(session, actor, "answer_request", application, now)
     _notify_secretariat(session, application, "mail/application_message.txt", base_url, now)
     return snapshot

@@ -11,6 +11,7 @@ from core.accounts import Role, User, create_user, find_user_by_email, open_invi
 from core.audit import record_event
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from core.identifiers import is_valid_rfc, normalize_rfc
+from core.mail import queue_mail
 from quality_marks.geography import MEXICAN_STATES, SECTORS
 from quality_marks.models import Organization, OrganizationMember, OrgRole
 from quality_marks.schemas import OrganizationInput
@@ -21,6 +22,9 @@ ROLE_LABELS = {
     OrgRole.viewer: N_("Viewer"),
 }
 EDITING_ROLES = frozenset({OrgRole.owner, OrgRole.editor})
+# One answer for every refused addition: a distinct one would tell owners which addresses
+# belong to council staff.
+CANNOT_ADD = N_("This person cannot be added to the organisation.")
 
 
 def membership(session: Session, user: User, organization_id: int) -> OrganizationMember | None:
@@ -164,6 +168,34 @@ def sign_up_organization(
     return user, register_organization(session, actor=user, data=data, now=now)
 
 
+def _tell_added(
+    session: Session,
+    person: User,
+    inviter: User,
+    organization_id: int,
+    role: OrgRole,
+    base_url: str,
+    now: dt.datetime,
+) -> None:
+    """E-mail someone who already has an account that they now act for the organisation."""
+    organization = session.get(Organization, organization_id)
+    assert organization is not None
+    queue_mail(
+        session,
+        to=person.email,
+        template="mail/added_to_organization.txt",
+        locale=person.locale,
+        context={
+            "user_name": person.full_name,
+            "inviter": inviter.full_name,
+            "organisation": organization.legal_name,
+            "role": ROLE_LABELS[role],
+            "link": f"{base_url.rstrip('/')}/organisation",
+        },
+        now=now,
+    )
+
+
 def invite_colleague(
     session: Session,
     *,
@@ -176,15 +208,14 @@ def invite_colleague(
     base_url: str,
     now: dt.datetime,
 ) -> User:
-    """An owner brings a colleague in; a new person receives an e-mailed link to set a password."""
+    """An owner brings a colleague in; each is e-mailed: a link to set a password, or a notice."""
     require_member(session, actor, organization_id, OrgRole.owner)
     existing = find_user_by_email(session, email)
     if existing is not None:
-        if existing.role != Role.applicant:
-            raise Conflict(N_("This address belongs to a council account and cannot join."))
-        if membership(session, existing, organization_id):
-            raise Conflict(N_("This person already belongs to the organisation."))
+        if existing.role != Role.applicant or membership(session, existing, organization_id):
+            raise Conflict(CANNOT_ADD)
         colleague = existing
+        _tell_added(session, colleague, actor, organization_id, role, base_url, now)
     else:
         colleague = open_invited_account(
             session,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from core.accounts import Role, User
+from core.api import ObjectId, parse_int
 from core.auth import MaybeUser, Now, require, sign_in
 from core.db import get_session
 from core.errors import N_, Conflict, DomainError, Invalid, RateLimited
@@ -304,16 +305,16 @@ def _pending_kind(application: Application) -> str | None:
 
 
 def _pending_work(session: Session, items: list[Application]) -> list[PendingWork]:
+    kinds = {a.id: kind for a in items if (kind := _pending_kind(a)) is not None}
+    pending = [a for a in items if a.id in kinds]
+    checklists = applications.checklists(session, pending)
     work = []
-    for application in items:
-        kind = _pending_kind(application)
-        if kind is None:
-            continue
-        counts = applications.completeness(applications.checklist(session, application))
+    for application in pending:
+        counts = applications.completeness(checklists[application.id])
         work.append(
             PendingWork(
                 application=application,
-                kind=kind,
+                kind=kinds[application.id],
                 complete=sum(c["complete"] for c in counts.values()),
                 total=sum(c["total"] for c in counts.values()),
                 by_principle=counts,
@@ -383,7 +384,7 @@ def _organization_page(
 
 @pages.get("/organisations/{organization_id}")
 def organization_page(
-    request: Request, session: DbSession, user: OrgReader, organization_id: int
+    request: Request, session: DbSession, user: OrgReader, organization_id: ObjectId
 ) -> HTMLResponse:
     """An organisation's dashboard: details, people, products, applications, what is expected."""
     return _organization_page(request, session, user, organization_id)
@@ -396,7 +397,7 @@ def invite_colleague_page(
     user: Applicant,
     now: Now,
     form: SubmittedForm,
-    organization_id: int,
+    organization_id: ObjectId,
 ) -> Response:
     """An owner brings a colleague into the organisation."""
     organizations.require_member(session, user, organization_id, OrgRole.owner)
@@ -528,7 +529,7 @@ def _product_form(
 
 @pages.get("/organisations/{organization_id}/products/new")
 def new_product_form(
-    request: Request, session: DbSession, user: Applicant, organization_id: int
+    request: Request, session: DbSession, user: Applicant, organization_id: ObjectId
 ) -> HTMLResponse:
     """The form that describes a new AI product, with the risk questionnaire."""
     organization = _require_editor(session, user, organization_id)
@@ -542,7 +543,7 @@ def create_product_page(
     user: Applicant,
     now: Now,
     form: SubmittedForm,
-    organization_id: int,
+    organization_id: ObjectId,
 ) -> Response:
     """Describe a new AI product of the organisation."""
     organization = _require_editor(session, user, organization_id)
@@ -574,7 +575,7 @@ def create_product_page(
 
 @pages.get("/products/{product_id}/edit")
 def edit_product_form(
-    request: Request, session: DbSession, user: Applicant, product_id: int
+    request: Request, session: DbSession, user: Applicant, product_id: ObjectId
 ) -> HTMLResponse:
     """The form that changes a product's description."""
     product = products.get_product(session, user, product_id)
@@ -589,7 +590,7 @@ def update_product_page(
     user: Applicant,
     now: Now,
     form: SubmittedForm,
-    product_id: int,
+    product_id: ObjectId,
 ) -> Response:
     """Save a product's changed description."""
     product = products.get_product(session, user, product_id)
@@ -622,7 +623,7 @@ def _version_options(request: Request, session: Session, now: dt.datetime) -> li
     options = []
     for guideline in guidelines.list_guidelines(session):
         title = tr.pick(guideline.title_es, guideline.title_en)
-        for version in applications.accepted_versions(session, guideline.slug, now):
+        for version in applications.accepted_versions(guideline, now):
             status = tr.gettext(guidelines.STATUS_LABELS[version.status])
             options.append(
                 (
@@ -688,7 +689,7 @@ def _product_page(
 
 @pages.get("/products/{product_id}")
 def product_page(
-    request: Request, session: DbSession, user: OrgReader, now: Now, product_id: int
+    request: Request, session: DbSession, user: OrgReader, now: Now, product_id: ObjectId
 ) -> HTMLResponse:
     """A product: its description, its risk level and why, its applications."""
     product = products.get_product(session, user, product_id)
@@ -696,7 +697,8 @@ def product_page(
 
 
 def _chosen_version(session: Session, raw: str) -> GuidelineVersion:
-    version = session.get(GuidelineVersion, int(raw)) if raw.isdigit() else None
+    version_id = parse_int(raw)
+    version = session.get(GuidelineVersion, version_id) if version_id is not None else None
     if version is None:
         raise Invalid(fields={"version": N_("Choose one of the options.")})
     return version
@@ -709,7 +711,7 @@ def start_application_page(
     user: Applicant,
     now: Now,
     form: SubmittedForm,
-    product_id: int,
+    product_id: ObjectId,
 ) -> Response:
     """Start an application for the product's quality mark."""
     product = products.get_product(session, user, product_id)

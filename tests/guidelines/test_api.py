@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role, User, issue_api_token
 from core.auth import now_utc
+from guidelines import routes
 from guidelines.documents import SCHEMA_ID
 from guidelines.models import Guideline, VersionStatus
 from tests.factories import NOW, make_user
@@ -215,6 +216,38 @@ def test_put_with_a_stale_etag_is_a_conflict_and_changes_nothing(
     stored = load_version(db, "1.0")
     assert f'"{stored.revision_number}"' == current.headers["etag"]
     assert stored.principles[0].criteria[0].requirement_es == "El proveedor debe cumplir TR-1."
+
+
+@pytest.mark.parametrize("tag", ['"99999999999999999999"', '"1.0"', "*"])
+def test_put_with_a_malformed_etag_is_a_conflict(
+    client: TestClient, db: Session, builder: User, as_staff: dict[str, str], tag: str
+) -> None:
+    make_saved_draft(db, builder)
+    current = client.get(version_path(), headers=as_staff)
+    document = current.json()
+    document["principles"][0]["criteria"][0]["requirement"]["es"] = "Cambio a ciegas."
+    response = client.put(version_path(), json=document, headers={**as_staff, "If-Match": tag})
+    assert response.status_code == 409
+    assert response.json()["error"] == "conflict"
+    assert f'"{load_version(db, "1.0").revision_number}"' == current.headers["etag"]
+
+
+# The test client re-encodes header bytes, so a Latin-1 "²" cannot travel through it.
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ('"7"', 7),
+        ('W/"7"', 7),
+        ('"²"', -1),
+        ('"٣"', -1),
+        ('"99999999999999999999"', -1),
+        (None, None),
+    ],
+)
+def test_if_match_reads_only_plain_revision_numbers(
+    header: str | None, expected: int | None
+) -> None:
+    assert routes._if_match(header) == expected
 
 
 def test_put_on_an_adopted_version_is_a_conflict(

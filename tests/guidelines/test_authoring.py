@@ -17,9 +17,12 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.accounts import Role, User
+from core.accounts import Role, User, issue_api_token
 from core.auth import now_utc
+from core.errors import Invalid
+from core.forms import FIELD_MESSAGES
 from guidelines import service
+from guidelines.documents import DOCUMENT_MESSAGES, DUPLICATE_CODE, parse_document
 from guidelines.models import Criterion, Guideline, VersionStatus
 from guidelines.schemas import GuidelineInput, SummaryInput
 from tests.conftest import csrf_of
@@ -87,6 +90,27 @@ def post_form(
 ) -> Response:
     """Post a form the way the browser does, with the session's CSRF token."""
     return client.post(path, data={**data, "csrf_token": csrf_of(client, "/")}, headers=headers)
+
+
+def form_values(page: BeautifulSoup, action: str) -> dict[str, Any]:
+    """What the browser sends from the form posting to `action` (files and buttons aside)."""
+    form = one(page, f'form[action="{action}"]')
+    values: dict[str, Any] = {}
+    for element in form.select("input, textarea, select"):
+        name, kind = element.get("name"), element.get("type", "text")
+        if not name or name == "csrf_token" or kind in {"submit", "button", "file"}:
+            continue
+        if kind in {"checkbox", "radio"}:
+            if element.has_attr("checked"):
+                values.setdefault(str(name), []).append(element.get("value", "on"))
+        elif element.name == "textarea":
+            values[str(name)] = element.get_text()
+        elif element.name == "select":
+            chosen = element.select_one("option[selected]") or element.select_one("option")
+            values[str(name)] = chosen.get("value", "") if chosen else ""
+        else:
+            values[str(name)] = element.get("value", "")
+    return values
 
 
 def edit_url(number: str = "1.0", suffix: str = "") -> str:
@@ -373,7 +397,7 @@ def test_invalid_edits_show_the_same_form_again(
     assert load_version(db, "1.0").revision_number == before
 
 
-def test_a_stale_edit_is_refused_naming_the_change_made_since(
+def test_a_stale_edit_comes_back_typed_naming_the_change_made_since(
     staff_client: TestClient, db: Session, builder: User
 ) -> None:
     version = make_saved_draft(db, builder)
@@ -399,11 +423,51 @@ def test_a_stale_edit_is_refused_naming_the_change_made_since(
         headers=ENGLISH,
     )
     assert response.status_code == 409
-    detail = one(soup(response), ".error-page .lead").get_text(" ", strip=True)
+    page = soup(response)
+    detail = one(page, '.form-error[role="alert"]').get_text(" ", strip=True)
     assert f"revision {current} by Mario Ruiz Téllez" in detail
+    assert one(page, 'textarea[name="requirement_es"]').get_text() == "Mi cambio."
     stored = load_version(db, "1.0")
     assert stored.revision_number == current
     assert stored.principles[0].criteria[0].requirement_es == "El proveedor debe cumplir TR-1."
+
+    # The form came back on the current revision: sending it again applies the change.
+    again = form_values(page, url)
+    assert again["revision"] == str(current)
+    assert post_form(staff_client, url, again).status_code == 303
+    assert load_version(db, "1.0").principles[0].criteria[0].requirement_es == "Mi cambio."
+
+
+@pytest.mark.parametrize("revision", ["²", "٣", "12345678901234567890"])
+def test_a_malformed_revision_in_a_form_is_not_a_server_error(
+    staff_client: TestClient, db: Session, builder: User, revision: str
+) -> None:
+    make_saved_draft(db, builder)
+    response = post_form(
+        staff_client,
+        edit_url(suffix="/summary"),
+        {"summary_es": "Resumen.", "summary_en": "", "revision": revision},
+    )
+    # A revision that is not a plain number is no revision: the edit is not checked against one.
+    assert response.status_code == 303
+    assert load_version(db, "1.0").summary_es == "Resumen."
+
+
+def test_an_empty_withdrawal_reason_comes_back_on_the_version_page(
+    staff_client: TestClient, db: Session, builder: User
+) -> None:
+    make_saved_draft(db, builder)
+    response = post_form(staff_client, edit_url(suffix="/withdraw"), {"reason": "  "})
+    assert response.status_code == 422
+    page = soup(response)
+    reason = one(page, 'form[action$="/withdraw"] input[name="reason"]')
+    assert reason["aria-invalid"] == "true"
+    assert one(page, "#f-reason-error").get_text(strip=True)
+    assert load_version(db, "1.0").status == VersionStatus.draft
+
+    response = post_form(staff_client, edit_url(suffix="/withdraw"), {"reason": "Duplicado."})
+    assert response.status_code == 303
+    assert load_version(db, "1.0").status == VersionStatus.withdrawn
 
 
 def test_an_adopted_version_cannot_be_edited(
@@ -555,6 +619,58 @@ def test_importing_a_document_that_breaks_the_schema_names_the_field(
     assert version_numbers(db) == ["1.0"]
 
 
+def test_schema_errors_of_an_import_are_in_the_readers_language(
+    staff_client: TestClient, db: Session, builder: User
+) -> None:
+    make_adopted(db, builder)
+    document = staff_client.get(edit_url("1.0", "/json")).json()
+    document["number"] = "2.0"
+    document["principles"][0]["criteria"][1]["code"] = "tr_2"
+    document["principles"][1]["title"] = {"es": ""}
+    document["principles"][1]["colour"] = "azul"
+    response = _upload(staff_client, json.dumps(document).encode())
+    assert response.status_code == 422
+    error = one(soup(response), "#f-document-error")
+    listed = {
+        one(item, "code").get_text(): item.get_text(" ", strip=True).split(": ", 1)[1]
+        for item in error.select("li")
+    }
+    assert listed == {
+        "principles.0.criteria.1.code": "El formato no es válido.",
+        "principles.1.title.es": "Este campo es obligatorio.",
+        "principles.1.colour": "Este campo no forma parte del esquema.",
+    }
+
+    document = staff_client.get(edit_url("1.0", "/json")).json()
+    document["number"] = "2.0"
+    document["principles"][1]["criteria"][0]["code"] = "TR-1"
+    response = _upload(staff_client, json.dumps(document).encode())
+    assert response.status_code == 422
+    (item,) = one(soup(response), "#f-document-error").select("li")
+    assert one(item, "code").get_text() == "principles.1.criteria.0.code"
+    assert item.get_text(" ", strip=True).endswith("Este código aparece más de una vez.")
+    assert version_numbers(db) == ["1.0"]
+
+
+def test_every_import_message_is_a_catalog_msgid() -> None:
+    document = {
+        "guideline": {"slug": SLUG, "title": {"es": "Ética"}},
+        "number": "2.0",
+        "principles": [
+            {"code": "TR", "title": {"es": "T"}, "criteria": []},
+            {"code": "TR", "title": {"es": "T"}, "criteria": []},
+        ],
+    }
+    with pytest.raises(Invalid) as refused:
+        parse_document(document)
+    assert refused.value.fields == {"principles.1.code": DUPLICATE_CODE}
+    with pytest.raises(Invalid) as refused:
+        parse_document({"number": "dos", "extra": 1})
+    messages = set(refused.value.fields.values())
+    assert messages <= set(DOCUMENT_MESSAGES.values())
+    assert DOCUMENT_MESSAGES["string_pattern_mismatch"] == FIELD_MESSAGES["string_pattern_mismatch"]
+
+
 # Consultation --------------------------------------------------------------------------------
 
 
@@ -628,6 +744,38 @@ def test_compare_page_lists_added_removed_and_changed_criteria(
     assert page.select_one("#changed-TR-1") is None
     api_link = one(page, 'a[href^="/api/v1/guidelines/"]')
     assert api_link["href"] == f"/api/v1/guidelines/{SLUG}/diff?from=1.0&to=1.1"
+
+
+@pytest.mark.parametrize("ref", ["1.0r²", "1.0r٣", "1.0r99999999999999999999", "1.0rx"])
+def test_compare_with_a_malformed_revision_is_not_found(
+    staff_client: TestClient, db: Session, author: User, builder: User, ref: str
+) -> None:
+    make_saved_draft(db, builder)
+    refs = {"from": ref, "to": "1.0"}
+    assert staff_client.get(f"/guidelines/{SLUG}/compare/versions", params=refs).status_code == 404
+    token = issue_api_token(db, user=author, name="pruebas", now=NOW)[1]
+    db.commit()
+    response = staff_client.get(
+        f"/api/v1/guidelines/{SLUG}/diff",
+        params=refs,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "suffix",
+    [
+        "/revisions/99999999999999999999",
+        "/principles/99999999999999999999/edit",
+        "/criteria/99999999999999999999/edit",
+    ],
+)
+def test_an_id_too_large_for_the_database_is_refused(
+    staff_client: TestClient, db: Session, builder: User, suffix: str
+) -> None:
+    make_saved_draft(db, builder)
+    assert staff_client.get(edit_url(suffix=suffix)).status_code == 422
 
 
 def _pdf_text(response: Response) -> str:

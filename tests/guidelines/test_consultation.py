@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from core.accounts import Role, User
 from core.audit import AuditEvent
 from core.auth import now_utc
-from core.errors import Conflict, Forbidden, Invalid, RateLimited
+from core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from core.mail import OutboxMessage
 from guidelines import consultation, service
 from guidelines.models import (
@@ -35,6 +35,7 @@ from guidelines.models import (
 from guidelines.schemas import CriterionInput, GuidelineInput, PrincipleInput
 from tests.conftest import csrf_of
 from tests.factories import NOW, make_user, sign_in_as
+from tests.guidelines.builders import adopt
 
 CLOSES_ON = dt.date(2026, 12, 10)
 CLOSES_AT = service.closing_moment(CLOSES_ON)
@@ -175,6 +176,40 @@ def publish(db: Session, version: GuidelineVersion, **overrides: Any) -> Consult
     confirmed = consultation.confirm_comment(db, token=token, now=DURING)
     db.commit()
     return confirmed
+
+
+def _consulted_guideline(db: Session, staff: User, slug: str) -> GuidelineVersion:
+    """Version 1.0 of another guideline, with one criterion, in consultation."""
+    service.create_guideline(
+        db, actor=staff, data=GuidelineInput(slug=slug, title_es="Otra guía"), now=NOW
+    )
+    draft = service.get_version(db, slug=slug, number="1.0", viewer=staff)
+    service.add_principle(
+        db,
+        actor=staff,
+        version=draft,
+        data=PrincipleInput(code="TR", title_es="Transparencia"),
+        expected_revision=None,
+        now=NOW,
+    )
+    service.add_criterion(
+        db,
+        actor=staff,
+        version=draft,
+        data=CriterionInput(
+            code="TR-1",
+            principle_code="TR",
+            title_es="Aviso",
+            requirement_es="Requisito TR-1.",
+            risk_levels=[RiskLevel.high],
+        ),
+        expected_revision=None,
+        now=NOW,
+    )
+    draft = service.get_version(db, slug=slug, number="1.0", viewer=staff)
+    service.open_consultation(db, actor=staff, version=draft, closes_on=CLOSES_ON, now=NOW)
+    db.commit()
+    return service.get_version(db, slug=slug, number="1.0", viewer=None)
 
 
 def soup(response: Response) -> BeautifulSoup:
@@ -337,6 +372,24 @@ def test_comment_after_the_consultation_closed_is_refused(
     assert count_comments(db) == 0
 
 
+def test_a_comment_sent_as_the_consultation_closed_comes_back_with_its_text(
+    public: TestClient, db: Session, clock: Clock, version: GuidelineVersion
+) -> None:
+    token = csrf_of(public, PAGE)
+    clock.now = AFTER
+    data = {**_form(body="Texto escrito mientras cerraba la consulta."), "csrf_token": token}
+    response = public.post(PAGE + "/comments", data=data)
+    assert response.status_code == 409
+    page = soup(response)
+    alert = page.select_one('[role="alert"]')
+    assert alert is not None
+    assert "no está abierta" in alert.get_text()
+    textarea = page.select_one('textarea[name="body"]')
+    assert textarea is not None
+    assert textarea.get_text() == "Texto escrito mientras cerraba la consulta."
+    assert count_comments(db) == 0
+
+
 def test_unknown_target_is_a_field_error_that_keeps_the_text(
     public: TestClient, db: Session, version: GuidelineVersion
 ) -> None:
@@ -430,9 +483,115 @@ def test_only_the_secretariat_hides_comments(
     assert anonymous.headers["location"].startswith("/signin")
     with pytest.raises(Forbidden):
         consultation.hide_comment(
-            db, actor=applicant, comment_id=comment.id, reason="x", now=DURING
+            db, actor=applicant, version=version, comment_id=comment.id, reason="x", now=DURING
         )
     assert soup(public.get(PAGE)).select_one('form[action$="/hide"]') is None
+
+
+def test_hiding_twice_is_refused_and_keeps_the_first_reason(
+    client: TestClient, db: Session, staff: User, version: GuidelineVersion
+) -> None:
+    comment = publish(db, version)
+    consultation.hide_comment(
+        db, actor=staff, version=version, comment_id=comment.id, reason="Spam.", now=DURING
+    )
+    db.commit()
+    with pytest.raises(Conflict):
+        consultation.hide_comment(
+            db, actor=staff, version=version, comment_id=comment.id, reason="Otro.", now=DURING
+        )
+    sign_in_as(client, staff)
+    page = soup(client.get(PAGE))
+    assert page.select_one(f'form[action$="/comments/{comment.id}/hide"]') is None
+
+    response = client.post(
+        f"{PAGE}/comments/{comment.id}/hide",
+        data={"reason": "Motivo escrito de nuevo.", "csrf_token": csrf_of(client, PAGE)},
+    )
+    assert response.status_code == 409
+    page = soup(response)
+    alert = page.select_one(f"#comment-{comment.id} [role=alert]")
+    assert alert is not None
+    assert "ya está oculto" in alert.get_text()
+    reason = page.select_one(f"#c{comment.id}-reason")
+    assert reason is not None
+    assert reason["value"] == "Motivo escrito de nuevo."
+    db.refresh(comment)
+    assert comment.hidden_reason == "Spam."
+    assert actions_for(db, comment).count("consultation_comment.hide") == 1
+
+
+def test_an_unconfirmed_comment_cannot_be_hidden(
+    db: Session, staff: User, version: GuidelineVersion
+) -> None:
+    comment = submit(db, version)
+    with pytest.raises(Conflict):
+        consultation.hide_comment(
+            db, actor=staff, version=version, comment_id=comment.id, reason="Spam.", now=DURING
+        )
+    assert comment.hidden_at is None
+
+
+def test_a_comment_is_hidden_only_through_its_own_version(
+    client: TestClient, db: Session, staff: User, version: GuidelineVersion
+) -> None:
+    other_version = _consulted_guideline(db, staff, "otra-guia")
+    other = publish(db, other_version, email="otra@ejemplo.mx")
+    with pytest.raises(NotFound):
+        consultation.hide_comment(
+            db, actor=staff, version=version, comment_id=other.id, reason="Spam.", now=DURING
+        )
+    sign_in_as(client, staff)
+    response = client.post(
+        f"{PAGE}/comments/{other.id}/hide",
+        data={"reason": "Spam.", "csrf_token": csrf_of(client, PAGE)},
+    )
+    assert response.status_code == 404
+    db.refresh(other)
+    assert other.hidden_at is None
+
+
+def test_comments_of_an_adopted_version_stay_as_published(
+    client: TestClient, db: Session, staff: User, clock: Clock, version: GuidelineVersion
+) -> None:
+    comment = publish(db, version)
+    consultation.record_disposition(
+        db,
+        actor=staff,
+        comment_id=comment.id,
+        disposition=Disposition.noted,
+        response="Gracias.",
+        changed_codes=[],
+        now=AFTER,
+    )
+    db.commit()
+    adopt(db, service.get_version(db, slug="etica-ia", number="1.0", viewer=staff), now=AFTER)
+    db.commit()
+    adopted = service.get_version(db, slug="etica-ia", number="1.0", viewer=staff)
+    with pytest.raises(Conflict):
+        consultation.hide_comment(
+            db, actor=staff, version=adopted, comment_id=comment.id, reason="Tarde.", now=AFTER
+        )
+    clock.now = AFTER
+    sign_in_as(client, staff)
+    page = soup(client.get(PAGE))
+    assert page.select_one(f"#comment-{comment.id}") is not None
+    assert page.select_one('form[action$="/hide"]') is None
+    db.refresh(comment)
+    assert comment.hidden_at is None
+
+
+def test_a_comment_id_too_large_for_the_database_is_refused(
+    client: TestClient, db: Session, staff: User, version: GuidelineVersion
+) -> None:
+    sign_in_as(client, staff)
+    token = csrf_of(client, PAGE)
+    for action in ("hide", "disposition"):
+        response = client.post(
+            f"{PAGE}/comments/99999999999999999999/{action}",
+            data={"reason": "x", "response": "x", "csrf_token": token},
+        )
+        assert response.status_code == 422, action
 
 
 # Dispositions ------------------------------------------------------------------------------
@@ -460,6 +619,26 @@ def test_disposition_waits_for_the_consultation_to_close(
     assert len(ids) == len(set(ids))  # one form per comment, each field labelled on its own
     for control in page.select("main input:not([type=hidden]), main select, main textarea"):
         assert page.select_one(f'label[for="{control["id"]}"]') is not None, control["id"]
+
+
+def test_a_disposition_sent_before_closing_comes_back_with_its_text(
+    client: TestClient, db: Session, staff: User, version: GuidelineVersion
+) -> None:
+    comment = publish(db, version)
+    sign_in_as(client, staff)
+    response = _dispose(
+        client, comment.id, disposition="accepted", response="Respuesta redactada con cuidado."
+    )
+    assert response.status_code == 409
+    page = soup(response)
+    alert = page.select_one(f"#comment-{comment.id} [role=alert]")
+    assert alert is not None
+    assert alert.get_text(strip=True)
+    kept = page.select_one(f"#c{comment.id}-response")
+    assert kept is not None
+    assert kept.get_text() == "Respuesta redactada con cuidado."
+    db.refresh(comment)
+    assert comment.disposition is None
 
 
 def test_disposition_needs_a_response_and_known_codes(
@@ -548,7 +727,9 @@ def test_adoption_waits_until_every_published_comment_has_a_disposition(
     first = publish(db, version, email="uno@ejemplo.mx")
     second = publish(db, version, email="dos@ejemplo.mx", target_code="")
     hidden = publish(db, version, email="tres@ejemplo.mx")
-    consultation.hide_comment(db, actor=staff, comment_id=hidden.id, reason="Spam.", now=DURING)
+    consultation.hide_comment(
+        db, actor=staff, version=version, comment_id=hidden.id, reason="Spam.", now=DURING
+    )
     submit(db, version, email="cuatro@ejemplo.mx")  # never confirmed: not part of the record
 
     def adopt() -> None:
@@ -606,7 +787,12 @@ def disposed(db: Session, staff: User, version: GuidelineVersion) -> list[Consul
     )
     hidden = publish(db, version, email="tres@ejemplo.mx", body="Texto ofensivo retirado.")
     consultation.hide_comment(
-        db, actor=staff, comment_id=hidden.id, reason="Lenguaje ofensivo.", now=DURING
+        db,
+        actor=staff,
+        version=version,
+        comment_id=hidden.id,
+        reason="Lenguaje ofensivo.",
+        now=DURING,
     )
     consultation.record_disposition(
         db,

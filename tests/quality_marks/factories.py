@@ -7,9 +7,12 @@ request that rolls back after a refused change does not take the test's data wit
 from __future__ import annotations
 
 import itertools
-from typing import Literal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
 
 from bs4 import BeautifulSoup
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from core.accounts import Role, User
@@ -230,3 +233,26 @@ def fill(fields: FormFields, changes: dict[str, str | bool | None]) -> FormField
         else:
             filled[name] = [value]
     return filled
+
+
+# Queries -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements the engine runs inside the block, in order."""
+    seen: list[str] = []
+
+    def remember(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+
+
+def tree_loads(seen: list[str]) -> int:
+    """How many times a guideline version's principles were read (one per version tree)."""
+    return sum(1 for statement in seen if "FROM guideline_principles" in statement)

@@ -594,6 +594,24 @@ def test_errors_are_json_in_the_house_format(
     assert set(bad_rfc.json()["fields"]) == {"rfc"}
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/applications/99999999999999999999",
+        "/api/v1/applications/1/evidence/99999999999999999999/content",
+        "/api/v1/organisations/99999999999999999999",
+        "/api/v1/products/99999999999999999999",
+    ],
+)
+def test_an_id_too_large_for_the_database_is_a_validation_error(
+    client: TestClient, db: Session, path: str
+) -> None:
+    auth = bearer(db, make_user(db, role=Role.applicant))
+    response = client.get(path, headers=auth)
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid"
+
+
 def test_risk_questionnaire_is_public_and_translated(client: TestClient) -> None:
     spanish = ok(client.get("/api/v1/risk-questionnaire"))
     english = ok(client.get("/api/v1/risk-questionnaire", headers=ENGLISH))

@@ -10,12 +10,14 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from core.accounts import Role, User
+from core.errors import Invalid
 from core.mail import OutboxMessage
 from guidelines.models import GuidelineVersion, RiskLevel
+from quality_marks import applications
 from quality_marks.models import (
     Answer,
     AnswerValue,
@@ -29,8 +31,9 @@ from quality_marks.models import (
     OrgRole,
     Product,
 )
+from quality_marks.schemas import AnswerInput
 from tests.conftest import csrf_of
-from tests.factories import make_user, sign_in_as
+from tests.factories import NOW, make_user, sign_in_as
 from tests.quality_marks.factories import (
     FormFields,
     fill,
@@ -40,10 +43,13 @@ from tests.quality_marks.factories import (
     make_member,
     make_organization,
     make_product,
+    statements,
+    tree_loads,
 )
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 CODES = {"TR": ["TR-1", "TR-2", "TR-3"], "EQ": ["EQ-1", "EQ-2"]}
+BASE_URL = "http://testserver"
 
 Login = Callable[[User | None], TestClient]
 
@@ -657,3 +663,106 @@ def test_evidence_of_the_current_round_can_be_removed_and_earlier_rounds_stay(
     page = soup(owner.get(story.checklist("TR")).text)
     assert page.select_one(f"#evidence-{link.id} button") is None
     assert post(owner, f"{story.url}/evidence/{link.id}/delete") == 409
+
+
+# Reading the version once ------------------------------------------------------------------
+
+
+def test_applicable_codes_follow_the_products_risk_level(db: Session, story: Story) -> None:
+    minimal = make_product(db, story.owner, story.organization, risk="minimal", name="Buscador")
+    other = make_application(db, actor=story.owner, product=minimal, version=story.version)
+    assert applications.applicable_codes(db, story.application) == {
+        "TR-1",
+        "TR-2",
+        "TR-3",
+        "EQ-1",
+        "EQ-2",
+    }
+    assert applications.applicable_codes(db, other) == {"TR-1"}
+    assert {i.criterion.code for i in applications.checklist(db, other)} == {"TR-1"}
+
+
+def test_answers_and_evidence_check_the_codes_without_reading_the_version_tree(
+    db: Session, engine: Engine, story: Story
+) -> None:
+    with statements(engine) as seen:
+        applications.save_answers(
+            db,
+            actor=story.owner,
+            application=story.application,
+            answers={"TR-1": AnswerInput(value=AnswerValue.meets)},
+            now=NOW,
+        )
+        applications.add_evidence_link(
+            db,
+            actor=story.owner,
+            application=story.application,
+            criterion_code="TR-1",
+            url="https://datos.example.mx/politica",
+            label="Política",
+            public=True,
+            now=NOW,
+        )
+    assert tree_loads(seen) == 0
+    assert sum(1 for statement in seen if "FROM guideline_criteria" in statement) == 2
+    with pytest.raises(Invalid) as refused:
+        applications.add_evidence_link(
+            db,
+            actor=story.owner,
+            application=story.application,
+            criterion_code="ZZ-9",
+            url="https://datos.example.mx/otra",
+            label="",
+            public=True,
+            now=NOW,
+        )
+    assert refused.value.message == applications.NOT_ON_CHECKLIST
+
+
+def test_submission_and_answer_read_the_checklist_once(
+    db: Session, engine: Engine, story: Story
+) -> None:
+    answers = {
+        code: AnswerInput(value=AnswerValue.meets) for codes in CODES.values() for code in codes
+    }
+    applications.save_answers(
+        db, actor=story.owner, application=story.application, answers=answers, now=NOW
+    )
+    with statements(engine) as seen:
+        snapshot = applications.submit_application(
+            db, actor=story.owner, application=story.application, base_url=BASE_URL, now=NOW
+        )
+    assert tree_loads(seen) == 1
+    assert [a["code"] for a in snapshot.document["answers"]] == [
+        code for codes in CODES.values() for code in codes
+    ]
+    applications.start_screening(db, actor=story.staff, application=story.application, now=NOW)
+    applications.accept_application(
+        db, actor=story.staff, application=story.application, base_url=BASE_URL, now=NOW
+    )
+    applications.request_information(
+        db, actor=story.staff, application=story.application, body="¿Y?", base_url=BASE_URL, now=NOW
+    )
+    with statements(engine) as seen:
+        applications.answer_request(
+            db,
+            actor=story.owner,
+            application=story.application,
+            body="Así.",
+            base_url=BASE_URL,
+            now=NOW,
+        )
+    assert tree_loads(seen) == 1
+
+
+def test_an_id_too_large_for_the_database_is_refused(login: Login, story: Story) -> None:
+    client = login(story.owner)
+    huge = "99999999999999999999"
+    for path in (
+        f"/applications/{huge}",
+        f"/applications/{huge}/checklist/TR",
+        f"{story.url}/evidence/{huge}",
+        f"{story.url}/attachments/{huge}",
+    ):
+        assert client.get(path).status_code == 422, path
+    assert post(client, f"/applications/{huge}/submit") == 422

@@ -10,7 +10,7 @@ from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from core.accounts import Role, User, find_user_by_email
@@ -18,6 +18,7 @@ from core.audit import AuditEvent
 from core.auth import now_utc
 from core.mail import OutboxMessage
 from core.ratelimit import RateLimitHit
+from guidelines import service as guidelines_service
 from guidelines.models import GuidelineVersion, RiskLevel
 from quality_marks import applications, organizations, products
 from quality_marks.models import (
@@ -32,6 +33,7 @@ from quality_marks.schemas import AnswerInput, OrganizationInput, ProductInput
 from tests.conftest import csrf_of
 from tests.factories import NOW, PASSWORD, make_user, sign_in_as
 from tests.guidelines.builders import adopt, make_draft, make_staff
+from tests.quality_marks.factories import statements, tree_loads
 from tests.test_accessibility import _problems
 
 _numbers = itertools.count(1)
@@ -356,9 +358,67 @@ def test_invitation_of_a_member_again_is_shown_with_the_form(
     page = _page(response)
     alert = page.select_one("#invite-heading ~ .form-error")
     assert alert is not None
-    assert "already belongs" in alert.get_text()
+    assert alert.get_text(strip=True) == "This person cannot be added to the organisation."
     assert _value(page, "#f-invite-email") == colleague.email
     assert _value(page, "#f-invite-role option[selected]") == "viewer"
+
+
+def _invite(client: TestClient, organization_id: int, email: str, role: str = "editor") -> Response:
+    page_path = f"/organisations/{organization_id}"
+    data = {"full_name": "Alguien", "email": email, "role": role}
+    return _post(client, f"{page_path}/members", data, page_path)
+
+
+def test_council_accounts_are_refused_in_the_words_used_for_members(
+    client: TestClient, db: Session
+) -> None:
+    owner = make_user(db)
+    organization_id = _organization(db, owner)
+    member = _colleague(db, organization_id, owner, OrgRole.viewer)
+    sign_in_as(client, owner)
+    refusals = []
+    for role in (Role.secretariat, Role.council_member, Role.expert, Role.admin):
+        staff = make_user(db, role=role)
+        response = _invite(client, organization_id, staff.email)
+        assert response.status_code == 409
+        refusals.append(_page(response).select_one("#invite-heading ~ .form-error"))
+        assert organizations.membership(db, staff, organization_id) is None
+    response = _invite(client, organization_id, member.email)
+    refusals.append(_page(response).select_one("#invite-heading ~ .form-error"))
+    texts = {tag.get_text(strip=True) for tag in refusals if tag is not None}
+    assert texts == {"This person cannot be added to the organisation."}
+    assert len([tag for tag in refusals if tag is not None]) == 5
+
+
+def test_an_applicant_with_an_account_is_told_they_were_added(
+    client: TestClient, db: Session
+) -> None:
+    owner = make_user(db, full_name="Ana López")
+    organization_id = _organization(db, owner, "Datos Seguros, S.A. de C.V.")
+    colleague = make_user(db, locale="en")
+    sign_in_as(client, owner)
+    assert _invite(client, organization_id, colleague.email, "viewer").status_code == 303
+
+    assert organizations.membership(db, colleague, organization_id) is not None
+    (mail,) = db.scalars(select(OutboxMessage).where(OutboxMessage.to_address == colleague.email))
+    assert mail.template == "mail/added_to_organization.txt"
+    assert mail.locale == "en"
+    assert mail.subject == "You have been added to Datos Seguros, S.A. de C.V."
+    assert "Ana López" in mail.body_text
+    assert "Viewer" in mail.body_text
+    assert "http://testserver/organisation\n" in mail.body_text
+    assert "/account/invitation/" not in mail.body_text
+
+
+def test_the_added_mail_is_in_the_persons_language(client: TestClient, db: Session) -> None:
+    owner = make_user(db)
+    organization_id = _organization(db, owner, "Datos Seguros, S.A. de C.V.")
+    colleague = make_user(db, locale="es_MX")
+    sign_in_as(client, owner)
+    assert _invite(client, organization_id, colleague.email, "editor").status_code == 303
+    (mail,) = db.scalars(select(OutboxMessage).where(OutboxMessage.to_address == colleague.email))
+    assert mail.subject == "Se le agregó a Datos Seguros, S.A. de C.V."
+    assert "Editor" in mail.body_text
 
 
 def test_editor_cannot_invite(client: TestClient, db: Session) -> None:
@@ -599,6 +659,43 @@ def test_unknown_version_is_flagged_on_the_product_page(client: TestClient, db: 
     assert db.scalar(select(Application.id)) is None
 
 
+@pytest.mark.parametrize("raw", ["²", "٣", "99999999999999999999"])
+def test_a_malformed_version_choice_is_flagged_on_the_product_page(
+    client: TestClient, db: Session, raw: str
+) -> None:
+    _adopted_version(db)
+    owner = make_user(db)
+    organization_id = _organization(db, owner)
+    product_id = _product(db, owner, organization_id)
+    sign_in_as(client, owner)
+    response = _post(
+        client, f"/products/{product_id}/applications", {"version": raw}, f"/products/{product_id}"
+    )
+    assert response.status_code == 422
+    assert _field_error(_page(response), "version")
+    assert db.scalar(select(Application.id)) is None
+
+
+def test_an_id_too_large_for_the_database_is_refused(client: TestClient, db: Session) -> None:
+    owner = make_user(db)
+    _organization(db, owner)
+    sign_in_as(client, owner)
+    huge = "99999999999999999999"
+    for path in (f"/organisations/{huge}", f"/products/{huge}", f"/products/{huge}/edit"):
+        assert client.get(path).status_code == 422, path
+    response = _post(client, f"/organisations/{huge}/members", {"email": "x@ejemplo.mx"})
+    assert response.status_code == 422
+
+
+def test_accepted_versions_are_read_from_the_loaded_guideline(db: Session, engine: Engine) -> None:
+    version = _adopted_version(db)
+    guideline = guidelines_service.get_guideline(db, "etica-ia")
+    with statements(engine) as seen:
+        accepted = applications.accepted_versions(guideline, NOW)
+    assert [v.id for v in accepted] == [version.id]
+    assert seen == []
+
+
 def _answer_everything(db: Session, owner: User, application: Application) -> None:
     items = applications.checklist(db, application)
     applications.save_answers(
@@ -675,6 +772,28 @@ def test_dashboard_says_what_is_expected(client: TestClient, db: Session) -> Non
     assert "Falta la evaluación de impacto." in tasks["returned"][0].get_text()
     statuses = [td.get_text(strip=True) for td in page.select("#applications-heading ~ table td")]
     assert "Information requested" in statuses
+
+
+def test_the_dashboard_reads_each_version_tree_once(
+    client: TestClient, db: Session, engine: Engine
+) -> None:
+    version = _adopted_version(db)
+    owner = make_user(db)
+    organization_id = _organization(db, owner)
+    for name in ("Uno", "Dos", "Tres"):
+        applications.start_application(
+            db,
+            actor=owner,
+            product_id=_product(db, owner, organization_id, name=name),
+            guideline_version=version,
+            now=NOW,
+        )
+    db.commit()
+    sign_in_as(client, owner)
+    with statements(engine) as seen:
+        page = _page(client.get(f"/organisations/{organization_id}"))
+    assert len(page.select("li.task-draft")) == 3
+    assert tree_loads(seen) == 1
 
 
 def test_secretariat_reads_the_dashboard_without_forms(client: TestClient, db: Session) -> None:

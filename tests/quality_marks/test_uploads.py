@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.accounts import Role, User
+from core.accounts import Role, User, issue_api_token
 from core.settings import Settings
 from core.storage import FileStore
 from guidelines.documents import load_version_tree
@@ -366,3 +366,39 @@ def test_evidence_is_only_found_under_its_own_application(
     assert env.client.get(f"/applications/{other.id}/evidence/{evidence.id}").status_code == 404
     assert env.client.get(f"{env.url}/evidence/999999").status_code == 404
     assert db.scalar(select(func.count()).select_from(Evidence)) == 1
+
+
+def test_a_file_missing_from_the_store_is_not_found_on_pages_and_in_the_api(
+    db: Session, stored: tuple[Env, Evidence]
+) -> None:
+    env, evidence = stored
+    assert evidence.stored_key is not None
+    env.store.path_of(evidence.stored_key).unlink()
+    token = issue_api_token(db, user=env.owner, name="pruebas", now=NOW)[1]
+    db.commit()
+    assert env.client.get(f"{env.url}/evidence/{evidence.id}").status_code == 404
+    api = f"/api/v1/applications/{env.application.id}/evidence/{evidence.id}/content"
+    response = env.client.get(api, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+def test_the_api_download_is_the_same_attachment_as_the_page(
+    db: Session, stored: tuple[Env, Evidence]
+) -> None:
+    env, evidence = stored
+    token = issue_api_token(db, user=env.owner, name="pruebas", now=NOW)[1]
+    db.commit()
+    page = env.client.get(f"{env.url}/evidence/{evidence.id}")
+    api = env.client.get(
+        f"/api/v1/applications/{env.application.id}/evidence/{evidence.id}/content",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert api.content == page.content == PDF
+    for header in (
+        "content-type",
+        "content-disposition",
+        "x-content-type-options",
+        "cache-control",
+    ):
+        assert api.headers[header] == page.headers[header], header
