@@ -157,8 +157,9 @@ EXCEPTIONS: dict[str, tuple[AnswerValue, str]] = {
 
 def _evidence_pdf(product: str, title: str) -> bytes:
     html = (
+        f'<html lang="es-MX"><head><title>{title}</title></head><body>'
         f"<h1>{title}</h1><p>Producto: {product}</p>"
-        "<p>Documento de demostración del sistema del Consejo de Ética de IA.</p>"
+        "<p>Documento de demostración del sistema del Consejo de Ética de IA.</p></body></html>"
     )
     return render_pdf(html)
 

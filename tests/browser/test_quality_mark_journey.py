@@ -76,7 +76,9 @@ def test_company_signs_up_assesses_its_product_and_submits(
     expect(company.locator("body")).to_contain_text("Draft")
 
     evidence = tmp_path / "aviso_de_transparencia.pdf"
-    evidence.write_bytes(render_pdf("<h1>Aviso de transparencia</h1><p>Vigía Tránsito</p>"))
+    evidence.write_bytes(
+        render_pdf('<html lang="es-MX"><h1>Aviso de transparencia</h1><p>Vigía Tránsito</p></html>')
+    )
     company.get_by_role("link", name="Fill in the self-assessment").click()
     while True:
         for fieldset in company.locator("fieldset", has_text="Your answer to").all():
