@@ -31,7 +31,7 @@ from core.web import (
 )
 from council import ballots, members
 from council.conflicts import KIND_LABELS, Party, check_conflicts, dismiss_conflict
-from council.models import Ballot, CouncilMember, PositionKind, Resolution, Seat
+from council.models import Ballot, BallotStatus, CouncilMember, PositionKind, Resolution, Seat
 from council.schemas import (
     AdoptionBallotInput,
     AppointmentInput,
@@ -462,7 +462,11 @@ def _subject(session: Session, ballot: Ballot) -> dict[str, str] | None:
 @pages.get("/council/ballots")
 def ballots_page(request: Request, session: DbSession, user: Voter, now: Now) -> HTMLResponse:
     """Open and closed ballots."""
-    items = [(b, ballots.tally_ballot(session, b)) for b in ballots.list_ballots(session)]
+    # Closed ballots show their result; only open ones need a live tally.
+    items = [
+        (b, ballots.tally_ballot(session, b) if b.status == BallotStatus.open else None)
+        for b in ballots.list_ballots(session)
+    ]
     resolutions = {r.ballot_id: r for r in session.scalars(select(Resolution))}
     return render_page(
         request,
