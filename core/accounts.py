@@ -6,7 +6,6 @@ import datetime as dt
 import enum
 import hashlib
 import secrets
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -540,8 +539,3 @@ def user_for_api_token(session: Session, plain: str, *, now: dt.datetime) -> Use
     if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
         token.last_used_at = now
     return user
-
-
-def user_summary(user: User) -> dict[str, Any]:
-    """The public-safe description of an account for the API."""
-    return {"id": user.id, "email": user.email, "full_name": user.full_name, "role": user.role}

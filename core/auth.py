@@ -80,7 +80,6 @@ def require(*roles: Role) -> Callable[[Request], User]:
 
 SignedIn = Annotated[User, Depends(require())]
 Staff = Annotated[User, Depends(require(Role.secretariat))]
-Admin = Annotated[User, Depends(require(Role.admin))]
 MaybeUser = Annotated[User | None, Depends(current_user)]
 
 

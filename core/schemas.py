@@ -29,16 +29,3 @@ class InvitationIn(BaseModel):
     full_name: str = Field(min_length=1, max_length=200)
     role: Role
     locale: str = "es_MX"
-
-
-class ApiTokenOut(BaseModel):
-    """An API token without its secret."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    prefix: str
-    created_at: dt.datetime
-    last_used_at: dt.datetime | None
-    revoked_at: dt.datetime | None

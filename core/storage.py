@@ -35,7 +35,6 @@ PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentatio
 ODT = "application/vnd.oasis.opendocument.text"
 ODS = "application/vnd.oasis.opendocument.spreadsheet"
 OLE = "application/vnd.ms-office"  # legacy .doc/.xls/.ppt share one container format
-ACCEPTED_TYPES = (PDF, PNG, JPEG, TEXT, CSV, DOCX, XLSX, PPTX, ODT, ODS, OLE)
 
 
 class FileTooLarge(Invalid):

@@ -28,7 +28,7 @@ from guidelines.models import (
     GuidelineVersion,
     VersionStatus,
 )
-from guidelines.service import is_staff
+from guidelines.service import consultation_closed, is_staff
 
 BODY_MIN_CHARS = 10
 BODY_MAX_CHARS = 5000
@@ -138,21 +138,20 @@ def is_open(version: GuidelineVersion, now: dt.datetime) -> bool:
     )
 
 
-def is_closed(version: GuidelineVersion, now: dt.datetime) -> bool:
-    """Whether the version's consultation took place and has ended."""
-    return version.consultation_closes_at is not None and now >= version.consultation_closes_at
-
-
 def can_see_report(version: GuidelineVersion, viewer: User | None, now: dt.datetime) -> bool:
     """The report is public once the consultation closed; the secretariat sees it any time."""
-    return is_closed(version, now) or is_staff(viewer)
+    return consultation_closed(version, now) or is_staff(viewer)
 
 
 def can_record_dispositions(
     version: GuidelineVersion, viewer: User | None, now: dt.datetime
 ) -> bool:
     """Whether the viewer may answer comments: the secretariat, after closing, before adoption."""
-    return is_staff(viewer) and is_closed(version, now) and version.status in DISPOSABLE_STATUSES
+    return (
+        is_staff(viewer)
+        and consultation_closed(version, now)
+        and version.status in DISPOSABLE_STATUSES
+    )
 
 
 def can_hide_comments(version: GuidelineVersion, viewer: User | None) -> bool:
@@ -418,7 +417,7 @@ def record_disposition(
     _require_staff(actor)
     comment = _get(session, comment_id)
     version = load_version_tree(session, comment.version_id)
-    if not is_closed(version, now):
+    if not consultation_closed(version, now):
         raise Conflict(N_("Dispositions are recorded once the consultation has closed."))
     if version.status not in DISPOSABLE_STATUSES:
         raise Conflict(N_("This version's consultation record is closed."))

@@ -390,7 +390,7 @@ def report_page(
             "version": report.version,
             "guideline": report.version.guideline,
             "version_url": version_url,
-            "closed": consultation.is_closed(report.version, now),
+            "closed": service.consultation_closed(report.version, now),
             "commenter_type_labels": consultation.COMMENTER_TYPE_LABELS,
             "disposition_labels": consultation.DISPOSITION_LABELS,
         },

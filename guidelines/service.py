@@ -284,7 +284,7 @@ def available_actions(
 ) -> list[str]:
     """What the viewer may do next with a version (drives the page's buttons)."""
     votable = version.status == VersionStatus.draft or (
-        version.status == VersionStatus.consultation and _consultation_closed(version, now)
+        version.status == VersionStatus.consultation and consultation_closed(version, now)
     )
     if not is_staff(viewer):
         # Council members reach the ballot; the council checks who may open one.
@@ -292,7 +292,7 @@ def available_actions(
     actions: list[str] = ["revisions"]
     if version.status == VersionStatus.draft:
         actions += ["edit", "open_consultation", "withdraw"]
-    if version.status == VersionStatus.consultation and _consultation_closed(version, now):
+    if version.status == VersionStatus.consultation and consultation_closed(version, now):
         actions.append("return_to_draft")
     if version.status in (VersionStatus.adopted, VersionStatus.superseded):
         actions.append("new_draft")
@@ -316,7 +316,8 @@ def days_left(version: GuidelineVersion, now: dt.datetime) -> int:
     return math.ceil((version.consultation_closes_at - now) / dt.timedelta(days=1))
 
 
-def _consultation_closed(version: GuidelineVersion, now: dt.datetime) -> bool:
+def consultation_closed(version: GuidelineVersion, now: dt.datetime) -> bool:
+    """Whether the version's consultation took place and has ended."""
     return version.consultation_closes_at is not None and version.consultation_closes_at <= now
 
 
@@ -757,7 +758,7 @@ def return_to_draft(
 ) -> None:
     """After the consultation closes, reopen the text for changes prompted by the comments."""
     _require_staff(actor)
-    if version.status == VersionStatus.consultation and not _consultation_closed(version, now):
+    if version.status == VersionStatus.consultation and not consultation_closed(version, now):
         raise Conflict(N_("The consultation is still open; wait until it closes."))
     _transition(version, VersionStatus.draft)
     version.updated_at = now
@@ -810,7 +811,7 @@ def adopt_version(
         raise Invalid(
             fields={"resolution": N_("Adoption needs the resolution that authorises it.")}
         )
-    if version.status == VersionStatus.consultation and not _consultation_closed(version, now):
+    if version.status == VersionStatus.consultation and not consultation_closed(version, now):
         raise Conflict(N_("The consultation is still open; wait until it closes."))
     pending = count_undisposed_comments(session, version)
     if pending:
