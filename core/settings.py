@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     signin_lockout_minutes: int = Field(
         default=15, description="Window and lockout length for failed sign-ins, in minutes."
     )
+    consultation_min_days: int = Field(
+        default=30, ge=1, description="Shortest public consultation on a draft, in days."
+    )
 
     @property
     def secure_cookies(self) -> bool:

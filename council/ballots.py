@@ -31,7 +31,8 @@ from council.models import (
     Seat,
 )
 from guidelines import service as guidelines
-from guidelines.documents import load_version_tree
+from guidelines.diff import VersionDiff, diff_versions
+from guidelines.documents import load_version_tree, version_document
 from guidelines.models import GuidelineVersion, VersionStatus
 
 SUBJECT_GUIDELINE_VERSION = "guideline_version"
@@ -259,9 +260,16 @@ def open_adoption_ballot(
     quorum_percent: int,
     closes_at: dt.datetime,
     effective_on: dt.date,
+    replaces_newer: bool = False,
+    consultation_skipped_reason: str = "",
     now: dt.datetime,
 ) -> Ballot:
-    """Open a ballot on adopting a guideline version."""
+    """Open a ballot on adopting a guideline version.
+
+    A draft that misses versions adopted after its base is put to a vote only rebased, or with
+    `replaces_newer`: the ballot then states that it replaces their changes. A draft that never
+    went to public consultation needs the reason, which the resolution prints.
+    """
     if version.status not in (VersionStatus.draft, VersionStatus.consultation):
         raise Conflict(N_("Only a draft or a version in consultation can be put to adoption."))
     if guidelines.days_left(version, now) > 0:
@@ -271,6 +279,12 @@ def open_adoption_ballot(
         raise Conflict(
             N_("%(count)s consultation comments still have no disposition."), count=pending
         )
+    replaces = [v.number for v in guidelines.newer_adopted(session, version)]
+    if not replaces_newer:
+        guidelines.ensure_builds_on_latest(session, version)
+    reason = consultation_skipped_reason.strip()
+    if version.consultation_opened_at is None and not reason:
+        raise Invalid(fields={"consultation_skipped_reason": guidelines.NO_CONSULTATION_REASON})
     tree = load_version_tree(session, version.id)
     title = tree.guideline
     return open_ballot(
@@ -285,7 +299,15 @@ def open_adoption_ballot(
         closes_at=closes_at,
         parties=[],
         # The text voted on: a ballot adopts this revision and no other.
-        terms={"effective_on": effective_on.isoformat(), "revision": version.revision_number},
+        terms={
+            "effective_on": effective_on.isoformat(),
+            "revision": version.revision_number,
+            # Versions whose changes this one replaces, as the ballot states.
+            "replaces": replaces,
+            "consultation_skipped_reason": (
+                reason if version.consultation_opened_at is None else ""
+            ),
+        },
         now=now,
     )
 
@@ -405,6 +427,9 @@ def _subject_changed(session: Session, ballot: Ballot) -> str | None:
         return N_("The version is no longer a draft awaiting adoption.")
     if version.revision_number != ballot.terms.get("revision"):
         return N_("The text of the version changed after the ballot opened.")
+    replaced = ballot.terms.get("replaces", [])
+    if any(v.number not in replaced for v in guidelines.newer_adopted(session, version)):
+        return N_("A newer version was adopted while the ballot was open; the draft misses it.")
     return None
 
 
@@ -421,6 +446,8 @@ def _carry_out(
             version=version,
             resolution=resolution.number,
             effective_on=dt.date.fromisoformat(ballot.terms["effective_on"]),
+            replaces=ballot.terms.get("replaces", []),
+            consultation_skipped_reason=ballot.terms.get("consultation_skipped_reason", ""),
             actor=actor,
             now=now,
         )
@@ -466,6 +493,47 @@ def close_ballot(session: Session, *, actor: User, ballot: Ballot, now: dt.datet
     if passed:
         _carry_out(session, ballot, resolution, actor, now)
     return resolution
+
+
+@dataclass(frozen=True)
+class AdoptionReview:
+    """What members weigh on an adoption: its changes from the text in force, its consultation."""
+
+    version: GuidelineVersion
+    slug: str
+    in_force: str | None
+    diff: VersionDiff | None
+    consulted: bool
+    consultation_closed: bool
+    skipped_reason: str
+    replaces: list[str]
+
+
+def adoption_review(session: Session, ballot: Ballot, now: dt.datetime) -> AdoptionReview | None:
+    """The adoption a ballot is about, compared with the version in force now."""
+    if ballot.subject_type != SUBJECT_GUIDELINE_VERSION:
+        return None
+    version = session.get(GuidelineVersion, ballot.subject_id)
+    if version is None:
+        return None
+    guideline = guidelines.get_guideline(session, guidelines.slug_of(session, version))
+    in_force = guidelines.version_in_force(guideline, now)
+    slug = guideline.slug
+    diff = None
+    if in_force is not None and in_force.id != version.id:
+        old = version_document(load_version_tree(session, in_force.id))
+        diff = diff_versions(old, version_document(load_version_tree(session, version.id)))
+    version = load_version_tree(session, version.id)
+    return AdoptionReview(
+        version=version,
+        slug=slug,
+        in_force=in_force.number if in_force else None,
+        diff=diff,
+        consulted=version.consultation_opened_at is not None,
+        consultation_closed=guidelines.consultation_closed(version, now),
+        skipped_reason=ballot.terms.get("consultation_skipped_reason", ""),
+        replaces=list(ballot.terms.get("replaces", [])),
+    )
 
 
 def list_resolutions(session: Session) -> list[Resolution]:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role, User, create_user
 from core.mail import MailStatus, OutboxMessage
+from core.settings import Settings
 from core.storage import FileStore
 from council import ballots
 from council.demo_guidelines import DEMO_COMMENTS, draft_changes, load_demo_document
@@ -160,6 +161,15 @@ DEMO_VOTES = [
 ]
 
 
+# Version 1.0 predates the consultation procedure; its resolution says so.
+FIRST_VERSION_WITHOUT_CONSULTATION = (
+    "Primera versión: la redactó el grupo de trabajo que dio origen al Consejo, con foros "
+    "públicos, antes de que existiera el procedimiento de consulta pública."
+)
+# The demo's consultation lasts longer than the default minimum.
+CONSULTATION_MIN_DAYS: int = Settings.model_fields["consultation_min_days"].default
+
+
 def adopt_by_ballot(
     session: Session,
     *,
@@ -167,6 +177,7 @@ def adopt_by_ballot(
     people: dict[str, User],
     opened_at: dt.datetime,
     effective_on: dt.date,
+    consultation_skipped_reason: str = "",
 ) -> None:
     """The secretary opens a ballot on a version, the members vote, it closes into a resolution."""
     secretary = people["jgarcia@ceia.gob.mx"]
@@ -179,6 +190,7 @@ def adopt_by_ballot(
         quorum_percent=50,
         closes_at=closes_at,
         effective_on=effective_on,
+        consultation_skipped_reason=consultation_skipped_reason,
         now=opened_at,
     )
     for index, (email, kind, text) in enumerate(DEMO_VOTES, start=1):
@@ -224,6 +236,7 @@ def seed_guidelines(
         people=people,
         opened_at=now - dt.timedelta(days=200),
         effective_on=(now - dt.timedelta(days=180)).date(),
+        consultation_skipped_reason=FIRST_VERSION_WITHOUT_CONSULTATION,
     )
     drafted_at = now - dt.timedelta(days=20)
     second = guidelines.start_new_draft(
@@ -247,6 +260,7 @@ def seed_guidelines(
         actor=secretariat,
         version=load_version_tree(session, second.id),
         closes_on=(now + dt.timedelta(days=25)).date(),
+        min_days=CONSULTATION_MIN_DAYS,
         now=opened_at,
     )
     seed_comments(session, version=load_version_tree(session, second.id), since=opened_at)

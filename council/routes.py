@@ -45,6 +45,7 @@ from council.schemas import (
     TermInput,
 )
 from guidelines import service as guidelines
+from guidelines.diff import render_segments_html
 from guidelines.models import GuidelineVersion
 
 pages = APIRouter(include_in_schema=False)
@@ -444,6 +445,17 @@ def _ballot_context(
     }
 
 
+def _ballot_page_context(
+    session: Session, ballot: Ballot, user: User, now: dt.datetime
+) -> dict[str, Any]:
+    """The ballot page's context: the tally, and for an adoption what is being adopted."""
+    return {
+        **_ballot_context(session, ballot, user, now),
+        "review": ballots.adoption_review(session, ballot, now),
+        "segments_html": render_segments_html,
+    }
+
+
 def _may_run_ballots(session: Session, user: User, now: dt.datetime) -> bool:
     return user.has_role(Role.secretariat) or members.holds_seat(
         session, user, Seat.secretary, local_date(now)
@@ -521,6 +533,8 @@ def open_ballot_page(
             quorum_percent=data.quorum_percent,
             closes_at=end_of_day(data.closes_on),
             effective_on=data.effective_on,
+            replaces_newer=data.replaces_newer,
+            consultation_skipped_reason=data.consultation_skipped_reason,
             now=now,
         )
     except (Invalid, NotFound, Conflict) as error:
@@ -548,7 +562,9 @@ def ballot_page(
 ) -> HTMLResponse:
     """A ballot: live tally, who has not voted, positions and their history."""
     ballot = ballots.get_ballot(session, ballot_id)
-    return render_page(request, "council/ballot.html", _ballot_context(session, ballot, user, now))
+    return render_page(
+        request, "council/ballot.html", _ballot_page_context(session, ballot, user, now)
+    )
 
 
 @pages.post("/council/ballots/{ballot_id}/positions", response_model=None)
@@ -571,7 +587,7 @@ def cast_position_page(
     except (Invalid, Conflict) as error:
         session.rollback()
         ballot = ballots.get_ballot(session, ballot_id)
-        context = _ballot_context(session, ballot, user, now)
+        context = _ballot_page_context(session, ballot, user, now)
         context.update(values=values, errors=_field_errors(request, error, "kind"))
         return render_page(request, "council/ballot.html", context, status_code=error.status_code)
     session.commit()

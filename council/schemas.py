@@ -47,6 +47,8 @@ class AdoptionBallotInput(BaseModel):
     quorum_percent: int = Field(default=50, ge=0, le=100)
     closes_on: dt.date
     effective_on: dt.date
+    consultation_skipped_reason: str = Field(default="", max_length=2000)
+    replaces_newer: bool = False
 
 
 class PositionInput(BaseModel):

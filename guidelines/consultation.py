@@ -24,11 +24,21 @@ from guidelines.documents import load_version_tree
 from guidelines.models import (
     CommenterType,
     ConsultationComment,
+    ConsultationPeriodChange,
     Disposition,
     GuidelineVersion,
+    PeriodChange,
     VersionStatus,
 )
-from guidelines.service import consultation_closed, is_staff
+from guidelines.service import (
+    can_view,
+    closing_moment,
+    consultation_closed,
+    earliest_closing_day,
+    find_version,
+    is_staff,
+)
+from guidelines.service import closes_on as last_day
 
 BODY_MIN_CHARS = 10
 BODY_MAX_CHARS = 5000
@@ -136,6 +146,23 @@ def is_open(version: GuidelineVersion, now: dt.datetime) -> bool:
         and version.consultation_closes_at is not None
         and now < version.consultation_closes_at
     )
+
+
+def can_read_consultation(version: GuidelineVersion, viewer: User | None, now: dt.datetime) -> bool:
+    """A consultation is read with its version; once closed it is public, whatever came after."""
+    return version.consultation_opened_at is not None and (
+        can_view(version, viewer) or consultation_closed(version, now)
+    )
+
+
+def get_consulted_version(
+    session: Session, *, slug: str, number: str, viewer: User | None, now: dt.datetime
+) -> GuidelineVersion:
+    """A version put to public consultation whose record the viewer may read."""
+    version = find_version(session, slug=slug, number=number)
+    if not can_read_consultation(version, viewer, now):
+        raise NotFound()
+    return version
 
 
 def can_see_report(version: GuidelineVersion, viewer: User | None, now: dt.datetime) -> bool:
@@ -454,7 +481,167 @@ def record_disposition(
     return comment
 
 
+def _period_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise Invalid(fields={"reason": N_("Give the public reason for the change.")})
+    if len(reason) > RESPONSE_MAX_CHARS:
+        raise Invalid(fields={"reason": N_("This text is too long.")})
+    return reason
+
+
+def _change_period(
+    session: Session,
+    *,
+    actor: User,
+    version: GuidelineVersion,
+    kind: PeriodChange,
+    closes_at: dt.datetime,
+    reason: str,
+    now: dt.datetime,
+) -> ConsultationPeriodChange:
+    assert version.consultation_closes_at is not None
+    change = ConsultationPeriodChange(
+        version_id=version.id,
+        kind=kind,
+        old_closes_at=version.consultation_closes_at,
+        new_closes_at=closes_at,
+        reason=reason,
+        actor_id=actor.id,
+        created_at=now,
+    )
+    session.add(change)
+    version.consultation_closes_at = closes_at
+    version.updated_at = now
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action=f"guideline_version.consultation_{kind.value}",
+        object_type="guideline_version",
+        object_id=version.id,
+        summary={
+            "number": version.number,
+            "old_closes_at": change.old_closes_at.isoformat(),
+            "closes_at": closes_at.isoformat(),
+            "reason": reason,
+        },
+        now=now,
+    )
+    return change
+
+
+def commenter_addresses(session: Session, version: GuidelineVersion) -> dict[str, str]:
+    """Every address that confirmed a comment on the version, with the language it last used."""
+    rows = session.execute(
+        select(ConsultationComment.email, ConsultationComment.locale)
+        .where(
+            ConsultationComment.version_id == version.id,
+            ConsultationComment.confirmed_at.is_not(None),
+        )
+        .order_by(ConsultationComment.created_at, ConsultationComment.id)
+    )
+    return dict(rows.tuples().all())
+
+
+def extend_consultation(
+    session: Session,
+    *,
+    actor: User,
+    version: GuidelineVersion,
+    closes_on: dt.date,
+    reason: str,
+    base_url: str,
+    now: dt.datetime,
+) -> ConsultationPeriodChange:
+    """Move an open consultation's closing day later, with a public reason mailed to commenters."""
+    _require_staff(actor)
+    if not is_open(version, now):
+        raise Conflict(N_("Only an open consultation can be extended."))
+    assert version.consultation_closes_at is not None
+    closes_at = closing_moment(closes_on)
+    if closes_at <= version.consultation_closes_at:
+        current = last_day(version)
+        raise Invalid(
+            fields={"closes_on": N_("Choose a day after the current closing day, %(date)s.")},
+            date=current.isoformat() if current else "",
+        )
+    reason = _period_reason(reason)
+    change = _change_period(
+        session,
+        actor=actor,
+        version=version,
+        kind=PeriodChange.extended,
+        closes_at=closes_at,
+        reason=reason,
+        now=now,
+    )
+    link = f"{base_url.rstrip('/')}/guidelines/{version.guideline.slug}/{version.number}"
+    for email, locale in commenter_addresses(session, version).items():
+        queue_mail(
+            session,
+            to=email,
+            template="mail/consultation_extended.txt",
+            locale=locale,
+            context={
+                "title_es": version.guideline.title_es,
+                "title_en": version.guideline.title_en,
+                "number": version.number,
+                "closes_on": closes_on,
+                "reason": reason,
+                "link": f"{link}/consultation",
+            },
+            now=now,
+        )
+    return change
+
+
+def close_consultation(
+    session: Session,
+    *,
+    actor: User,
+    version: GuidelineVersion,
+    reason: str,
+    min_days: int,
+    now: dt.datetime,
+) -> ConsultationPeriodChange:
+    """End an open consultation now, before its closing day, with a public reason."""
+    _require_staff(actor)
+    if not is_open(version, now):
+        raise Conflict(N_("Only an open consultation can be closed early."))
+    assert version.consultation_opened_at is not None
+    if now - version.consultation_opened_at < dt.timedelta(days=min_days):
+        raise Conflict(
+            N_(
+                "A public consultation lasts at least %(days)s days: this one can close "
+                "from %(date)s."
+            ),
+            days=min_days,
+            date=earliest_closing_day(version.consultation_opened_at, min_days).isoformat(),
+        )
+    return _change_period(
+        session,
+        actor=actor,
+        version=version,
+        kind=PeriodChange.closed_early,
+        closes_at=now,
+        reason=_period_reason(reason),
+        now=now,
+    )
+
+
 # Queries -----------------------------------------------------------------------------------
+
+
+def period_changes(session: Session, version: GuidelineVersion) -> list[ConsultationPeriodChange]:
+    """The extensions and early close of a consultation, oldest first (they are public)."""
+    return list(
+        session.scalars(
+            select(ConsultationPeriodChange)
+            .where(ConsultationPeriodChange.version_id == version.id)
+            .order_by(ConsultationPeriodChange.id)
+        )
+    )
 
 
 def public_comments_query(version: GuidelineVersion) -> Select[ConsultationComment]:

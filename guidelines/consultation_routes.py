@@ -16,7 +16,8 @@ from core.accounts import User
 from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params, paginate
 from core.auth import MaybeUser, Now, Staff
 from core.db import get_session
-from core.errors import N_, DomainError, Invalid, NotFound
+from core.errors import N_, DomainError, Invalid
+from core.forms import parse_input
 from core.web import (
     SubmittedForm,
     error_fields,
@@ -30,6 +31,7 @@ from guidelines import consultation, service
 from guidelines.documents import load_version_tree
 from guidelines.models import CommenterType, ConsultationComment, Disposition, GuidelineVersion
 from guidelines.routes import FORM_REFUSALS, version_url
+from guidelines.schemas import ConsultationInput
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["guidelines"], responses=ERROR_RESPONSES)
@@ -96,13 +98,12 @@ def comment_out(comment: ConsultationComment) -> CommentOut:
 
 
 def _consulted_version(
-    session: Session, slug: str, number: str, user: User | None
+    session: Session, slug: str, number: str, user: User | None, now: dt.datetime
 ) -> GuidelineVersion:
-    """A version the viewer may see that was put to public consultation."""
-    version = service.get_version(session, slug=slug, number=number, viewer=user)
-    if version.consultation_opened_at is None:
-        raise NotFound()
-    return version
+    """A version put to public consultation whose record the viewer may read."""
+    return consultation.get_consulted_version(
+        session, slug=slug, number=number, viewer=user, now=now
+    )
 
 
 def _client_ip(request: Request) -> str:
@@ -147,6 +148,15 @@ def _consultation_page(
         "guideline": version.guideline,
         "version_url": version_url,
         "status_labels": service.STATUS_LABELS,
+        "badge_labels": service.BADGE_LABELS,
+        "standing": service.standing_of(session, version, now),
+        "text_visible": service.can_view(version, user),
+        "period_changes": consultation.period_changes(session, version),
+        "can_manage_period": service.is_staff(user) and consultation.is_open(version, now),
+        "period_values": {},
+        "period_errors": {},
+        "period_form": None,
+        "period_form_error": None,
         "commenter_type_labels": consultation.COMMENTER_TYPE_LABELS,
         "disposition_labels": consultation.DISPOSITION_LABELS,
         "groups": consultation.group_by_target(version, comments),
@@ -177,7 +187,7 @@ def consultation_page(
     request: Request, session: DbSession, user: MaybeUser, now: Now, slug: str, number: str
 ) -> HTMLResponse:
     """A version's public consultation: dates, counts, the comment form and the comments."""
-    version = _consulted_version(session, slug, number, user)
+    version = _consulted_version(session, slug, number, user, now)
     return _consultation_page(request, session, version, user, now)
 
 
@@ -192,7 +202,7 @@ def submit_comment_page(
     number: str,
 ) -> Response:
     """Receive a comment from the form; it is published once its author confirms by e-mail."""
-    version = _consulted_version(session, slug, number, user)
+    version = _consulted_version(session, slug, number, user, now)
     values = {name: _text(form, name) for name in COMMENT_FIELDS}
     try:
         consultation.submit_comment(
@@ -207,7 +217,7 @@ def submit_comment_page(
         )
     except FORM_REFUSALS as error:
         session.rollback()
-        version = _consulted_version(session, slug, number, user)
+        version = _consulted_version(session, slug, number, user, now)
         fields = error_fields(request, error) if isinstance(error, Invalid) else {}
         return _consultation_page(
             request,
@@ -262,7 +272,7 @@ def _staff_form_error(
 ) -> HTMLResponse:
     """The consultation page again, with the refused staff form of one comment as typed."""
     session.rollback()
-    version = _consulted_version(session, slug, number, user)
+    version = _consulted_version(session, slug, number, user, now)
     fields = error_fields(request, error) if isinstance(error, Invalid) else {}
     return _consultation_page(
         request,
@@ -293,7 +303,7 @@ def hide_comment_page(
     comment_id: ObjectId,
 ) -> Response:
     """Hide a comment's text from the public, saying why."""
-    version = _consulted_version(session, slug, number, user)
+    version = _consulted_version(session, slug, number, user, now)
     values = {"reason": _text(form, "reason")}
     try:
         consultation.hide_comment(
@@ -337,7 +347,7 @@ def disposition_page(
     comment_id: ObjectId,
 ) -> Response:
     """Record (or revise) the secretariat's disposition of a comment."""
-    version = _consulted_version(session, slug, number, user)
+    version = _consulted_version(session, slug, number, user, now)
     consultation.get_comment(session, version=version, comment_id=comment_id)
     values = {name: _text(form, name) for name in ("disposition", "response", "changed_codes")}
     try:
@@ -368,10 +378,123 @@ def disposition_page(
     return redirect(version_url(version, f"/consultation#comment-{comment_id}"))
 
 
+def _period_form(
+    request: Request,
+    session: DbSession,
+    user: User,
+    now: dt.datetime,
+    form: FormData,
+    *,
+    slug: str,
+    number: str,
+    name: str,
+    action: Any,
+    message: str,
+) -> Response:
+    """Run one change of a consultation's period; a refusal shows the form again as typed."""
+    version = _consulted_version(session, slug, number, user, now)
+    values = {key: _text(form, key) for key in ("closes_on", "reason")}
+    try:
+        action(version, values)
+    except FORM_REFUSALS as error:
+        session.rollback()
+        version = _consulted_version(session, slug, number, user, now)
+        fields = error_fields(request, error) if isinstance(error, Invalid) else {}
+        return _consultation_page(
+            request,
+            session,
+            version,
+            user,
+            now,
+            status_code=error.status_code,
+            period_form=name,
+            period_values=values,
+            period_errors=fields,
+            period_form_error=None if fields else error_message(request, error),
+        )
+    session.commit()
+    flash(request, message)
+    return redirect(version_url(version, "/consultation"))
+
+
+@pages.post("/guidelines/{slug}/{number}/consultation/extend", response_model=None)
+def extend_consultation_page(
+    request: Request,
+    session: DbSession,
+    user: Staff,
+    now: Now,
+    form: SubmittedForm,
+    slug: str,
+    number: str,
+) -> Response:
+    """Extend an open consultation, with a public reason mailed to everyone who commented."""
+
+    def extend(version: GuidelineVersion, values: dict[str, str]) -> None:
+        data = parse_input(ConsultationInput, {"closes_on": values["closes_on"]})
+        consultation.extend_consultation(
+            session,
+            actor=user,
+            version=version,
+            closes_on=data.closes_on,
+            reason=values["reason"],
+            base_url=request.app.state.settings.base_url,
+            now=now,
+        )
+
+    return _period_form(
+        request,
+        session,
+        user,
+        now,
+        form,
+        slug=slug,
+        number=number,
+        name="extend",
+        action=extend,
+        message=N_("The consultation has been extended and everyone who commented will be told."),
+    )
+
+
+@pages.post("/guidelines/{slug}/{number}/consultation/close", response_model=None)
+def close_consultation_page(
+    request: Request,
+    session: DbSession,
+    user: Staff,
+    now: Now,
+    form: SubmittedForm,
+    slug: str,
+    number: str,
+) -> Response:
+    """Close an open consultation before its closing day, with a public reason."""
+
+    def close(version: GuidelineVersion, values: dict[str, str]) -> None:
+        consultation.close_consultation(
+            session,
+            actor=user,
+            version=version,
+            reason=values["reason"],
+            min_days=request.app.state.settings.consultation_min_days,
+            now=now,
+        )
+
+    return _period_form(
+        request,
+        session,
+        user,
+        now,
+        form,
+        slug=slug,
+        number=number,
+        name="close",
+        action=close,
+        message=N_("The consultation is closed."),
+    )
+
+
 def _report(
     session: Session, slug: str, number: str, user: User | None, now: dt.datetime
 ) -> consultation.ConsultationReport:
-    version = _consulted_version(session, slug, number, user)
+    version = _consulted_version(session, slug, number, user, now)
     consultation.ensure_report_visible(version, user, now)
     return consultation.consultation_report(session, version)
 
@@ -391,6 +514,7 @@ def report_page(
             "guideline": report.version.guideline,
             "version_url": version_url,
             "closed": service.consultation_closed(report.version, now),
+            "text_visible": service.can_view(report.version, user),
             "commenter_type_labels": consultation.COMMENTER_TYPE_LABELS,
             "disposition_labels": consultation.DISPOSITION_LABELS,
         },
@@ -426,12 +550,13 @@ def report_pdf(
 def api_comments(
     session: DbSession,
     user: MaybeUser,
+    now: Now,
     slug: str,
     number: str,
     params: Annotated[PageParams, Depends(page_params)],
 ) -> Page[CommentOut]:
     """Published consultation comments on a version, oldest first; e-mail addresses never appear."""
-    version = _consulted_version(session, slug, number, user)
+    version = _consulted_version(session, slug, number, user, now)
     rows, total = paginate(session, consultation.public_comments_query(version), params)
     return Page[CommentOut](
         items=[comment_out(row) for row in rows],
@@ -454,7 +579,7 @@ def api_submit_comment(
     body: CommentIn,
 ) -> CommentOut:
     """Comment on a version in consultation; it is published once the e-mailed link is opened."""
-    version = _consulted_version(session, slug, number, user)
+    version = _consulted_version(session, slug, number, user, now)
     comment = consultation.submit_comment(
         session,
         version=version,

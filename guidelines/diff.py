@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Literal, TypeVar
 
 from markupsafe import Markup, escape
 from pydantic import BaseModel, ConfigDict, Field
@@ -351,3 +351,81 @@ def diff_versions(old: VersionDoc, new: VersionDoc) -> VersionDiff:
             principles_changed=len(changed_p),
         ),
     )
+
+
+# Three-way merge -----------------------------------------------------------------------------
+
+_Item = TypeVar("_Item")
+Heading = tuple[LocalizedText, LocalizedText]
+Placed = tuple[str, CriterionDoc]
+
+
+def _merge_item(
+    code: str, base: _Item | None, ours: _Item | None, theirs: _Item | None, conflicts: list[str]
+) -> _Item | None:
+    """One item of a three-way merge; None stands for an item that side does not have."""
+    if ours == base:
+        return theirs  # the draft left it alone: the newer version's text, or its removal
+    if theirs in (base, ours):
+        return ours  # only the draft changed it, or both changed it alike
+    if code not in conflicts:
+        conflicts.append(code)
+    return ours
+
+
+def merge_versions(
+    base: VersionDoc, ours: VersionDoc, theirs: VersionDoc
+) -> tuple[VersionDoc, list[str]]:
+    """Merge a newer version's changes into a draft, from the text both started from.
+
+    Principles and criteria are matched by code. Returns the draft's merged document and the
+    codes (or "summary") that both changed differently, where the draft's text was kept.
+    """
+    common = base
+    conflicts: list[str] = []
+    summary = _merge_item("summary", common.summary, ours.summary, theirs.summary, conflicts)
+
+    def placed(doc: VersionDoc) -> dict[str, Placed]:
+        return {c.code: (p.code, c) for p, c in doc.criteria()}
+
+    base_c, ours_c, theirs_c = placed(common), placed(ours), placed(theirs)
+    criteria: dict[str, list[CriterionDoc]] = {}
+    for code in [*ours_c, *(code for code in theirs_c if code not in ours_c)]:
+        item = _merge_item(code, base_c.get(code), ours_c.get(code), theirs_c.get(code), conflicts)
+        if item is not None:
+            criteria.setdefault(item[0], []).append(item[1])
+
+    def headings(doc: VersionDoc) -> dict[str, Heading]:
+        return {p.code: (p.title, p.description) for p in doc.principles}
+
+    base_h, ours_h, theirs_h = headings(common), headings(ours), headings(theirs)
+    principles: list[PrincipleDoc] = []
+    for code in [*ours_h, *(code for code in theirs_h if code not in ours_h)]:
+        heading = _merge_item(
+            code, base_h.get(code), ours_h.get(code), theirs_h.get(code), conflicts
+        )
+        held = criteria.pop(code, [])
+        if heading is None and held:
+            # One side removed the principle while criteria still sit under it: keep it.
+            heading = ours_h.get(code) or theirs_h[code]
+            if code not in conflicts:
+                conflicts.append(code)
+        if heading is not None:
+            title, description = heading
+            principles.append(
+                PrincipleDoc(code=code, title=title, description=description, criteria=held)
+            )
+    merged = ours.model_copy(
+        update={"summary": summary or LocalizedText(), "principles": principles}
+    )
+    return merged, conflicts
+
+
+def changed_codes(diff: VersionDiff) -> list[str]:
+    """The codes a diff touches (principles and criteria), with "summary" first when it changed."""
+    codes = ["summary"] if diff.summary else []
+    codes += [p.code for p in (*diff.added_principles, *diff.removed_principles)]
+    codes += [p.code for p in diff.changed_principles]
+    codes += [e.criterion.code for e in (*diff.added, *diff.removed)]
+    codes += [c.code for c in diff.changed]
+    return list(dict.fromkeys(codes))

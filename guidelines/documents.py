@@ -146,8 +146,10 @@ def _text(es: str, en: str) -> dict[str, str]:
     return {"es": es, "en": en}
 
 
-def version_document(version: GuidelineVersion) -> VersionDoc:
-    """The document of a loaded version tree."""
+def version_document(
+    version: GuidelineVersion, *, status: VersionStatus | None = None
+) -> VersionDoc:
+    """The document of a loaded version tree; `status` is its standing when published."""
     return VersionDoc.model_validate(
         {
             "$schema": SCHEMA_ID,
@@ -156,7 +158,7 @@ def version_document(version: GuidelineVersion) -> VersionDoc:
                 "title": _text(version.guideline.title_es, version.guideline.title_en),
             },
             "number": version.number,
-            "status": version.status,
+            "status": status or version.status,
             "effective_on": version.effective_on,
             "adoption_resolution": version.adoption_resolution,
             "summary": _text(version.summary_es, version.summary_en),

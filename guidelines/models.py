@@ -89,6 +89,8 @@ class GuidelineVersion(Base):
         Enum(VersionStatus, native_enum=False, length=20), index=True
     )
     based_on_id: Mapped[int | None] = mapped_column(ForeignKey("guideline_versions.id"))
+    # The adopted version whose text a draft builds on now; a rebase moves it to a newer one.
+    base_version_id: Mapped[int | None] = mapped_column(ForeignKey("guideline_versions.id"))
     effective_on: Mapped[dt.date | None] = mapped_column(Date)
     adopted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     adoption_resolution: Mapped[str | None] = mapped_column(String(40))
@@ -173,6 +175,28 @@ class VersionRevision(Base):
     note: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class PeriodChange(enum.StrEnum):
+    """How the secretariat changed a consultation's closing moment."""
+
+    extended = "extended"
+    closed_early = "closed_early"
+
+
+class ConsultationPeriodChange(Base):
+    """An extension or early close of a public consultation, with the public reason for it."""
+
+    __tablename__ = "consultation_period_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("guideline_versions.id"), index=True)
+    kind: Mapped[PeriodChange] = mapped_column(Enum(PeriodChange, native_enum=False, length=20))
+    old_closes_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    new_closes_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class ConsultationComment(Base):

@@ -68,6 +68,7 @@ def version_url(version: GuidelineVersion, suffix: str = "") -> str:
 def _common(extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "status_labels": service.STATUS_LABELS,
+        "badge_labels": service.BADGE_LABELS,
         "risk_labels": service.RISK_LABELS,
         "risk_levels": list(RiskLevel),
         "version_url": version_url,
@@ -87,17 +88,22 @@ def _form_dict(form: FormData) -> dict[str, Any]:
 
 
 @pages.get("/guidelines")
-def guidelines_page(request: Request, session: DbSession, user: MaybeUser) -> HTMLResponse:
+def guidelines_page(
+    request: Request, session: DbSession, user: MaybeUser, now: Now
+) -> HTMLResponse:
     """The list of the council's guidelines."""
+    guidelines = service.list_guidelines(session)
     items = [
-        (g, service.version_in_force(g), service.visible_versions(g, user))
-        for g in service.list_guidelines(session)
+        (g, service.version_in_force(g, now), service.visible_versions(g, user)) for g in guidelines
     ]
     items = [item for item in items if item[2]]
+    standings = {
+        key: value for g in guidelines for key, value in service.standings(g.versions, now).items()
+    }
     return render_page(
         request,
         "guidelines/list.html",
-        _common({"items": items, "can_author": service.is_staff(user)}),
+        _common({"items": items, "standings": standings, "can_author": service.is_staff(user)}),
     )
 
 
@@ -129,26 +135,39 @@ def create_guideline_page(
     return redirect(f"/guidelines/{guideline.slug}/1.0/edit")
 
 
+def _guideline_context(
+    guideline: Any,
+    user: User | None,
+    now: dt.datetime,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    in_force = service.version_in_force(guideline, now)
+    latest = service.latest_adopted(guideline.versions)
+    return _common(
+        {
+            "guideline": guideline,
+            "versions": service.visible_versions(guideline, user),
+            "in_force": in_force,
+            "standings": service.standings(guideline.versions, now),
+            "can_author": service.is_staff(user),
+            "values": {"source": latest.number if latest else "", **(values or {})},
+            "errors": errors or {},
+        }
+    )
+
+
 @pages.get("/guidelines/{slug}")
-def guideline_page(request: Request, session: DbSession, user: MaybeUser, slug: str) -> Response:
+def guideline_page(
+    request: Request, session: DbSession, user: MaybeUser, now: Now, slug: str
+) -> Response:
     """A guideline: its version in force and the history of its versions."""
     guideline = service.get_guideline(session, slug)
-    versions = service.visible_versions(guideline, user)
-    if not versions:
+    if not service.visible_versions(guideline, user):
         raise NotFound()
     return render_page(
-        request,
-        "guidelines/guideline.html",
-        _common(
-            {
-                "guideline": guideline,
-                "versions": versions,
-                "in_force": service.version_in_force(guideline),
-                "can_author": service.is_staff(user),
-                "values": {},
-                "errors": {},
-            }
-        ),
+        request, "guidelines/guideline.html", _guideline_context(guideline, user, now)
     )
 
 
@@ -193,6 +212,7 @@ def _version_page(
                 "guideline": guideline,
                 "versions": versions,
                 "previous": _previous_visible(version, versions),
+                "standing": service.standings(guideline.versions, now)[version.id],
                 "actions": service.available_actions(version, user, now=now),
                 "days_left": service.days_left(version, now),
                 "values": values or {},
@@ -209,11 +229,12 @@ def version_pdf(
 ) -> Response:
     """The version as an A4 PDF in the reader's language."""
     version = service.get_version(session, slug=slug, number=number, viewer=user)
+    standing = service.standing_of(session, version, now)
     tr = translator_for(request)
     data = render_version_pdf(
-        version_document(version),
+        version_document(version, status=standing.status),
         locale=tr.locale,
-        status_label=tr.gettext(service.STATUS_LABELS[version.status]),
+        status_label=tr.gettext(service.BADGE_LABELS[standing.badge]),
         is_draft=version.status in (VersionStatus.draft, VersionStatus.consultation),
         generated_on=now.date(),
     )
@@ -226,10 +247,11 @@ def version_pdf(
 
 
 @pages.get("/guidelines/{slug}/{number}/json")
-def version_json(session: DbSession, user: MaybeUser, slug: str, number: str) -> Response:
+def version_json(session: DbSession, user: MaybeUser, now: Now, slug: str, number: str) -> Response:
     """The version as a JSON document following the published schema."""
     version = service.get_version(session, slug=slug, number=number, viewer=user)
-    body = version_document(version).model_dump(mode="json", by_alias=True)
+    status = service.standing_of(session, version, now).status
+    body = version_document(version, status=status).model_dump(mode="json", by_alias=True)
     return JSONResponse(
         body,
         headers={"Content-Disposition": f'attachment; filename="{slug}-{number}.json"'},
@@ -306,6 +328,7 @@ def edit_page(
                 "values": {"summary_es": version.summary_es, "summary_en": version.summary_en},
                 "errors": {},
                 "actions": service.available_actions(version, user, now=now),
+                "newer": [v.number for v in service.newer_adopted(session, version)],
             }
         ),
     )
@@ -765,6 +788,52 @@ def revision_page(
     )
 
 
+@pages.get("/guidelines/{slug}/{number}/rebase")
+def rebase_page(
+    request: Request, session: DbSession, user: Staff, slug: str, number: str
+) -> HTMLResponse:
+    """A three-way view of a draft: what newer adopted versions changed beside its own changes."""
+    version = _draft(session, slug, number, user)
+    service.ensure_draft(version)
+    view = service.rebase_view(session, version)
+    return render_page(
+        request,
+        "guidelines/rebase.html",
+        _common({"view": view, "version": view.version, "segments_html": render_segments_html}),
+    )
+
+
+@pages.post("/guidelines/{slug}/{number}/rebase", response_model=None)
+def rebase_draft_page(
+    request: Request,
+    session: DbSession,
+    user: Staff,
+    now: Now,
+    form: SubmittedForm,
+    slug: str,
+    number: str,
+) -> Response:
+    """Bring the changes of the versions adopted since the draft's base into the draft."""
+    version = _draft(session, slug, number, user)
+    conflicts = service.rebase_draft(
+        session, actor=user, version=version, expected_revision=_expected_revision(form), now=now
+    )
+    session.commit()
+    if conflicts:
+        flash(
+            request,
+            N_(
+                "The draft has been rebased. Both it and the newer version changed %(codes)s: "
+                "the draft's text was kept there; review it."
+            ),
+            "info",
+            codes=", ".join(conflicts),
+        )
+    else:
+        flash(request, N_("The draft has been rebased onto the newer version."))
+    return redirect(version_url(version, "/edit"))
+
+
 @pages.post("/guidelines/{slug}/drafts", response_model=None)
 def new_draft_page(
     request: Request,
@@ -774,13 +843,18 @@ def new_draft_page(
     form: SubmittedForm,
     slug: str,
 ) -> Response:
-    """Start a new draft from the version in force."""
+    """Start a new draft copied from a chosen version (by default the one adopted last)."""
     guideline = service.get_guideline(session, slug)
     values = _form_dict(form)
     try:
-        data = parse_input(NewDraftInput, values)
+        data = parse_input(NewDraftInput, {**values, "source": values.get("source") or None})
         version = service.start_new_draft(
-            session, actor=user, guideline=guideline, number=data.number, now=now
+            session,
+            actor=user,
+            guideline=guideline,
+            number=data.number,
+            source_number=data.source,
+            now=now,
         )
     except Invalid as error:
         session.rollback()
@@ -788,15 +862,8 @@ def new_draft_page(
         return render_page(
             request,
             "guidelines/guideline.html",
-            _common(
-                {
-                    "guideline": guideline,
-                    "versions": service.visible_versions(guideline, user),
-                    "in_force": service.version_in_force(guideline),
-                    "can_author": True,
-                    "values": values,
-                    "errors": error_fields(request, error),
-                }
+            _guideline_context(
+                guideline, user, now, values=values, errors=error_fields(request, error)
             ),
             status_code=422,
         )
@@ -850,15 +917,11 @@ def import_page(
         return render_page(
             request,
             "guidelines/guideline.html",
-            _common(
-                {
-                    "guideline": guideline,
-                    "versions": service.visible_versions(guideline, user),
-                    "in_force": service.version_in_force(guideline),
-                    "can_author": True,
-                    "values": {},
-                    "errors": {"document": error_message(request, error), **fields},
-                }
+            _guideline_context(
+                guideline,
+                user,
+                now,
+                errors={"document": error_message(request, error), **fields},
             ),
             status_code=422,
         )
@@ -883,7 +946,12 @@ def open_consultation_page(
     try:
         data = parse_input(ConsultationInput, values)
         service.open_consultation(
-            session, actor=user, version=version, closes_on=data.closes_on, now=now
+            session,
+            actor=user,
+            version=version,
+            closes_on=data.closes_on,
+            min_days=request.app.state.settings.consultation_min_days,
+            now=now,
         )
     except Invalid as error:
         session.rollback()
@@ -965,26 +1033,36 @@ def withdraw_page(
 # API ---------------------------------------------------------------------------------------
 
 
-def _guideline_out(guideline: Any, user: User | None) -> GuidelineOut:
-    in_force = service.version_in_force(guideline)
+def _guideline_out(guideline: Any, user: User | None, now: dt.datetime) -> GuidelineOut:
+    standings = service.standings(guideline.versions, now)
+    in_force = service.version_in_force(guideline, now)
     return GuidelineOut(
         slug=guideline.slug,
         title_es=guideline.title_es,
         title_en=guideline.title_en,
         in_force=in_force.number if in_force else None,
         versions=[
-            VersionSummaryOut.model_validate(v) for v in service.visible_versions(guideline, user)
+            VersionSummaryOut.model_validate(v).model_copy(
+                update={
+                    "status": standings[v.id].status,
+                    "in_force": standings[v.id].in_force,
+                }
+            )
+            for v in service.visible_versions(guideline, user)
         ],
     )
 
 
 @api.get("/guidelines", response_model=Page[GuidelineOut])
 def api_guidelines(
-    session: DbSession, user: MaybeUser, params: Annotated[PageParams, Depends(page_params)]
+    session: DbSession,
+    user: MaybeUser,
+    now: Now,
+    params: Annotated[PageParams, Depends(page_params)],
 ) -> Page[GuidelineOut]:
     """The council's guidelines with their visible versions."""
     items = [
-        _guideline_out(g, user)
+        _guideline_out(g, user, now)
         for g in service.list_guidelines(session)
         if service.visible_versions(g, user)
     ]
@@ -1004,24 +1082,27 @@ def api_create_guideline(
     """Start a guideline with an empty draft 1.0."""
     guideline = service.create_guideline(session, actor=user, data=body, now=now)
     session.commit()
-    return _guideline_out(service.get_guideline(session, guideline.slug), user)
+    return _guideline_out(service.get_guideline(session, guideline.slug), user, now)
 
 
 @api.get("/guidelines/{slug}", response_model=GuidelineOut)
-def api_guideline(session: DbSession, user: MaybeUser, slug: str) -> GuidelineOut:
+def api_guideline(session: DbSession, user: MaybeUser, now: Now, slug: str) -> GuidelineOut:
     """A guideline and its visible versions."""
     guideline = service.get_guideline(session, slug)
     if not service.visible_versions(guideline, user):
         raise NotFound()
-    return _guideline_out(guideline, user)
+    return _guideline_out(guideline, user, now)
 
 
 @api.get("/guidelines/{slug}/versions/{number}", response_model=VersionDoc)
-def api_version(session: DbSession, user: MaybeUser, slug: str, number: str) -> JSONResponse:
+def api_version(
+    session: DbSession, user: MaybeUser, now: Now, slug: str, number: str
+) -> JSONResponse:
     """A whole version as the published JSON document; the ETag is its revision number."""
     version = service.get_version(session, slug=slug, number=number, viewer=user)
+    status = service.standing_of(session, version, now).status
     return JSONResponse(
-        version_document(version).model_dump(mode="json", by_alias=True),
+        version_document(version, status=status).model_dump(mode="json", by_alias=True),
         headers={"ETag": f'"{version.revision_number}"'},
     )
 
@@ -1075,10 +1156,15 @@ def api_import_version(
 def api_new_draft(
     session: DbSession, user: Staff, now: Now, slug: str, body: NewDraftInput
 ) -> GuidelineVersion:
-    """Start a new draft copied from the version in force."""
+    """Start a new draft copied from `source` (by default the version adopted last)."""
     guideline = service.get_guideline(session, slug)
     version = service.start_new_draft(
-        session, actor=user, guideline=guideline, number=body.number, now=now
+        session,
+        actor=user,
+        guideline=guideline,
+        number=body.number,
+        source_number=body.source,
+        now=now,
     )
     session.commit()
     return version
@@ -1093,12 +1179,23 @@ def api_revisions(session: DbSession, user: Staff, slug: str, number: str) -> An
 
 @api.post("/guidelines/{slug}/versions/{number}/consultation", response_model=VersionSummaryOut)
 def api_open_consultation(
-    session: DbSession, user: Staff, now: Now, slug: str, number: str, body: ConsultationInput
+    request: Request,
+    session: DbSession,
+    user: Staff,
+    now: Now,
+    slug: str,
+    number: str,
+    body: ConsultationInput,
 ) -> GuidelineVersion:
     """Put a draft to public consultation until the end of `closes_on` (Mexico City time)."""
     version = service.get_version(session, slug=slug, number=number, viewer=user)
     service.open_consultation(
-        session, actor=user, version=version, closes_on=body.closes_on, now=now
+        session,
+        actor=user,
+        version=version,
+        closes_on=body.closes_on,
+        min_days=request.app.state.settings.consultation_min_days,
+        now=now,
     )
     session.commit()
     return version

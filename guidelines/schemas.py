@@ -52,9 +52,14 @@ class CriterionInput(BaseModel):
 
 
 class NewDraftInput(BaseModel):
-    """The number of a new draft version."""
+    """The number of a new draft version and the version it is copied from."""
 
     number: str = Field(pattern=VERSION_NUMBER)
+    source: str | None = Field(
+        default=None,
+        pattern=VERSION_NUMBER,
+        description="The version to copy; by default the one adopted last.",
+    )
 
 
 class ConsultationInput(BaseModel):
@@ -74,6 +79,7 @@ class VersionSummaryOut(BaseModel):
     adopted_at: dt.datetime | None
     consultation_closes_at: dt.datetime | None
     revision_number: int
+    in_force: bool = Field(default=False, description="Whether the version is in force now.")
 
 
 class GuidelineOut(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import func, select
@@ -13,7 +14,8 @@ from sqlalchemy.orm import Session, selectinload
 from core.accounts import Role, User
 from core.audit import record_event
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
-from core.i18n import DISPLAY_ZONE
+from core.i18n import DISPLAY_ZONE, local_date
+from guidelines.diff import VersionDiff, changed_codes, diff_versions, merge_versions
 from guidelines.documents import (
     CriterionDoc,
     VersionDoc,
@@ -34,13 +36,15 @@ from guidelines.models import (
 )
 from guidelines.schemas import CriterionInput, GuidelineInput, PrincipleInput, SummaryInput
 
-# The life cycle of a version, one place to read what can happen next.
+# The life cycle of a version, one place to read what can happen next. Supersession is not a
+# step anyone takes: an adopted version is superseded on the day its successor takes effect,
+# which `standings` works out from the dates (older rows may still store "superseded").
 TRANSITIONS: dict[VersionStatus, frozenset[VersionStatus]] = {
     VersionStatus.draft: frozenset(
         {VersionStatus.consultation, VersionStatus.adopted, VersionStatus.withdrawn}
     ),
     VersionStatus.consultation: frozenset({VersionStatus.draft, VersionStatus.adopted}),
-    VersionStatus.adopted: frozenset({VersionStatus.superseded}),
+    VersionStatus.adopted: frozenset(),
     VersionStatus.superseded: frozenset(),
     VersionStatus.withdrawn: frozenset(),
 }
@@ -53,6 +57,13 @@ STATUS_LABELS = {
     VersionStatus.withdrawn: N_("Withdrawn"),
 }
 
+# Badges name a status, or a state between two: adopted but not yet in force, consultation over.
+BADGE_LABELS: dict[str, str] = {
+    **{status.value: label for status, label in STATUS_LABELS.items()},
+    "pending": N_("Adopted, not yet in force"),
+    "consultation_closed": N_("Consultation closed"),
+}
+
 RISK_LABELS = {
     RiskLevel.minimal: N_("Minimal risk"),
     RiskLevel.limited: N_("Limited risk"),
@@ -62,8 +73,90 @@ RISK_LABELS = {
 PUBLIC_STATUSES = frozenset(
     {VersionStatus.consultation, VersionStatus.adopted, VersionStatus.superseded}
 )
-MIN_CONSULTATION_DAYS = 1
+# Stored statuses of a version the council adopted, in force or not.
+ADOPTED_STATUSES = frozenset({VersionStatus.adopted, VersionStatus.superseded})
 Direction = Literal["up", "down"]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a version stands at a moment, worked out from its dates rather than stored."""
+
+    status: VersionStatus
+    in_force: bool = False
+    # Adopted, in force from this later day.
+    in_force_from: dt.date | None = None
+    superseded_on: dt.date | None = None
+    consultation_closed: bool = False
+
+    @property
+    def badge(self) -> str:
+        """The key of the badge pages show for the version (see BADGE_LABELS)."""
+        if self.in_force_from is not None:
+            return "pending"
+        if self.consultation_closed:
+            return "consultation_closed"
+        return self.status.value
+
+
+def _effective_day(version: GuidelineVersion) -> dt.date:
+    if version.effective_on is not None:
+        return version.effective_on
+    return local_date(version.adopted_at) if version.adopted_at else dt.date.min
+
+
+def _adoption_order(version: GuidelineVersion) -> tuple[dt.datetime, tuple[int, int]]:
+    adopted_at = version.adopted_at or dt.datetime.min.replace(tzinfo=dt.UTC)
+    return adopted_at, version_key(version.number)
+
+
+def standings(versions: Sequence[GuidelineVersion], now: dt.datetime) -> dict[int, Standing]:
+    """The standing of each of a guideline's versions at `now`, by version id.
+
+    In force is the latest adopted of the versions whose effective day has come; one adopted
+    before it is superseded from the day a later one took effect; one adopted after it waits.
+    """
+    today = local_date(now)
+    adopted = sorted((v for v in versions if v.status in ADOPTED_STATUSES), key=_adoption_order)
+    effective = [v for v in adopted if _effective_day(v) <= today]
+    in_force = effective[-1] if effective else None
+    result: dict[int, Standing] = {}
+    for version in versions:
+        if version.status not in ADOPTED_STATUSES:
+            closed = version.status == VersionStatus.consultation and consultation_closed(
+                version, now
+            )
+            result[version.id] = Standing(status=version.status, consultation_closed=closed)
+        elif version is in_force:
+            result[version.id] = Standing(status=VersionStatus.adopted, in_force=True)
+        elif in_force is not None and _adoption_order(version) < _adoption_order(in_force):
+            later = [
+                _effective_day(v)
+                for v in effective
+                if _adoption_order(v) > _adoption_order(version)
+            ]
+            result[version.id] = Standing(status=VersionStatus.superseded, superseded_on=min(later))
+        else:
+            result[version.id] = Standing(
+                status=VersionStatus.adopted, in_force_from=_effective_day(version)
+            )
+    return result
+
+
+def guideline_versions(session: Session, guideline_id: int) -> list[GuidelineVersion]:
+    """Every version of a guideline, without their text."""
+    return list(
+        session.scalars(
+            select(GuidelineVersion)
+            .where(GuidelineVersion.guideline_id == guideline_id)
+            .order_by(GuidelineVersion.id)
+        )
+    )
+
+
+def standing_of(session: Session, version: GuidelineVersion, now: dt.datetime) -> Standing:
+    """Where one version stands at `now` (reads its sibling versions' dates)."""
+    return standings(guideline_versions(session, version.guideline_id), now)[version.id]
 
 
 def version_key(number: str) -> tuple[int, int]:
@@ -202,9 +295,38 @@ def get_guideline(session: Session, slug: str) -> Guideline:
     return guideline
 
 
-def version_in_force(guideline: Guideline) -> GuidelineVersion | None:
-    """The adopted version of a guideline (at most one)."""
-    return next((v for v in guideline.versions if v.status == VersionStatus.adopted), None)
+def version_in_force(guideline: Guideline, now: dt.datetime) -> GuidelineVersion | None:
+    """The version of a guideline in force at `now` (at most one)."""
+    standing = standings(guideline.versions, now)
+    return next((v for v in guideline.versions if standing[v.id].in_force), None)
+
+
+def latest_adopted(versions: Sequence[GuidelineVersion]) -> GuidelineVersion | None:
+    """The version the council adopted last, whether or not it is in force yet."""
+    adopted = [v for v in versions if v.status in ADOPTED_STATUSES]
+    return max(adopted, key=_adoption_order) if adopted else None
+
+
+def newer_adopted(session: Session, version: GuidelineVersion) -> list[GuidelineVersion]:
+    """Versions adopted after the one a draft builds on: adopting the draft as is undoes them."""
+    base = (
+        session.get(GuidelineVersion, version.base_version_id)
+        if version.base_version_id is not None
+        else None
+    )
+    # Without an adopted base, every adoption since the draft began is news to it.
+    since = base.adopted_at if base is not None and base.adopted_at else version.created_at
+    return sorted(
+        session.scalars(
+            select(GuidelineVersion).where(
+                GuidelineVersion.guideline_id == version.guideline_id,
+                GuidelineVersion.status.in_(ADOPTED_STATUSES),
+                GuidelineVersion.id != version.id,
+                GuidelineVersion.adopted_at > since,
+            )
+        ),
+        key=_adoption_order,
+    )
 
 
 def visible_versions(guideline: Guideline, viewer: User | None) -> list[GuidelineVersion]:
@@ -224,10 +346,8 @@ def slug_of(session: Session, version: GuidelineVersion) -> str:
     return slug
 
 
-def get_version(
-    session: Session, *, slug: str, number: str, viewer: User | None
-) -> GuidelineVersion:
-    """A version's whole tree, if the viewer may see it."""
+def find_version(session: Session, *, slug: str, number: str) -> GuidelineVersion:
+    """A version's whole tree, whoever asks; callers decide who may see it."""
     version_id = session.scalar(
         select(GuidelineVersion.id)
         .join(Guideline)
@@ -235,7 +355,14 @@ def get_version(
     )
     if version_id is None:
         raise NotFound()
-    version = load_version_tree(session, version_id)
+    return load_version_tree(session, version_id)
+
+
+def get_version(
+    session: Session, *, slug: str, number: str, viewer: User | None
+) -> GuidelineVersion:
+    """A version's whole tree, if the viewer may see it."""
+    version = find_version(session, slug=slug, number=number)
     if not can_view(version, viewer):
         raise NotFound()
     return version
@@ -374,20 +501,33 @@ def _check_new_number(guideline: Guideline, number: str) -> None:
 
 
 def start_new_draft(
-    session: Session, *, actor: User, guideline: Guideline, number: str, now: dt.datetime
+    session: Session,
+    *,
+    actor: User,
+    guideline: Guideline,
+    number: str,
+    source_number: str | None = None,
+    now: dt.datetime,
 ) -> GuidelineVersion:
-    """Open a new draft, copied from the version in force (or the latest one)."""
+    """Open a new draft copied from any version; by default the one adopted last."""
     _require_staff(actor)
     _check_new_number(guideline, number)
-    source = version_in_force(guideline) or max(
-        guideline.versions, key=lambda v: version_key(v.number)
-    )
+    if source_number:
+        source = next((v for v in guideline.versions if v.number == source_number), None)
+        if source is None:
+            raise Invalid(fields={"source": N_("Choose one of the options.")})
+    else:
+        source = latest_adopted(guideline.versions) or max(
+            guideline.versions, key=lambda v: version_key(v.number)
+        )
     document = version_document(load_version_tree(session, source.id))
     version = GuidelineVersion(
         guideline_id=guideline.id,
         number=number,
         status=VersionStatus.draft,
         based_on_id=source.id,
+        # A copy of a draft builds on no adopted text: every adoption is news to it.
+        base_version_id=source.id if source.status in ADOPTED_STATUSES else None,
         created_at=now,
         updated_at=now,
         revision_number=0,
@@ -418,10 +558,13 @@ def import_version(
     if document.guideline.slug != guideline.slug:
         raise Invalid(fields={"guideline.slug": N_("The document belongs to another guideline.")})
     _check_new_number(guideline, document.number)
+    # Written elsewhere, it is taken to build on the text the council adopted last.
+    base = latest_adopted(guideline.versions)
     version = GuidelineVersion(
         guideline_id=guideline.id,
         number=document.number,
         status=VersionStatus.draft,
+        base_version_id=base.id if base else None,
         created_at=now,
         updated_at=now,
         revision_number=0,
@@ -721,20 +864,33 @@ def closing_moment(closes_on: dt.date) -> dt.datetime:
     return end.astimezone(dt.UTC)
 
 
+def earliest_closing_day(opened_at: dt.datetime, min_days: int) -> dt.date:
+    """The first day a consultation opened at `opened_at` may close on and last `min_days`."""
+    return local_date(opened_at + dt.timedelta(days=min_days))
+
+
 def open_consultation(
     session: Session,
     *,
     actor: User,
     version: GuidelineVersion,
     closes_on: dt.date,
+    min_days: int,
     now: dt.datetime,
 ) -> None:
-    """Put a draft to public consultation until the end of `closes_on`."""
+    """Put a draft to public consultation until the end of `closes_on`, at least `min_days`."""
     _require_staff(actor)
     closes_at = closing_moment(closes_on)
-    if closes_at - now < dt.timedelta(days=MIN_CONSULTATION_DAYS):
+    if closes_at - now < dt.timedelta(days=min_days):
         raise Invalid(
-            fields={"closes_on": N_("The consultation must stay open at least one full day.")}
+            fields={
+                "closes_on": N_(
+                    "A public consultation lasts at least %(days)s days: choose %(date)s "
+                    "or a later day."
+                )
+            },
+            days=min_days,
+            date=earliest_closing_day(now, min_days).isoformat(),
         )
     if not any(p.criteria for p in version.principles):
         raise Conflict(N_("A version without criteria cannot go to consultation."))
@@ -800,12 +956,17 @@ def adopt_version(
     version: GuidelineVersion,
     resolution: str,
     effective_on: dt.date,
+    replaces: Sequence[str] = (),
+    consultation_skipped_reason: str = "",
     actor: User | None,
     now: dt.datetime,
 ) -> None:
-    """Adopt a version by the council resolution that authorises it; the one in force is superseded.
+    """Adopt a version by the council resolution that authorises it, in force from `effective_on`.
 
-    This is the only way a version becomes adopted; the council's ballots call it.
+    This is the only way a version becomes adopted; the council's ballots call it. The version
+    in force stays in force until `effective_on` (see `standings`). A version adopted after
+    the draft's base must be rebased in, or named in `replaces`; a version that skipped
+    public consultation needs the reason the resolution gives.
     """
     if not resolution.strip():
         raise Invalid(
@@ -820,26 +981,11 @@ def adopt_version(
         )
     if not any(p.criteria for p in load_version_tree(session, version.id).principles):
         raise Conflict(N_("A version without criteria cannot be adopted."))
+    ensure_builds_on_latest(session, version, replaces=replaces)
+    if version.consultation_opened_at is None and not consultation_skipped_reason.strip():
+        raise Conflict(NO_CONSULTATION_REASON)
     _transition(version, VersionStatus.adopted)
-    previous = session.scalars(
-        select(GuidelineVersion).where(
-            GuidelineVersion.guideline_id == version.guideline_id,
-            GuidelineVersion.status == VersionStatus.adopted,
-            GuidelineVersion.id != version.id,
-        )
-    ).all()
-    for old in previous:
-        _transition(old, VersionStatus.superseded)
-        old.superseded_at = now
-        record_event(
-            session,
-            actor=actor,
-            action="guideline_version.supersede",
-            object_type="guideline_version",
-            object_id=old.id,
-            summary={"number": old.number, "by": version.number},
-            now=now,
-        )
+    previous = latest_adopted(guideline_versions(session, version.guideline_id))
     version.adopted_at = now
     version.adoption_resolution = resolution.strip()
     version.effective_on = effective_on
@@ -854,6 +1000,109 @@ def adopt_version(
             "number": version.number,
             "resolution": version.adoption_resolution,
             "effective_on": effective_on.isoformat(),
+            "succeeds": previous.number if previous else None,
+            "replaces": list(replaces),
+            "consultation_skipped_reason": consultation_skipped_reason.strip() or None,
         },
         now=now,
     )
+
+
+NO_CONSULTATION_REASON = N_(
+    "This version did not go through public consultation; give the reason for adopting it "
+    "without one."
+)
+
+
+def ensure_builds_on_latest(
+    session: Session, version: GuidelineVersion, *, replaces: Sequence[str] = ()
+) -> None:
+    """Refuse a draft that would silently undo versions adopted after its base."""
+    unheeded = [v.number for v in newer_adopted(session, version) if v.number not in replaces]
+    if unheeded:
+        raise Conflict(
+            N_(
+                "Version %(numbers)s was adopted after the text this draft builds on. Rebase "
+                "the draft onto it, or state that this version replaces its changes."
+            ),
+            numbers=", ".join(unheeded),
+        )
+
+
+@dataclass(frozen=True)
+class RebaseView:
+    """A three-way view: what a newer adopted version and a draft each changed from their base."""
+
+    version: GuidelineVersion
+    base_number: str | None
+    onto: GuidelineVersion | None
+    theirs: VersionDiff | None
+    ours: VersionDiff | None
+    both: list[str]
+
+
+def _base_document(session: Session, version: GuidelineVersion, draft: VersionDoc) -> VersionDoc:
+    if version.base_version_id is None:
+        return VersionDoc(guideline=draft.guideline, number=draft.number)
+    return version_document(load_version_tree(session, version.base_version_id))
+
+
+def rebase_view(session: Session, version: GuidelineVersion) -> RebaseView:
+    """What rebasing a draft would bring in, beside what the draft itself changed."""
+    newer = newer_adopted(session, version)
+    base_number = (
+        session.scalar(
+            select(GuidelineVersion.number).where(GuidelineVersion.id == version.base_version_id)
+        )
+        if version.base_version_id is not None
+        else None
+    )
+    if not newer:
+        return RebaseView(version, base_number, None, None, None, [])
+    onto = newer[-1]
+    draft = version_document(load_version_tree(session, version.id))
+    base = _base_document(session, version, draft)
+    theirs = diff_versions(base, version_document(load_version_tree(session, onto.id)))
+    ours = diff_versions(base, draft)
+    both = [code for code in changed_codes(theirs) if code in set(changed_codes(ours))]
+    # The reloads above expire the tree the page shows; load it once more.
+    return RebaseView(load_version_tree(session, version.id), base_number, onto, theirs, ours, both)
+
+
+def rebase_draft(
+    session: Session,
+    *,
+    actor: User,
+    version: GuidelineVersion,
+    expected_revision: int | None,
+    now: dt.datetime,
+) -> list[str]:
+    """Bring the changes of the versions adopted since a draft's base into it.
+
+    A three-way merge by code: what only the newer version changed is taken, what only the
+    draft changed is kept, and where both changed the draft's text is kept and the code is
+    returned for the secretariat to review.
+    """
+    _open_draft(session, actor, version, expected_revision)
+    newer = newer_adopted(session, version)
+    if not newer:
+        raise Conflict(N_("No version was adopted after the text this draft builds on."))
+    onto = newer[-1]
+    draft = version_document(load_version_tree(session, version.id))
+    base = _base_document(session, version, draft)
+    theirs = version_document(load_version_tree(session, onto.id))
+    tree = load_version_tree(session, version.id)
+    merged, conflicts = merge_versions(base, draft, theirs)
+    fill_version(session, tree, merged)
+    tree.base_version_id = onto.id
+    record_revision(session, version=tree, actor=actor, note=f"rebase → {onto.number}", now=now)
+    record_event(
+        session,
+        actor=actor,
+        action="guideline_version.rebase",
+        object_type="guideline_version",
+        object_id=tree.id,
+        summary={"number": tree.number, "onto": onto.number, "conflicts": conflicts},
+        now=now,
+    )
+    return conflicts

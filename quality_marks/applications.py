@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 from core.accounts import Role, User
 from core.audit import record_event
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
+from core.i18n import local_date
 from core.mail import queue_mail
 from core.storage import FileStore, FileTooLarge
 from guidelines.documents import load_version_tree
-from guidelines.models import Criterion, Guideline, GuidelineVersion, Principle, VersionStatus
-from guidelines.service import get_guideline, slug_of, version_in_force
+from guidelines.models import Criterion, Guideline, GuidelineVersion, Principle
+from guidelines.service import get_guideline, slug_of, standings
 from quality_marks.models import (
     Answer,
     AnswerValue,
@@ -209,15 +210,15 @@ def next_actions(session: Session, application: Application, user: User) -> list
 def accepted_versions(guideline: Guideline, now: dt.datetime) -> list[GuidelineVersion]:
     """Versions an application may start on: the one in force, and one superseded recently."""
     # Reads guideline.versions, which guidelines.service.get_guideline and list_guidelines load.
-    accepted = []
-    if (in_force := version_in_force(guideline)) is not None:
-        accepted.append(in_force)
+    # A version adopted with a later effective day is not applied against until that day.
+    standing = standings(guideline.versions, now)
+    today = local_date(now)
+    accepted = [v for v in guideline.versions if standing[v.id].in_force]
     accepted += [
         v
         for v in guideline.versions
-        if v.status == VersionStatus.superseded
-        and v.superseded_at is not None
-        and now - v.superseded_at <= TRANSITION_PERIOD
+        if (superseded_on := standing[v.id].superseded_on) is not None
+        and today - superseded_on <= TRANSITION_PERIOD
     ]
     return accepted
 

@@ -46,6 +46,7 @@ def open_adoption(db: Session, actor: User, slug: str = "etica-ia") -> Ballot:
         quorum_percent=50,
         closes_at=CLOSES,
         effective_on=dt.date(2027, 1, 1),
+        consultation_skipped_reason="Versión de prueba sin consulta.",
         now=NOW,
     )
     db.commit()

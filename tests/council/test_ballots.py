@@ -114,6 +114,7 @@ def _adoption_ballot(db: Session, size: int = 5) -> tuple[Ballot, list[Any]]:
         quorum_percent=50,
         closes_at=CLOSES,
         effective_on=dt.date(2027, 1, 1),
+        consultation_skipped_reason="Versión de prueba sin consulta.",
         now=NOW,
     )
     return ballot, [secretariat, *council]
@@ -133,6 +134,7 @@ def test_eligible_voters_are_the_members_in_term_at_opening(db: Session) -> None
         quorum_percent=50,
         closes_at=CLOSES,
         effective_on=dt.date(2027, 1, 1),
+        consultation_skipped_reason="Versión de prueba sin consulta.",
         now=NOW,
     )
     assert sorted(v.member_id for v in ballot.voters) == sorted(m.id for _, m in council)
@@ -150,6 +152,7 @@ def test_member_whose_term_ended_cannot_vote(db: Session) -> None:
         quorum_percent=50,
         closes_at=CLOSES,
         effective_on=dt.date(2027, 1, 1),
+        consultation_skipped_reason="Versión de prueba sin consulta.",
         now=NOW,
     )
     assert len(ballot.voters) == 4  # in term when the ballot opened
@@ -216,6 +219,7 @@ def test_only_the_secretary_opens_ballots(db: Session) -> None:
             quorum_percent=50,
             closes_at=CLOSES,
             effective_on=dt.date(2027, 1, 1),
+            consultation_skipped_reason="Versión de prueba sin consulta.",
             now=NOW,
         )
     secretary_user = council[1][0]
@@ -227,6 +231,7 @@ def test_only_the_secretary_opens_ballots(db: Session) -> None:
         quorum_percent=50,
         closes_at=CLOSES,
         effective_on=dt.date(2027, 1, 1),
+        consultation_skipped_reason="Versión de prueba sin consulta.",
         now=NOW,
     )
     assert ballot.status == BallotStatus.open
@@ -301,6 +306,7 @@ def test_resolution_numbers_run_per_year(db: Session) -> None:
             quorum_percent=50,
             closes_at=CLOSES,
             effective_on=dt.date(2027, 1, 1),
+            consultation_skipped_reason="Versión de prueba sin consulta.",
             now=NOW,
         )
         numbers.append(
@@ -380,6 +386,7 @@ def test_no_adoption_ballot_while_the_consultation_is_open(db: Session) -> None:
         actor=secretariat,
         version=version,
         closes_on=(NOW + dt.timedelta(days=5)).date(),
+        min_days=5,
         now=NOW,
     )
     with pytest.raises(Conflict):
@@ -391,5 +398,6 @@ def test_no_adoption_ballot_while_the_consultation_is_open(db: Session) -> None:
             quorum_percent=50,
             closes_at=CLOSES,
             effective_on=dt.date(2027, 1, 1),
+            consultation_skipped_reason="Versión de prueba sin consulta.",
             now=NOW,
         )

@@ -193,6 +193,7 @@ def test_ballots_remind_queues_reminders_for_ballots_closing_soon(
             quorum_percent=50,
             closes_at=now + dt.timedelta(hours=12),
             effective_on=now.date(),
+            consultation_skipped_reason="Versión de prueba sin consulta.",
             now=now,
         )
         session.commit()

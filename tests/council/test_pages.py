@@ -555,6 +555,7 @@ def ballot_form(**overrides: str) -> dict[str, str]:
         "quorum_percent": "50",
         "closes_on": CLOSES_ON.isoformat(),
         "effective_on": "2027-01-01",
+        "consultation_skipped_reason": "Versión de prueba sin consulta.",
     }
     data.update(overrides)
     return data
@@ -598,7 +599,12 @@ def test_ballot_from_opening_to_resolution(
     ballot = db.scalars(select(Ballot)).one()
     assert opened.headers["location"] == f"/council/ballots/{ballot.id}"
     assert ballot.closes_at == end_of_day(CLOSES_ON)
-    assert ballot.terms == {"effective_on": "2027-01-01", "revision": version.revision_number}
+    assert ballot.terms == {
+        "effective_on": "2027-01-01",
+        "revision": version.revision_number,
+        "replaces": [],
+        "consultation_skipped_reason": "Versión de prueba sin consulta.",
+    }
     url = f"/council/ballots/{ballot.id}"
 
     page = soup(browser.get(url))

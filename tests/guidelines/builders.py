@@ -77,12 +77,15 @@ def adopt(
     now: dt.datetime = NOW,
     resolution: str = "CEIA-2026-001",
 ) -> GuidelineVersion:
-    """Adopt a version as a council resolution would."""
+    """Adopt a version as a council resolution would, in force from the day it is adopted."""
     service.adopt_version(
         db,
         version=version,
         resolution=resolution,
         effective_on=now.date(),
+        consultation_skipped_reason=""
+        if version.consultation_opened_at
+        else "Versión de prueba sin consulta.",
         actor=None,
         now=now,
     )

@@ -134,6 +134,7 @@ def open_consultation(
         actor=staff,
         version=version,
         closes_on=(NOW + dt.timedelta(days=days)).date(),
+        min_days=days,
         now=NOW,
     )
     db.commit()

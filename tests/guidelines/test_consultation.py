@@ -38,6 +38,8 @@ from tests.factories import NOW, make_user, sign_in_as
 from tests.guidelines.builders import adopt
 
 CLOSES_ON = dt.date(2026, 12, 10)
+# The consultations here are shorter than the default minimum, to keep the dates close.
+MIN_DAYS = 14
 CLOSES_AT = service.closing_moment(CLOSES_ON)
 DURING = NOW + dt.timedelta(days=1)
 AFTER = CLOSES_AT + dt.timedelta(hours=1)
@@ -110,7 +112,7 @@ def version(db: Session, staff: User) -> GuidelineVersion:
             now=NOW,
         )
     draft = service.get_version(db, slug="etica-ia", number="1.0", viewer=staff)
-    service.open_consultation(db, actor=staff, version=draft, closes_on=CLOSES_ON, now=NOW)
+    service.open_consultation(db, actor=staff, version=draft, closes_on=CLOSES_ON, min_days=MIN_DAYS, now=NOW)
     db.commit()
     return service.get_version(db, slug="etica-ia", number="1.0", viewer=None)
 
@@ -207,7 +209,7 @@ def _consulted_guideline(db: Session, staff: User, slug: str) -> GuidelineVersio
         now=NOW,
     )
     draft = service.get_version(db, slug=slug, number="1.0", viewer=staff)
-    service.open_consultation(db, actor=staff, version=draft, closes_on=CLOSES_ON, now=NOW)
+    service.open_consultation(db, actor=staff, version=draft, closes_on=CLOSES_ON, min_days=MIN_DAYS, now=NOW)
     db.commit()
     return service.get_version(db, slug=slug, number="1.0", viewer=None)
 

@@ -32,6 +32,7 @@ def _to_status(db: Session, staff: User, status: VersionStatus) -> GuidelineVers
             actor=staff,
             version=version,
             closes_on=(NOW + dt.timedelta(days=30)).date(),
+            min_days=30,
             now=NOW,
         )
     elif status == S.adopted:
@@ -45,7 +46,7 @@ def _to_status(db: Session, staff: User, status: VersionStatus) -> GuidelineVers
         version = load_version_tree(db, version.id)
     elif status == S.withdrawn:
         service.withdraw_version(db, actor=staff, version=version, reason="Duplicado", now=NOW)
-    assert version.status == status
+    assert service.standing_of(db, version, LATER).status == status
     return version
 
 
@@ -57,6 +58,7 @@ def _attempt(db: Session, staff: User, version: GuidelineVersion, target: Versio
             actor=staff,
             version=version,
             closes_on=(LATER + dt.timedelta(days=30)).date(),
+            min_days=30,
             now=LATER,
         )
     elif target == S.draft:
@@ -67,6 +69,7 @@ def _attempt(db: Session, staff: User, version: GuidelineVersion, target: Versio
             version=version,
             resolution="CEIA-2026-009",
             effective_on=LATER.date(),
+            consultation_skipped_reason="Versión de prueba sin consulta.",
             actor=None,
             now=LATER,
         )
@@ -93,29 +96,32 @@ def test_transitions_follow_the_table(
     else:
         with pytest.raises(Conflict):
             _attempt(db, staff, version, target)
-        assert load_version_tree(db, version.id).status == start
+        assert service.standing_of(db, load_version_tree(db, version.id), LATER).status == start
 
 
 def test_transition_table_covers_every_status() -> None:
     assert set(service.TRANSITIONS) == set(VersionStatus)
     reachable = {target for targets in service.TRANSITIONS.values() for target in targets}
-    assert reachable == set(VersionStatus)
+    # Nobody supersedes a version: it is superseded when its successor takes effect.
+    assert reachable == set(VersionStatus) - {S.superseded}
 
 
 def test_supersede_happens_only_through_adoption_of_a_newer_version(db: Session) -> None:
     staff = make_staff(db)
-    first = adopt(db, make_draft(db, staff))
+    adopt(db, make_draft(db, staff))
     second = service.start_new_draft(
         db, actor=staff, guideline=service.get_guideline(db, "etica-ia"), number="1.1", now=NOW
     )
     adopt(db, second, now=LATER, resolution="CEIA-2026-010")
     guideline = service.get_guideline(db, "etica-ia")
-    statuses = {v.number: v.status for v in guideline.versions}
+    standing = service.standings(guideline.versions, LATER)
+    statuses = {v.number: standing[v.id].status for v in guideline.versions}
     assert statuses == {"1.0": S.superseded, "1.1": S.adopted}
-    in_force = service.version_in_force(guideline)
+    in_force = service.version_in_force(guideline, LATER)
     assert in_force is not None
     assert in_force.number == "1.1"
-    assert load_version_tree(db, first.id).superseded_at == LATER
+    (first,) = [v for v in guideline.versions if v.number == "1.0"]
+    assert standing[first.id].superseded_on == LATER.date()
 
 
 def _edits(db: Session, staff: User, version: GuidelineVersion) -> list[Callable[[], object]]:
@@ -263,7 +269,12 @@ def test_empty_version_cannot_go_to_consultation_or_adoption(db: Session) -> Non
     version = make_draft(db, staff, criteria={"TR": []})
     with pytest.raises(Conflict):
         service.open_consultation(
-            db, actor=staff, version=version, closes_on=(NOW + dt.timedelta(days=9)).date(), now=NOW
+            db,
+            actor=staff,
+            version=version,
+            closes_on=(NOW + dt.timedelta(days=9)).date(),
+            min_days=1,
+            now=NOW,
         )
     with pytest.raises(Conflict):
         adopt(db, version)
@@ -273,7 +284,9 @@ def test_consultation_needs_a_future_closing_date(db: Session) -> None:
     staff = make_staff(db)
     version = make_draft(db, staff)
     with pytest.raises(Invalid) as caught:
-        service.open_consultation(db, actor=staff, version=version, closes_on=NOW.date(), now=NOW)
+        service.open_consultation(
+            db, actor=staff, version=version, closes_on=NOW.date(), min_days=1, now=NOW
+        )
     assert "closes_on" in caught.value.fields
     assert version.status == S.draft
 
@@ -283,7 +296,7 @@ def test_days_left_counts_whole_days_to_the_end_of_the_closing_day(db: Session) 
     version = make_draft(db, staff)
     # NOW is 12:00 in Mexico City on 25 November; closing on 5 December ends at midnight after it.
     service.open_consultation(
-        db, actor=staff, version=version, closes_on=dt.date(2026, 12, 5), now=NOW
+        db, actor=staff, version=version, closes_on=dt.date(2026, 12, 5), min_days=1, now=NOW
     )
     assert service.closes_on(version) == dt.date(2026, 12, 5)
     assert service.days_left(version, NOW) == 11
