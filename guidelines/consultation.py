@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from core.accounts import User, hash_token, normalize_email
 from core.audit import record_event
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
-from core.i18n import translator
+from core.i18n import local_date, translator
 from core.mail import queue_mail
 from core.pdf import render_pdf
 from core.ratelimit import check_limit, record_hit
@@ -481,13 +481,13 @@ def record_disposition(
     return comment
 
 
-def _period_reason(reason: str) -> str:
+def _period_reason_errors(reason: str) -> dict[str, str]:
     reason = reason.strip()
     if not reason:
-        raise Invalid(fields={"reason": N_("Give the public reason for the change.")})
+        return {"reason": N_("Give the public reason for the change.")}
     if len(reason) > RESPONSE_MAX_CHARS:
-        raise Invalid(fields={"reason": N_("This text is too long.")})
-    return reason
+        return {"reason": N_("This text is too long.")}
+    return {}
 
 
 def _change_period(
@@ -531,6 +531,11 @@ def _change_period(
     return change
 
 
+def last_day_of(closes_at: dt.datetime) -> dt.date:
+    """The last day, in Mexico City, of a period that ends at `closes_at`."""
+    return local_date(closes_at - dt.timedelta(microseconds=1))
+
+
 def commenter_addresses(session: Session, version: GuidelineVersion) -> dict[str, str]:
     """Every address that confirmed a comment on the version, with the language it last used."""
     rows = session.execute(
@@ -541,7 +546,7 @@ def commenter_addresses(session: Session, version: GuidelineVersion) -> dict[str
         )
         .order_by(ConsultationComment.created_at, ConsultationComment.id)
     )
-    return dict(rows.tuples().all())
+    return {email: locale for email, locale in rows}  # noqa: C416 (rows of two columns)
 
 
 def extend_consultation(
@@ -560,13 +565,13 @@ def extend_consultation(
         raise Conflict(N_("Only an open consultation can be extended."))
     assert version.consultation_closes_at is not None
     closes_at = closing_moment(closes_on)
+    errors = _period_reason_errors(reason)
     if closes_at <= version.consultation_closes_at:
+        errors["closes_on"] = N_("Choose a day after the current closing day, %(date)s.")
+    if errors:
         current = last_day(version)
-        raise Invalid(
-            fields={"closes_on": N_("Choose a day after the current closing day, %(date)s.")},
-            date=current.isoformat() if current else "",
-        )
-    reason = _period_reason(reason)
+        raise Invalid(fields=errors, date=current.isoformat() if current else "")
+    reason = reason.strip()
     change = _change_period(
         session,
         actor=actor,
@@ -610,6 +615,9 @@ def close_consultation(
     if not is_open(version, now):
         raise Conflict(N_("Only an open consultation can be closed early."))
     assert version.consultation_opened_at is not None
+    errors = _period_reason_errors(reason)
+    if errors:
+        raise Invalid(fields=errors)
     if now - version.consultation_opened_at < dt.timedelta(days=min_days):
         raise Conflict(
             N_(
@@ -625,7 +633,7 @@ def close_consultation(
         version=version,
         kind=PeriodChange.closed_early,
         closes_at=now,
-        reason=_period_reason(reason),
+        reason=reason.strip(),
         now=now,
     )
 

@@ -152,6 +152,7 @@ def _consultation_page(
         "standing": service.standing_of(session, version, now),
         "text_visible": service.can_view(version, user),
         "period_changes": consultation.period_changes(session, version),
+        "last_day_of": consultation.last_day_of,
         "can_manage_period": service.is_staff(user) and consultation.is_open(version, now),
         "period_values": {},
         "period_errors": {},

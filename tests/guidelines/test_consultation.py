@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -22,8 +23,10 @@ from core.accounts import Role, User
 from core.audit import AuditEvent
 from core.auth import now_utc
 from core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
-from core.mail import OutboxMessage
+from core.mail import OutboxMessage, SmtpConfig, deliver_outbox
+from core.settings import Settings
 from guidelines import consultation, service
+from guidelines.documents import load_version_tree
 from guidelines.models import (
     CommenterType,
     ConsultationComment,
@@ -34,6 +37,7 @@ from guidelines.models import (
 )
 from guidelines.schemas import CriterionInput, GuidelineInput, PrincipleInput
 from tests.conftest import csrf_of
+from tests.core.test_mail import RecordingHandler, free_port
 from tests.factories import NOW, make_user, sign_in_as
 from tests.guidelines.builders import adopt
 
@@ -112,7 +116,9 @@ def version(db: Session, staff: User) -> GuidelineVersion:
             now=NOW,
         )
     draft = service.get_version(db, slug="etica-ia", number="1.0", viewer=staff)
-    service.open_consultation(db, actor=staff, version=draft, closes_on=CLOSES_ON, min_days=MIN_DAYS, now=NOW)
+    service.open_consultation(
+        db, actor=staff, version=draft, closes_on=CLOSES_ON, min_days=MIN_DAYS, now=NOW
+    )
     db.commit()
     return service.get_version(db, slug="etica-ia", number="1.0", viewer=None)
 
@@ -209,7 +215,9 @@ def _consulted_guideline(db: Session, staff: User, slug: str) -> GuidelineVersio
         now=NOW,
     )
     draft = service.get_version(db, slug=slug, number="1.0", viewer=staff)
-    service.open_consultation(db, actor=staff, version=draft, closes_on=CLOSES_ON, min_days=MIN_DAYS, now=NOW)
+    service.open_consultation(
+        db, actor=staff, version=draft, closes_on=CLOSES_ON, min_days=MIN_DAYS, now=NOW
+    )
     db.commit()
     return service.get_version(db, slug=slug, number="1.0", viewer=None)
 
@@ -951,3 +959,215 @@ def test_draft_that_was_never_consulted_has_no_consultation_page(
     db.commit()
     sign_in_as(client, staff)
     assert client.get("/guidelines/borrador/1.0/consultation").status_code == 404
+
+
+# The record stays public -------------------------------------------------------------------
+
+
+def test_the_consultation_record_stays_public_whatever_becomes_of_the_version(
+    public: TestClient,
+    db: Session,
+    staff: User,
+    clock: Clock,
+    disposed: list[ConsultationComment],
+) -> None:
+    clock.now = AFTER
+    draft = service.get_version(db, slug="etica-ia", number="1.0", viewer=staff)
+    service.return_to_draft(db, actor=staff, version=draft, now=AFTER)
+    db.commit()
+    # The text being reworked is the secretariat's again; the consultation's record is not.
+    assert public.get("/guidelines/etica-ia/1.0").status_code == 404
+    report = public.get(PAGE + "/report")
+    assert report.status_code == 200
+    assert "Se precisó el aviso." in report.text
+    assert public.get(PAGE + "/report/pdf").status_code == 200
+    page = soup(public.get(PAGE))
+    assert len(page.select("article[id^=comment-]")) == 3
+    assert page.select_one('a[href="/guidelines/etica-ia/1.0"]') is None  # no link to a 404
+    listed = public.get(API).json()
+    assert listed["total"] == 3
+    assert {c["response"] for c in listed["items"]} >= {
+        "Se precisó el aviso.",
+        "Fuera del alcance.",
+    }
+
+    draft = service.get_version(db, slug="etica-ia", number="1.0", viewer=staff)
+    service.withdraw_version(db, actor=staff, version=draft, reason="Se replantea.", now=AFTER)
+    db.commit()
+    assert public.get(PAGE + "/report").status_code == 200
+    assert public.get(API).json()["total"] == 3
+
+
+# Managing the period -----------------------------------------------------------------------
+
+
+def test_a_consultation_shorter_than_the_minimum_is_refused_with_the_first_allowed_day(
+    client: TestClient, db: Session, staff: User, clock: Clock
+) -> None:
+    service.create_guideline(
+        db, actor=staff, data=GuidelineInput(slug="breve", title_es="Breve"), now=NOW
+    )
+    draft = service.get_version(db, slug="breve", number="1.0", viewer=staff)
+    service.add_principle(
+        db,
+        actor=staff,
+        version=draft,
+        data=PrincipleInput(code="TR", title_es="Transparencia"),
+        expected_revision=None,
+        now=NOW,
+    )
+    service.add_criterion(
+        db,
+        actor=staff,
+        version=draft,
+        data=CriterionInput(
+            code="TR-1",
+            principle_code="TR",
+            title_es="Aviso",
+            requirement_es="Requisito TR-1.",
+            risk_levels=[RiskLevel.high],
+        ),
+        expected_revision=None,
+        now=NOW,
+    )
+    db.commit()
+    sign_in_as(client, staff)
+    two_days = (DURING + dt.timedelta(days=2)).date().isoformat()
+    response = client.post(
+        "/guidelines/breve/1.0/consultation/open",
+        data={"closes_on": two_days, "csrf_token": csrf_of(client, "/guidelines/breve/1.0")},
+    )
+    assert response.status_code == 422
+    page = soup(response)
+    error = page.select_one("#f-closes_on-error")
+    assert error is not None
+    # Opened on 26 November, 30 days (the default minimum) reach 26 December.
+    assert error.get_text(strip=True) == (
+        "Una consulta pública dura al menos 30 días: elija el 2026-12-26 o un día posterior."
+    )
+    assert page.select_one("#f-closes_on")["value"] == two_days  # type: ignore[index]
+    assert service.get_version(db, slug="breve", number="1.0", viewer=staff).status == (
+        VersionStatus.draft
+    )
+    opened = client.post(
+        "/guidelines/breve/1.0/consultation/open",
+        data={"closes_on": "2026-12-26", "csrf_token": csrf_of(client, "/guidelines/breve/1.0")},
+    )
+    assert opened.status_code == 303
+
+
+def _extend(client: TestClient, **data: str) -> Response:
+    return client.post(
+        PAGE + "/extend",
+        data={**data, "csrf_token": csrf_of(client, PAGE)},
+    )
+
+
+def test_extension_is_public_and_mailed_to_everyone_who_commented(
+    client: TestClient,
+    public: TestClient,
+    db: Session,
+    staff: User,
+    clock: Clock,
+    version: GuidelineVersion,
+) -> None:
+    publish(db, version, email="ana@ejemplo.mx")
+    publish(db, version, email="ana@ejemplo.mx", target_code="TR-2")
+    publish(db, version, email="luis@ejemplo.mx", locale="en")
+    submit(db, version, email="sin.confirmar@ejemplo.mx")
+    db.commit()
+    sign_in_as(client, staff)
+    refused = _extend(client, closes_on="2026-12-05", reason="")
+    assert refused.status_code == 422
+    page = soup(refused)
+    assert page.select_one("#f-extend-closes_on")["value"] == "2026-12-05"  # type: ignore[index]
+    assert page.select_one("#f-extend-closes_on-error") is not None
+    assert page.select_one("#f-extend-reason-error") is not None
+
+    reason = "Varias universidades pidieron más tiempo para sus comentarios."
+    assert _extend(client, closes_on="2026-12-24", reason=reason).status_code == 303
+    db.expire_all()
+    assert service.closes_on(load_version_tree(db, version.id)) == dt.date(2026, 12, 24)
+    assert "guideline_version.consultation_extended" in db.scalars(select(AuditEvent.action))
+    public_page = soup(public.get(PAGE)).get_text(" ")
+    assert reason in public_page
+    assert "24 de diciembre de 2026" in public_page
+
+    handler = RecordingHandler()
+    port = free_port()
+    server = Controller(handler, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        deliver_outbox(
+            db,
+            smtp=SmtpConfig(host="127.0.0.1", port=port, sender="CEIA <no-responder@ceia.mx>"),
+            now=DURING,
+            max_attempts=3,
+        )
+    finally:
+        server.stop()
+    extended = {
+        rcpt[0]: message
+        for _sender, rcpt, message in handler.envelopes
+        if "ampli" in message["Subject"] or "extended" in message["Subject"]
+    }
+    # One mail per address that confirmed a comment, in its language; none to the unconfirmed.
+    assert sorted(extended) == ["ana@ejemplo.mx", "luis@ejemplo.mx"]
+    assert reason in extended["ana@ejemplo.mx"].get_content()
+    assert "24 de diciembre de 2026" in extended["ana@ejemplo.mx"].get_content()
+    assert extended["luis@ejemplo.mx"]["Subject"].startswith("The consultation on")
+
+
+def test_extension_must_move_the_closing_day_later(
+    client: TestClient, db: Session, staff: User, clock: Clock, version: GuidelineVersion
+) -> None:
+    sign_in_as(client, staff)
+    response = _extend(client, closes_on="2026-12-09", reason="Más tiempo.")
+    assert response.status_code == 422
+    error = soup(response).select_one("#f-extend-closes_on-error")
+    assert error is not None
+    assert "2026-12-10" in error.get_text()
+    assert service.closes_on(load_version_tree(db, version.id)) == CLOSES_ON
+
+
+def test_closing_early_waits_for_the_minimum_period_and_needs_a_reason(
+    app: FastAPI,
+    settings: Settings,
+    client: TestClient,
+    public: TestClient,
+    db: Session,
+    staff: User,
+    clock: Clock,
+    version: GuidelineVersion,
+) -> None:
+    close = PAGE + "/close"
+    sign_in_as(client, staff)
+    early = client.post(close, data={"reason": "Ya basta.", "csrf_token": csrf_of(client, PAGE)})
+    assert early.status_code == 409
+    assert "al menos 30 días" in soup(early).get_text()
+    app.state.settings = settings.model_copy(update={"consultation_min_days": 7})
+    clock.now = NOW + dt.timedelta(days=8)
+    no_reason = client.post(close, data={"reason": " ", "csrf_token": csrf_of(client, PAGE)})
+    assert no_reason.status_code == 422
+    reason = "Se recibieron los comentarios de todos los sectores convocados."
+    closed = client.post(close, data={"reason": reason, "csrf_token": csrf_of(client, PAGE)})
+    assert closed.status_code == 303
+    assert load_version_tree(db, version.id).consultation_closes_at == clock.now
+    page = soup(public.get(PAGE))
+    assert reason in page.get_text(" ")
+    assert page.select_one("form[action$='/consultation/comments']") is None
+
+
+def test_the_badge_stops_saying_in_consultation_when_the_period_ends(
+    public: TestClient, clock: Clock, version: GuidelineVersion
+) -> None:
+    def badges() -> set[str]:
+        found = set()
+        for path in ("/guidelines/etica-ia", "/guidelines/etica-ia/1.0", PAGE):
+            page = soup(public.get(path))
+            found |= {badge.get_text(strip=True) for badge in page.select(".badge")}
+        return found
+
+    assert badges() == {"En consulta pública"}
+    clock.now = CLOSES_AT
+    assert badges() == {"Consulta cerrada"}
