@@ -105,13 +105,9 @@ def test_pages_api_and_exports_follow_the_effective_date(
     client: TestClient, clock: Clock, adopted_for_later: tuple[GuidelineVersion, GuidelineVersion]
 ) -> None:
     page = _page(client, "/guidelines/etica-ia")
-    assert (
-        page.select_one("p.lead")
-        .get_text(" ", strip=True)
-        .startswith(  # type: ignore[union-attr]
-            "In force: version 1.0"
-        )
-    )
+    lead = page.select_one("p.lead")
+    assert lead is not None
+    assert lead.get_text(" ", strip=True).startswith("In force: version 1.0")
     assert _badges(page) == {"1.1": "Adopted, not yet in force", "1.0": "Adopted"}
     assert "Version 1.1 is adopted and in force from January 6, 2027." in page.get_text(" ")
     version_page = _page(client, "/guidelines/etica-ia/1.1").get_text(" ")
