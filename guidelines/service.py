@@ -309,24 +309,16 @@ def latest_adopted(versions: Sequence[GuidelineVersion]) -> GuidelineVersion | N
 
 def newer_adopted(session: Session, version: GuidelineVersion) -> list[GuidelineVersion]:
     """Versions adopted after the one a draft builds on: adopting the draft as is undoes them."""
-    base = (
-        session.get(GuidelineVersion, version.base_version_id)
-        if version.base_version_id is not None
-        else None
-    )
-    # Without an adopted base, every adoption since the draft began is news to it.
-    since = base.adopted_at if base is not None and base.adopted_at else version.created_at
-    return sorted(
-        session.scalars(
-            select(GuidelineVersion).where(
-                GuidelineVersion.guideline_id == version.guideline_id,
-                GuidelineVersion.status.in_(ADOPTED_STATUSES),
-                GuidelineVersion.id != version.id,
-                GuidelineVersion.adopted_at > since,
-            )
-        ),
+    siblings = guideline_versions(session, version.guideline_id)
+    adopted = sorted(
+        (v for v in siblings if v.status in ADOPTED_STATUSES and v.id != version.id),
         key=_adoption_order,
     )
+    base = next((v for v in adopted if v.id == version.base_version_id), None)
+    if base is not None:
+        return [v for v in adopted if _adoption_order(v) > _adoption_order(base)]
+    # Without an adopted base, every adoption since the draft began is news to it.
+    return [v for v in adopted if v.adopted_at is not None and v.adopted_at > version.created_at]
 
 
 def visible_versions(guideline: Guideline, viewer: User | None) -> list[GuidelineVersion]:

@@ -29,10 +29,16 @@ from council.models import (
 )
 from guidelines.documents import load_version_tree
 from guidelines.models import GuidelineVersion, VersionStatus
-from guidelines.service import open_consultation, update_criterion
+from guidelines.service import (
+    adopt_version,
+    get_guideline,
+    open_consultation,
+    start_new_draft,
+    update_criterion,
+)
 from tests.council.builders import seat_council, seat_member
 from tests.factories import NOW, make_user
-from tests.guidelines.builders import make_criterion_input, make_draft
+from tests.guidelines.builders import adopt, make_criterion_input, make_draft
 
 K = PositionKind
 CLOSES = NOW + dt.timedelta(days=7)
@@ -401,3 +407,116 @@ def test_no_adoption_ballot_while_the_consultation_is_open(db: Session) -> None:
             consultation_skipped_reason="Versión de prueba sin consulta.",
             now=NOW,
         )
+
+
+def _two_drafts_from_one(db: Session) -> tuple[list[Any], GuidelineVersion, GuidelineVersion]:
+    """A council; 1.0 adopted; drafts 1.1 and 1.2 both copied from 1.0; 1.1 adopted by ballot."""
+    secretariat, council = seat_council(db, 3)
+    adopt(db, make_draft(db, secretariat))
+    guideline = get_guideline(db, "etica-ia")
+    first = start_new_draft(db, actor=secretariat, guideline=guideline, number="1.1", now=NOW)
+    second = start_new_draft(
+        db, actor=secretariat, guideline=get_guideline(db, "etica-ia"), number="1.2", now=NOW
+    )
+    ballot = ballots.open_adoption_ballot(
+        db,
+        actor=secretariat,
+        version=load_version_tree(db, first.id),
+        rule=BallotRule.simple_majority,
+        quorum_percent=50,
+        closes_at=CLOSES,
+        effective_on=dt.date(2027, 1, 6),
+        consultation_skipped_reason="Versión de prueba sin consulta.",
+        now=NOW,
+    )
+    for user, _member in council:
+        ballots.cast_position(db, actor=user, ballot=ballot, kind=K.yes, text="", now=NOW)
+    ballots.close_ballot(db, actor=secretariat, ballot=ballot, now=NOW)
+    assert load_version_tree(db, first.id).status == VersionStatus.adopted
+    return [secretariat, *council], first, load_version_tree(db, second.id)
+
+
+def _open_on(db: Session, people: list[Any], version: GuidelineVersion, **extra: Any) -> Ballot:
+    return ballots.open_adoption_ballot(
+        db,
+        actor=people[0],
+        version=version,
+        rule=BallotRule.simple_majority,
+        quorum_percent=50,
+        closes_at=CLOSES,
+        effective_on=dt.date(2027, 2, 1),
+        consultation_skipped_reason="Versión de prueba sin consulta.",
+        now=NOW,
+        **extra,
+    )
+
+
+def test_no_adoption_ballot_on_a_draft_that_misses_a_newer_adopted_version(db: Session) -> None:
+    people, _first, second = _two_drafts_from_one(db)
+    with pytest.raises(Conflict) as caught:
+        _open_on(db, people, second)
+    assert caught.value.params == {"numbers": "1.1"}
+    # The ballot may instead state that the version replaces 1.1's changes; the resolution says so.
+    ballot = _open_on(db, people, second, replaces_newer=True)
+    assert ballot.terms["replaces"] == ["1.1"]
+    for user, _member in people[1:]:
+        ballots.cast_position(db, actor=user, ballot=ballot, kind=K.yes, text="", now=NOW)
+    resolution = ballots.close_ballot(db, actor=people[0], ballot=ballot, now=NOW)
+    assert resolution.result == BallotResult.passed
+    assert resolution.record["terms"]["replaces"] == ["1.1"]
+    assert load_version_tree(db, second.id).status == VersionStatus.adopted
+
+
+def test_a_ballot_fails_when_a_newer_version_is_adopted_while_it_is_open(db: Session) -> None:
+    secretariat, council = seat_council(db, 3)
+    people = [secretariat, *council]
+    adopt(db, make_draft(db, secretariat))
+    first = start_new_draft(
+        db, actor=secretariat, guideline=get_guideline(db, "etica-ia"), number="1.1", now=NOW
+    )
+    second = start_new_draft(
+        db, actor=secretariat, guideline=get_guideline(db, "etica-ia"), number="1.2", now=NOW
+    )
+    late = _open_on(db, people, load_version_tree(db, second.id))
+    adopt(db, load_version_tree(db, first.id), now=NOW + dt.timedelta(days=1))
+    for user, _member in council:
+        ballots.cast_position(db, actor=user, ballot=late, kind=K.yes, text="", now=NOW)
+    resolution = ballots.close_ballot(db, actor=secretariat, ballot=late, now=CLOSES)
+    assert resolution.result == BallotResult.failed
+    assert resolution.record["void_reason"] == (
+        "A newer version was adopted while the ballot was open; the draft misses it."
+    )
+    assert load_version_tree(db, second.id).status == VersionStatus.draft
+
+
+def test_adopting_without_consultation_needs_a_recorded_reason(db: Session) -> None:
+    secretariat, council = seat_council(db, 3)
+    version = make_draft(db, secretariat)
+    arguments: dict[str, Any] = {
+        "actor": secretariat,
+        "version": version,
+        "rule": BallotRule.simple_majority,
+        "quorum_percent": 50,
+        "closes_at": CLOSES,
+        "effective_on": dt.date(2027, 1, 1),
+        "now": NOW,
+    }
+    with pytest.raises(Invalid) as caught:
+        ballots.open_adoption_ballot(db, **arguments, consultation_skipped_reason="  ")
+    assert set(caught.value.fields) == {"consultation_skipped_reason"}
+    with pytest.raises(Conflict):  # nor can the service adopt it without one
+        adopt_version(
+            db,
+            version=version,
+            resolution="CEIA-2026-001",
+            effective_on=dt.date(2027, 1, 1),
+            actor=None,
+            now=NOW,
+        )
+    reason = "Actualización urgente ordenada por una reforma legal."
+    ballot = ballots.open_adoption_ballot(db, **arguments, consultation_skipped_reason=reason)
+    for user, _member in council:
+        ballots.cast_position(db, actor=user, ballot=ballot, kind=K.yes, text="", now=NOW)
+    resolution = ballots.close_ballot(db, actor=secretariat, ballot=ballot, now=NOW)
+    assert resolution.record["terms"]["consultation_skipped_reason"] == reason
+    assert load_version_tree(db, version.id).status == VersionStatus.adopted

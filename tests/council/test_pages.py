@@ -35,11 +35,13 @@ from council.models import (
     Term,
 )
 from council.routes import end_of_day
+from guidelines.documents import load_version_tree
 from guidelines.models import GuidelineVersion, VersionStatus
+from guidelines.service import get_guideline, open_consultation, start_new_draft, update_criterion
 from tests.conftest import csrf_of
 from tests.council.builders import seat_council, seat_member
 from tests.factories import NOW, make_user, sign_in_as
-from tests.guidelines.builders import adopt, make_draft
+from tests.guidelines.builders import adopt, make_criterion_input, make_draft
 
 ENGLISH = {"Accept-Language": "en"}
 CLOSES_ON = dt.date(2026, 12, 2)
@@ -798,3 +800,128 @@ def test_members_positions_are_refused_once_the_ballot_has_closed(
 
     assert late.status_code == 409
     assert count(db, Position) == 0
+
+
+# What a ballot adopts --------------------------------------------------------------------------
+
+SKIP_REASON = "Reforma legal urgente; la consulta se hará en la siguiente versión."
+
+
+def _reworded_draft(db: Session, council: Council, number: str = "1.1") -> GuidelineVersion:
+    """A draft copied from the version in force, with EQ-1 reworded."""
+    guideline = get_guideline(db, "etica-ia")
+    draft = start_new_draft(
+        db, actor=council.secretariat, guideline=guideline, number=number, now=NOW
+    )
+    tree = load_version_tree(db, draft.id)
+    (criterion,) = [c for p in tree.principles for c in p.criteria if c.code == "EQ-1"]
+    update_criterion(
+        db,
+        actor=council.secretariat,
+        version=tree,
+        criterion_id=criterion.id,
+        data=make_criterion_input("EQ-1", "EQ", "El proveedor debe auditar EQ-1."),
+        expected_revision=None,
+        now=NOW,
+    )
+    db.commit()
+    return load_version_tree(db, draft.id)
+
+
+def test_the_ballot_page_shows_the_changes_from_the_version_in_force_and_no_consultation(
+    db: Session, browser: TestClient, public: TestClient, clock: Clock, council: Council
+) -> None:
+    adopt(db, make_draft(db, council.secretariat))
+    _reworded_draft(db, council)
+    sign_in_as(browser, council.secretary)
+    refused = post_form(
+        browser, "/council/ballots", ballot_form(number="1.1", consultation_skipped_reason="")
+    )
+    assert refused.status_code == 422
+    assert text_of(soup(refused), "#f-consultation_skipped_reason-error") == (
+        "This version did not go through public consultation; give the reason for adopting it "
+        "without one."
+    )
+    opened = post_form(
+        browser,
+        "/council/ballots",
+        ballot_form(number="1.1", consultation_skipped_reason=SKIP_REASON),
+    )
+    assert opened.status_code == 303
+    page = soup(browser.get(opened.headers["location"]))
+    adoption = one(page, "section[aria-labelledby=adoption-heading]")
+    facts = " ".join(adoption.get_text(" ").split())
+    assert "The draft did not go through public consultation." in facts
+    assert SKIP_REASON in facts
+    assert "Changes from version 1.0, in force now, to 1.1" in facts
+    changed = one(adoption, "#adoption-changed-EQ-1")
+    assert "auditar" in one(changed, "ins").get_text()
+
+    ballot = db.scalars(select(Ballot)).one()
+    for user in council.everyone:
+        assert cast(browser, user, ballot.id, "yes").status_code == 303
+    sign_in_as(browser, council.secretary)
+    closed = post_form(browser, f"/council/ballots/{ballot.id}/close")
+    assert closed.status_code == 303
+    resolution = soup(public.get(closed.headers["location"]))
+    facts = dict(
+        zip(texts(resolution, "dl.facts dt"), texts(resolution, "dl.facts dd"), strict=True)
+    )
+    assert facts["Adopted without public consultation"] == f"Reason: {SKIP_REASON}"
+
+
+def test_the_ballot_page_says_the_draft_went_through_consultation(
+    db: Session, browser: TestClient, clock: Clock, council: Council
+) -> None:
+    version = make_draft(db, council.secretariat)
+    open_consultation(
+        db,
+        actor=council.secretariat,
+        version=version,
+        closes_on=dt.date(2026, 11, 27),
+        min_days=1,
+        now=NOW,
+    )
+    db.commit()
+    clock.now = end_of_day(dt.date(2026, 11, 27)) + dt.timedelta(hours=1)
+    sign_in_as(browser, council.secretary)
+    opened = post_form(
+        browser,
+        "/council/ballots",
+        ballot_form(closes_on="2026-12-05", consultation_skipped_reason=""),
+    )
+    assert opened.status_code == 303, opened.text
+    adoption = one(soup(browser.get(opened.headers["location"])), "#adoption-heading").parent
+    assert adoption is not None
+    assert "The draft went through public consultation." in adoption.get_text(" ")
+    assert adoption.select_one('a[href="/guidelines/etica-ia/1.0/consultation/report"]')
+    assert "No version is in force." in adoption.get_text(" ")
+
+
+def test_a_ballot_on_a_draft_missing_a_newer_version_is_refused_unless_it_replaces_it(
+    db: Session, browser: TestClient, clock: Clock, council: Council
+) -> None:
+    adopt(db, make_draft(db, council.secretariat))
+    newer = _reworded_draft(db, council, "1.1")
+    _reworded_draft(db, council, "1.2")
+    adopt(db, newer, now=NOW + dt.timedelta(hours=1))
+    db.commit()
+    clock.now = NOW + dt.timedelta(hours=2)
+    sign_in_as(browser, council.secretary)
+    form = ballot_form(number="1.2")
+    refused = post_form(browser, "/council/ballots", form)
+    assert refused.status_code == 409
+    page = soup(refused)
+    assert text_of(page, ".form-error") == (
+        "Version 1.1 was adopted after the text this draft builds on. Rebase the draft onto it, "
+        "or state that this version replaces its changes."
+    )
+    assert one(page, "input[name=number]")["value"] == "1.2"
+    opened = post_form(browser, "/council/ballots", {**form, "replaces_newer": "true"})
+    assert opened.status_code == 303
+    shown = one(
+        soup(browser.get(opened.headers["location"])), "section[aria-labelledby=adoption-heading]"
+    )
+    assert "This version replaces the changes of version 1.1" in " ".join(
+        shown.get_text(" ").split()
+    )
