@@ -864,10 +864,10 @@ def test_the_ballot_page_shows_the_changes_from_the_version_in_force_and_no_cons
     closed = post_form(browser, f"/council/ballots/{ballot.id}/close")
     assert closed.status_code == 303
     resolution = soup(public.get(closed.headers["location"]))
-    facts = dict(
+    printed = dict(
         zip(texts(resolution, "dl.facts dt"), texts(resolution, "dl.facts dd"), strict=True)
     )
-    assert facts["Adopted without public consultation"] == f"Reason: {SKIP_REASON}"
+    assert printed["Adopted without public consultation"] == f"Reason: {SKIP_REASON}"
 
 
 def test_the_ballot_page_says_the_draft_went_through_consultation(
