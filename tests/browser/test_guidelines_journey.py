@@ -55,8 +55,8 @@ def test_secretariat_edits_public_comments_and_secretariat_disposes(
     staff.get_by_role("button", name="Save").click()
     expect(staff.get_by_text("The criterion has been saved.")).to_be_visible()
 
-    # Put the draft to public consultation for ten days.
-    closes_on = (local_date(live_server.clock.now) + dt.timedelta(days=10)).isoformat()
+    # Put the draft to public consultation for the shortest period allowed, thirty days.
+    closes_on = (local_date(live_server.clock.now) + dt.timedelta(days=30)).isoformat()
     staff.locator("#f-closes_on").fill(closes_on)
     staff.get_by_role("button", name="Open public consultation").click()
     expect(staff.get_by_text("The public consultation is open.")).to_be_visible()
@@ -84,7 +84,7 @@ def test_secretariat_edits_public_comments_and_secretariat_disposes(
     expect(comment).to_be_visible()
 
     # After the consultation closes, the secretariat records a disposition.
-    live_server.clock.advance(days=12)  # past the end of the closing day in Mexico City
+    live_server.clock.advance(days=32)  # past the end of the closing day in Mexico City
     staff.goto(live_server.url + "/guidelines/etica-ia/2.0/consultation")
     staff_comment = staff.locator("article", has_text="lenguas indígenas")
     staff_comment.get_by_role("combobox", name="Disposition", exact=True).select_option(
