@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     signin_lockout_minutes: int = Field(
         default=15, description="Window and lockout length for failed sign-ins, in minutes."
     )
+    max_message_files: int = Field(
+        default=5, description="Most files attached to one message of an application's thread."
+    )
 
     @property
     def secure_cookies(self) -> bool:

@@ -180,6 +180,8 @@ def build_world(
         attachments=[(io.BytesIO(PDF), f"adjunto-{tag}.pdf")],
         store=store,
         max_file_bytes=1024 * 1024,
+        max_total_bytes=2 * 1024 * 1024,
+        max_files=5,
         base_url="http://testserver",
         now=NOW,
     )
