@@ -89,13 +89,15 @@ def make_organization(
         now=NOW,
     )
     if verified:
-        verify(db, organization)
+        verify(db, organization.id)
     db.commit()
     return organization
 
 
-def verify(db: Session, organization: Organization) -> None:
+def verify(db: Session, organization_id: int) -> None:
     """The secretariat verifies the organisation (by a proof it takes as read)."""
+    organization = db.get(Organization, organization_id)
+    assert organization is not None
     organization.proof_key = organization.proof_key or "00/" + "p" * 30
     organizations.verify_organization(
         db,
