@@ -9,7 +9,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core.accounts import (
@@ -250,6 +250,8 @@ def request_sign_up(
     if fields:
         raise Invalid(fields=fields, **params)
     password_hash = hash_password(data.password)  # for every address, so timing tells nothing
+    # Unconfirmed sign-ups hold password hashes: none is kept past its link's life.
+    session.execute(delete(SignUpRequest).where(SignUpRequest.expires_at <= now))
     try:
         check_limit(
             session,
@@ -361,6 +363,7 @@ def confirm_sign_up(session: Session, *, token: str, now: dt.datetime) -> Confir
     # The password was checked and hashed when the form was sent; only its hash was kept.
     user.password_hash = request.password_hash
     user.password_changed_at = now
+    request.password_hash = ""
     session.flush()
     details = OrganizationInput.model_validate(request.organization)
     taken = session.scalar(select(Organization.id).where(Organization.rfc == details.rfc))
@@ -875,7 +878,9 @@ def my_disputes(session: Session, user: User) -> list[tuple[RfcDispute, Organiza
     return [(d, o) for d, o in rows]
 
 
-def _award(session: Session, dispute: RfcDispute, organization: Organization) -> None:
+def _award(
+    session: Session, dispute: RfcDispute, organization: Organization, now: dt.datetime
+) -> None:
     """Hand the organisation's record to the claimant: its people lose access, details change."""
     for member in session.scalars(
         select(OrganizationMember).where(OrganizationMember.organization_id == organization.id)
@@ -909,7 +914,7 @@ def _award(session: Session, dispute: RfcDispute, organization: Organization) ->
             organization_id=organization.id,
             user_id=dispute.claimant_id,
             role=OrgRole.owner,
-            created_at=dispute.resolved_at,
+            created_at=now,
         )
     )
 
@@ -942,7 +947,7 @@ def resolve_dispute(
     dispute.resolved_by_id = actor.id
     dispute.resolution_reason = reason.strip()
     if award:
-        _award(session, dispute, organization)
+        _award(session, dispute, organization, now)
         organization.verification = OrgVerification.verified
         organization.verification_method = VerificationMethod.proof
         organization.verification_reason = reason.strip()

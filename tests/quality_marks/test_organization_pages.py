@@ -14,6 +14,7 @@ from httpx2 import Response
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from core import accounts
 from core.accounts import Role, User, find_user_by_email
 from core.audit import AuditEvent
 from core.auth import now_utc
@@ -309,13 +310,13 @@ def test_sign_up_answers_the_same_for_an_address_with_an_account_and_mails_its_o
     make_user(db, email="paola@datasalud.example.mx")
     db.commit()
     hashed: list[str] = []
-    real_hash = organizations.hash_password
+    real_hash = accounts.hash_password
 
     def counting_hash(password: str) -> str:
         hashed.append(password)
         return real_hash(password)
 
-    monkeypatch.setattr(organizations, "hash_password", counting_hash)
+    monkeypatch.setattr("quality_marks.organizations.hash_password", counting_hash)
     known = _post(client, "/register", _signup_form(), "/register")
     assert len(hashed) == 1  # the slow part of the work is done for a known address too
     unknown = _post(client, "/register", _signup_form(email="nueva@ejemplo.mx"), "/register")
