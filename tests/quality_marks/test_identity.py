@@ -39,6 +39,7 @@ from tests.quality_marks.factories import (
     make_organization,
     make_product,
 )
+from tests.test_accessibility import _problems
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -218,6 +219,7 @@ def test_a_second_claimant_files_a_dispute_that_the_secretariat_resolves(
     db.commit()
     sign_in_as(client, claimant)
     form = _dispute_form(holder.rfc)
+    assert _problems(client.get("/organisations/disputes/new").text) == []
     without_proof = post(client, "/organisations/disputes", form)
     assert without_proof.status_code == 422
     kept = page(without_proof.text)
@@ -234,7 +236,9 @@ def test_a_second_claimant_files_a_dispute_that_the_secretariat_resolves(
     assert dispute is not None
 
     sign_in_as(client, staff)
-    listing = page(client.get("/organisations/verification").text)
+    listing_html = client.get("/organisations/verification").text
+    assert _problems(listing_html) == []  # one h1, unique ids, every control labelled
+    listing = page(listing_html)
     assert listing.select_one(f"a[href='/disputes/{dispute.id}/proof']") is not None
     decision = "award" if award else "dismiss"
     assert post(client, f"/disputes/{dispute.id}", {"decision": decision}).status_code == 422
