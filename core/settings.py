@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     consultation_min_days: int = Field(
         default=30, ge=1, description="Shortest public consultation on a draft, in days."
     )
+    max_message_files: int = Field(
+        default=5, description="Most files attached to one message of an application's thread."
+    )
 
     @property
     def secure_cookies(self) -> bool:

@@ -46,6 +46,7 @@ NAVIGATION = [
     NavLink("/council/members", N_("Roster"), ("secretariat",)),
     NavLink("/organisation", N_("My organisation"), ("applicant",)),
     NavLink("/applications", N_("Applications"), ("secretariat",)),
+    NavLink("/organisations/verification", N_("Verification"), ("secretariat",)),
     NavLink("/account", N_("My account"), ("*",)),
     NavLink("/admin/users", N_("People"), ("secretariat",)),
 ]

@@ -630,6 +630,8 @@ def api_post_message(
             attachments=[(f.file, f.filename or "") for f in sent.files],
             store=store,
             max_file_bytes=request.app.state.settings.max_upload_bytes,
+            max_total_bytes=request.app.state.settings.max_application_upload_bytes,
+            max_files=request.app.state.settings.max_message_files,
             base_url=request.app.state.settings.base_url,
             now=now,
         )

@@ -43,7 +43,7 @@ from quality_marks.models import (
     Organization,
     Product,
 )
-from quality_marks.organizations import EDITING_ROLES, membership
+from quality_marks.organizations import EDITING_ROLES, NOT_VERIFIED, membership
 from quality_marks.schemas import AnswerInput, LinkInput
 
 pages = APIRouter(include_in_schema=False)
@@ -153,6 +153,8 @@ def _common(request: Request) -> dict[str, Any]:
         "size": lambda n: human_size(tr, n),
         "max_file_mb": f"{settings.max_upload_bytes / 1024 / 1024:g}",
         "max_total_mb": f"{settings.max_application_upload_bytes / 1024 / 1024:g}",
+        "max_files": settings.max_message_files,
+        "not_verified": NOT_VERIFIED,
         "accept": ACCEPT,
     }
 
@@ -715,6 +717,8 @@ def post_message_page(
             attachments=[(u.file, u.filename or "") for u in uploads],
             store=_store(request),
             max_file_bytes=_settings(request).max_upload_bytes,
+            max_total_bytes=_settings(request).max_application_upload_bytes,
+            max_files=_settings(request).max_message_files,
             base_url=_settings(request).base_url,
             now=now,
         )

@@ -15,7 +15,7 @@ from core.audit import record_event
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from core.i18n import local_date
 from core.mail import queue_mail
-from core.storage import FileStore, FileTooLarge
+from core.storage import FileStore, FileTooLarge, StoredFile
 from guidelines.documents import load_version_tree
 from guidelines.models import Criterion, Guideline, GuidelineVersion, Principle
 from guidelines.service import get_guideline, slug_of, standings
@@ -29,9 +29,17 @@ from quality_marks.models import (
     Evidence,
     Message,
     MessageAttachment,
+    Organization,
     OrgRole,
+    OrgVerification,
 )
-from quality_marks.organizations import EDITING_ROLES, members_of, membership, require_member
+from quality_marks.organizations import (
+    EDITING_ROLES,
+    members_of,
+    membership,
+    require_member,
+    require_verified,
+)
 from quality_marks.products import get_product
 from quality_marks.schemas import AnswerInput
 
@@ -192,7 +200,7 @@ def next_actions(session: Session, application: Application, user: User) -> list
     actions: list[str] = []
     if editor and status in EDITABLE:
         actions.append("edit")
-    if editor and status == S.draft:
+    if editor and status == S.draft and _verified(session, application):
         actions.append("submit")
     if editor and status == S.information_requested:
         actions.append("answer_request")
@@ -205,6 +213,17 @@ def next_actions(session: Session, application: Application, user: User) -> list
     if editor and TRANSITIONS[status] and S.withdrawn in TRANSITIONS[status]:
         actions.append("withdraw")
     return actions
+
+
+def _organization_of(session: Session, application: Application) -> Organization:
+    organization = session.get(Organization, application.organization_id)
+    assert organization is not None
+    return organization
+
+
+def _verified(session: Session, application: Application) -> bool:
+    """Whether the secretariat has verified the applying organisation's identity."""
+    return _organization_of(session, application).verification == OrgVerification.verified
 
 
 def accepted_versions(guideline: Guideline, now: dt.datetime) -> list[GuidelineVersion]:
@@ -339,14 +358,39 @@ def save_answers(
 
 
 def _used_bytes(session: Session, application: Application) -> int:
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(Evidence.size), 0)).where(
-                Evidence.application_id == application.id
-            )
+    """The bytes of every file the application holds: evidence and message attachments."""
+    evidence = session.scalar(
+        select(func.coalesce(func.sum(Evidence.size), 0)).where(
+            Evidence.application_id == application.id
         )
-        or 0
     )
+    attachments = session.scalar(
+        select(func.coalesce(func.sum(MessageAttachment.size), 0))
+        .join(Message, Message.id == MessageAttachment.message_id)
+        .where(Message.application_id == application.id)
+    )
+    return int(evidence or 0) + int(attachments or 0)
+
+
+def _save_within(
+    store: FileStore,
+    stream: BinaryIO,
+    filename: str,
+    *,
+    room: int,
+    max_file_bytes: int,
+    max_total_bytes: int,
+) -> StoredFile:
+    """Store a file no larger than the single-file limit nor the room left in the total."""
+    try:
+        return store.save(stream, original_name=filename, max_bytes=min(max_file_bytes, room))
+    except FileTooLarge:
+        if room < max_file_bytes:
+            raise FileTooLarge(
+                N_("The application's files may not exceed %(limit)s MB in total."),
+                limit=f"{max_total_bytes / 1024 / 1024:g}",
+            ) from None
+        raise
 
 
 def add_evidence_file(
@@ -368,16 +412,14 @@ def add_evidence_file(
     _ensure_editable(application)
     if criterion_code not in applicable_codes(session, application):
         raise Invalid(NOT_ON_CHECKLIST, codes=criterion_code)
-    room = max_total_bytes - _used_bytes(session, application)
-    try:
-        stored = store.save(stream, original_name=filename, max_bytes=min(max_file_bytes, room))
-    except FileTooLarge:
-        if room < max_file_bytes:
-            raise FileTooLarge(
-                N_("The application's evidence may not exceed %(limit)s MB in total."),
-                limit=f"{max_total_bytes / 1024 / 1024:g}",
-            ) from None
-        raise
+    stored = _save_within(
+        store,
+        stream,
+        filename,
+        room=max_total_bytes - _used_bytes(session, application),
+        max_file_bytes=max_file_bytes,
+        max_total_bytes=max_total_bytes,
+    )
     evidence = Evidence(
         application_id=application.id,
         criterion_code=criterion_code,
@@ -537,6 +579,7 @@ def submit_application(
     _require_editor(session, actor, application)
     if application.status != S.draft:
         _transition(application, S.submitted)
+    require_verified(_organization_of(session, application))
     items = _complete_checklist(session, application)
     _transition(application, S.submitted)
     application.submitted_at = now
@@ -702,21 +745,40 @@ def post_message(
     attachments: list[tuple[BinaryIO, str]],
     store: FileStore,
     max_file_bytes: int,
+    max_total_bytes: int,
+    max_files: int,
     base_url: str,
     now: dt.datetime,
 ) -> Message:
-    """Write in the application's thread; the other side is told by e-mail."""
+    """Write in the application's thread; the other side is told by e-mail.
+
+    Attachments count toward the application's total of files, like evidence.
+    """
     member = membership(session, actor, application.organization_id)
     staff = actor.has_role(Role.secretariat) and member is None
     if not staff and (member is None or member.role not in EDITING_ROLES):
         raise NotFound() if member is None else Forbidden()
     if not body.strip():
         raise Invalid(fields={"body": N_("Write a message.")})
+    if len(attachments) > max_files:
+        raise Invalid(
+            fields={"attachments": N_("A message may carry at most %(count)s files.")},
+            count=max_files,
+        )
     message = _add_message(session, application, actor, body, is_request=False, now=now)
     stored_keys: list[str] = []
+    room = max_total_bytes - _used_bytes(session, application)
     try:
         for stream, filename in attachments:
-            stored = store.save(stream, original_name=filename, max_bytes=max_file_bytes)
+            stored = _save_within(
+                store,
+                stream,
+                filename,
+                room=room,
+                max_file_bytes=max_file_bytes,
+                max_total_bytes=max_total_bytes,
+            )
+            room -= stored.size
             stored_keys.append(stored.key)
             session.add(
                 MessageAttachment(

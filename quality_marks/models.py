@@ -39,6 +39,37 @@ class OrgRole(enum.StrEnum):
     viewer = "viewer"
 
 
+class OrgVerification(enum.StrEnum):
+    """Whether the secretariat has confirmed that an organisation is who it says it is."""
+
+    unverified = "unverified"
+    verified = "verified"
+    rejected = "rejected"
+
+
+class VerificationMethod(enum.StrEnum):
+    """How the secretariat confirmed an organisation's identity."""
+
+    proof = "proof"  # an uploaded document, such as the constancia de situación fiscal
+    domain = "domain"  # the owner's e-mail address is on the organisation's web domain
+
+
+class InvitationStatus(enum.StrEnum):
+    """Where an invitation to an existing account stands."""
+
+    pending = "pending"
+    accepted = "accepted"
+    declined = "declined"
+
+
+class DisputeStatus(enum.StrEnum):
+    """Where a dispute over an RFC stands."""
+
+    open = "open"
+    awarded = "awarded"
+    dismissed = "dismissed"
+
+
 class ApplicationStatus(enum.StrEnum):
     """Where a quality-mark application stands."""
 
@@ -84,6 +115,24 @@ class Organization(Base):
     contact_phone: Mapped[str] = mapped_column(String(40), default="")
     website: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Unverified until the secretariat confirms the identity; only verified ones may apply.
+    verification: Mapped[OrgVerification] = mapped_column(
+        Enum(OrgVerification, native_enum=False, length=12),
+        default=OrgVerification.unverified,
+        server_default=OrgVerification.unverified.value,
+        index=True,
+    )
+    verification_method: Mapped[VerificationMethod | None] = mapped_column(
+        Enum(VerificationMethod, native_enum=False, length=10)
+    )
+    verification_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The latest proof of identity the organisation uploaded (kept in the file store).
+    proof_key: Mapped[str | None] = mapped_column(String(80))
+    proof_name: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    proof_content_type: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    proof_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    proof_uploaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class OrganizationMember(Base):
@@ -97,6 +146,64 @@ class OrganizationMember(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     role: Mapped[OrgRole] = mapped_column(Enum(OrgRole, native_enum=False, length=10))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class OrganizationInvitation(Base):
+    """An owner's offer to an existing account to act for the organisation, until answered."""
+
+    __tablename__ = "organization_invitations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[OrgRole] = mapped_column(Enum(OrgRole, native_enum=False, length=10))
+    invited_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[InvitationStatus] = mapped_column(
+        Enum(InvitationStatus, native_enum=False, length=10)
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class RfcDispute(Base):
+    """A claim, with proof, that the organisation registered under an RFC is not its holder."""
+
+    __tablename__ = "organization_disputes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    claimant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # The claimant's registration details; they replace the organisation's if the RFC is awarded.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    statement: Mapped[str] = mapped_column(Text)
+    proof_key: Mapped[str] = mapped_column(String(80))
+    proof_name: Mapped[str] = mapped_column(String(255))
+    proof_content_type: Mapped[str] = mapped_column(String(120))
+    proof_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[DisputeStatus] = mapped_column(
+        Enum(DisputeStatus, native_enum=False, length=10), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolution_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class SignUpRequest(Base):
+    """A company sign-up waiting for its e-mail address to be confirmed; nothing exists before."""
+
+    __tablename__ = "sign_up_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(10))
+    organization: Mapped[dict[str, Any]] = mapped_column(JSON)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class Product(Base):

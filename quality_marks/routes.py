@@ -5,21 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from core.accounts import Role, User
 from core.api import ObjectId, parse_int
-from core.auth import MaybeUser, Now, require, sign_in
+from core.auth import MaybeUser, Now, Staff, require, sign_in
 from core.db import get_session
-from core.errors import N_, Conflict, DomainError, Invalid, RateLimited
+from core.errors import N_, Conflict, DomainError, Invalid, NotFound, RateLimited
 from core.forms import parse_input
 from core.i18n import LOCALE_NAMES, normalize_locale
 from core.ratelimit import check_limit, record_hit
+from core.storage import FileStore
 from core.web import (
     SubmittedForm,
     error_fields,
@@ -32,6 +34,7 @@ from core.web import (
 from guidelines import service as guidelines
 from guidelines.models import Guideline, GuidelineVersion
 from quality_marks import applications, organizations, products
+from quality_marks.downloads import stored_file
 from quality_marks.geography import MEXICAN_STATES, SECTORS
 from quality_marks.models import (
     Application,
@@ -39,7 +42,10 @@ from quality_marks.models import (
     Organization,
     OrgRole,
     OrgSize,
+    OrgVerification,
     Product,
+    RfcDispute,
+    VerificationMethod,
 )
 from quality_marks.schemas import ColleagueInput, OrganizationForm, ProductInput, SignUpInput
 
@@ -121,6 +127,10 @@ LABELS = {
     "risk_labels": guidelines.RISK_LABELS,
     "application_status_labels": applications.STATUS_LABELS,
     "pending_kinds": PENDING_KINDS,
+    "verification_labels": organizations.VERIFICATION_LABELS,
+    "method_labels": organizations.METHOD_LABELS,
+    "dispute_labels": organizations.DISPUTE_LABELS,
+    "not_verified": organizations.NOT_VERIFIED,
 }
 
 
@@ -154,6 +164,17 @@ def _organization_options(request: Request) -> dict[str, list[tuple[str, str]]]:
 
 def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def _store(request: Request) -> FileStore:
+    store: FileStore = request.app.state.file_store
+    return store
+
+
+def _upload(form: FormData, name: str) -> UploadFile | None:
+    """The file chosen in a file input, if one was (a browser sends a nameless part if not)."""
+    value = form.get(name)
+    return value if isinstance(value, UploadFile) and value.filename else None
 
 
 # Sign-up and registration ------------------------------------------------------------------
@@ -192,11 +213,11 @@ def register_form(request: Request, user: MaybeUser) -> Response:
 
 @pages.post("/register", response_model=None)
 def register(request: Request, session: DbSession, now: Now, form: SubmittedForm) -> Response:
-    """Open the applicant account, register the organisation and sign the person in."""
+    """Mail a confirmation link; the account and organisation open only when it is followed."""
     values = {name: _text(form, name) for name in (*PERSON_FIELDS, *ORGANIZATION_FIELDS)}
     ip = _client_ip(request)
     try:
-        # Every attempt counts, refused ones too: they probe which addresses have accounts.
+        # Every attempt counts, refused ones too.
         check_limit(
             session,
             bucket=SIGNUP_BUCKET,
@@ -206,23 +227,19 @@ def register(request: Request, session: DbSession, now: Now, form: SubmittedForm
             now=now,
         )
         data = parse_input(SignUpInput, {**values, "password": form.get("password") or ""})
-        user, _organization = organizations.sign_up_organization(
+        organizations.request_sign_up(
             session,
-            full_name=data.full_name,
-            email=data.email,
-            password=data.password,
-            locale=translator_for(request).locale,
             data=data,
+            locale=translator_for(request).locale,
+            base_url=request.app.state.settings.base_url,
             now=now,
         )
-    except (Invalid, Conflict, RateLimited) as error:
+    except (Invalid, RateLimited) as error:
         session.rollback()
         if not isinstance(error, RateLimited):
             record_hit(session, bucket=SIGNUP_BUCKET, key=ip, now=now)
             session.commit()
         errors, form_error = _failure(request, error)
-        if isinstance(error, Conflict):  # the one conflict of a sign-up: the address is taken
-            errors, form_error = {"email": error_message(request, error)}, None
         return _register_page(
             request,
             values=values,
@@ -232,11 +249,268 @@ def register(request: Request, session: DbSession, now: Now, form: SubmittedForm
         )
     record_hit(session, bucket=SIGNUP_BUCKET, key=ip, now=now)
     session.commit()
-    sign_in(request, user)
+    return redirect("/register/sent")
+
+
+@pages.get("/register/sent")
+def register_sent(request: Request) -> HTMLResponse:
+    """The one answer to every sign-up: look for our e-mail."""
+    return render_page(request, "quality_marks/register_sent.html", {})
+
+
+@pages.get("/register/confirm/{token}", response_model=None)
+def confirm_registration(request: Request, session: DbSession, now: Now, token: str) -> Response:
+    """Follow the e-mailed link: open the account, register the organisation, sign in."""
+    confirmed = organizations.confirm_sign_up(session, token=token[:100], now=now)
+    session.commit()
+    sign_in(request, confirmed.user)
+    if confirmed.organization is None:
+        flash(
+            request,
+            N_(
+                "Your e-mail address is confirmed and your account is open. An organisation with "
+                "your RFC is already registered: if the RFC is yours, file a dispute with proof."
+            ),
+        )
+        details = confirmed.details.model_dump(mode="json")
+        return redirect(f"/organisations/disputes/new?{urlencode(details)}")
     flash(
         request,
-        N_("Welcome, %(name)s. Your organisation has been registered."),
-        name=user.full_name,
+        N_(
+            "Welcome, %(name)s. Your organisation has been registered. Upload proof of its "
+            "identity so that the secretariat can verify it."
+        ),
+        name=confirmed.user.full_name,
+    )
+    return redirect(f"/organisations/{confirmed.organization.id}")
+
+
+# The secretariat's verification of identities and disputes (before /organisations/{id}).
+
+
+def _verification_page(
+    request: Request,
+    session: Session,
+    user: User,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    form_error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    tr = translator_for(request)
+    return render_page(
+        request,
+        "quality_marks/verification.html",
+        {
+            **LABELS,
+            "cases": organizations.awaiting_verification(session, actor=user),
+            "disputes": organizations.open_disputes(session, actor=user),
+            "method_options": [
+                (m.value, tr.gettext(organizations.METHOD_LABELS[m])) for m in VerificationMethod
+            ],
+            "values": values or {},
+            "errors": errors or {},
+            "form_error": form_error,
+        },
+        status_code=status_code,
+    )
+
+
+@pages.get("/organisations/verification")
+def verification_page(request: Request, session: DbSession, user: Staff) -> HTMLResponse:
+    """Organisations awaiting verification of their identity, and open disputes over an RFC."""
+    return _verification_page(request, session, user)
+
+
+def _refused_decision(
+    request: Request,
+    session: Session,
+    user: User,
+    error: DomainError,
+    values: dict[str, str],
+    prefix: str,
+) -> HTMLResponse:
+    session.rollback()
+    fields, form_error = _failure(request, error)
+    errors = {f"{prefix}{name}": message for name, message in fields.items()}
+    return _verification_page(
+        request,
+        session,
+        user,
+        values=values,
+        errors=errors,
+        form_error=form_error or error_message(request, error),
+        status_code=error.status_code,
+    )
+
+
+@pages.post("/organisations/{organization_id}/verification", response_model=None)
+def decide_verification_page(
+    request: Request,
+    session: DbSession,
+    user: Staff,
+    now: Now,
+    form: SubmittedForm,
+    organization_id: ObjectId,
+) -> Response:
+    """The secretariat verifies an organisation's identity or refuses it, with a reason."""
+    prefix = f"{organization_id}-"
+    decision = _text(form, "decision")
+    values = {
+        f"{prefix}method": _text(form, "method"),
+        f"{prefix}reason": _text(form, "reason"),
+    }
+    base_url = request.app.state.settings.base_url
+    try:
+        if decision == "verify":
+            method = _text(form, "method")
+            if method not in set(VerificationMethod):
+                raise Invalid(fields={"method": N_("Choose one of the options.")})
+            organizations.verify_organization(
+                session,
+                actor=user,
+                organization_id=organization_id,
+                method=VerificationMethod(method),
+                reason=_text(form, "reason"),
+                base_url=base_url,
+                now=now,
+            )
+        else:
+            organizations.reject_organization(
+                session,
+                actor=user,
+                organization_id=organization_id,
+                reason=_text(form, "reason"),
+                base_url=base_url,
+                now=now,
+            )
+    except (Invalid, Conflict) as error:
+        return _refused_decision(request, session, user, error, values, prefix)
+    session.commit()
+    flash(
+        request,
+        N_("The organisation has been verified.")
+        if decision == "verify"
+        else N_("The organisation's identity has been refused."),
+    )
+    return redirect("/organisations/verification")
+
+
+@pages.post("/disputes/{dispute_id}", response_model=None)
+def resolve_dispute_page(
+    request: Request,
+    session: DbSession,
+    user: Staff,
+    now: Now,
+    form: SubmittedForm,
+    dispute_id: ObjectId,
+) -> Response:
+    """The secretariat awards a disputed RFC to the claimant or dismisses the dispute."""
+    prefix = f"d{dispute_id}-"
+    award = _text(form, "decision") == "award"
+    values = {f"{prefix}reason": _text(form, "reason")}
+    try:
+        organizations.resolve_dispute(
+            session,
+            actor=user,
+            dispute_id=dispute_id,
+            award=award,
+            reason=_text(form, "reason"),
+            base_url=request.app.state.settings.base_url,
+            now=now,
+        )
+    except (Invalid, Conflict) as error:
+        return _refused_decision(request, session, user, error, values, prefix)
+    session.commit()
+    flash(
+        request,
+        N_("The RFC has been awarded to the claimant.")
+        if award
+        else N_("The dispute is dismissed."),
+    )
+    return redirect("/organisations/verification")
+
+
+@pages.get("/disputes/{dispute_id}/proof")
+def dispute_proof_download(
+    request: Request, session: DbSession, user: Staff, dispute_id: ObjectId
+) -> FileResponse:
+    """The proof a claimant attached to a dispute, for the secretariat."""
+    dispute = session.get(RfcDispute, dispute_id)
+    if dispute is None:
+        raise NotFound()
+    return stored_file(
+        _store(request), dispute.proof_key, dispute.proof_name, dispute.proof_content_type
+    )
+
+
+def _dispute_page(
+    request: Request,
+    *,
+    values: dict[str, str],
+    errors: dict[str, str],
+    form_error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render_page(
+        request,
+        "quality_marks/dispute.html",
+        {
+            **_organization_options(request),
+            "values": values,
+            "errors": errors,
+            "form_error": form_error,
+        },
+        status_code=status_code,
+    )
+
+
+@pages.get("/organisations/disputes/new")
+def new_dispute_form(request: Request, user: Applicant) -> HTMLResponse:
+    """The form with which a second claimant of a registered RFC asks for it, with proof."""
+    values = {name: str(request.query_params.get(name, ""))[:500] for name in ORGANIZATION_FIELDS}
+    return _dispute_page(request, values=values, errors={})
+
+
+@pages.post("/organisations/disputes", response_model=None)
+def file_dispute_page(
+    request: Request, session: DbSession, user: Applicant, now: Now, form: SubmittedForm
+) -> Response:
+    """File a dispute over an RFC registered by another organisation."""
+    values = {name: _text(form, name) for name in (*ORGANIZATION_FIELDS, "statement")}
+    upload = _upload(form, "proof")
+    store = _store(request)
+    try:
+        dispute = organizations.file_dispute(
+            session,
+            actor=user,
+            data=parse_input(OrganizationForm, {n: values[n] for n in ORGANIZATION_FIELDS}),
+            statement=values["statement"],
+            stream=upload.file if upload else None,
+            filename=(upload.filename or "") if upload else "",
+            store=store,
+            max_bytes=request.app.state.settings.max_upload_bytes,
+            now=now,
+        )
+    except (Invalid, Conflict) as error:
+        session.rollback()
+        errors, form_error = _failure(request, error)
+        return _dispute_page(
+            request,
+            values=values,
+            errors=errors,
+            form_error=form_error,
+            status_code=error.status_code,
+        )
+    try:
+        session.commit()
+    except Exception:
+        store.delete(dispute.proof_key)
+        raise
+    flash(
+        request,
+        N_("Your dispute has been filed. The secretariat will decide and tell you by e-mail."),
     )
     return redirect("/organisation")
 
@@ -280,9 +554,43 @@ def register_organization_page(
 def my_organization(request: Request, session: DbSession, user: Applicant) -> Response:
     """The applicant's way in: their organisation, a list of several, or a call to register."""
     mine = organizations.my_organizations(session, user)
-    if len(mine) == 1:
+    invitations = organizations.my_invitations(session, user)
+    if len(mine) == 1 and not invitations:
         return redirect(f"/organisations/{mine[0][0].id}")
-    return render_page(request, "quality_marks/dashboard.html", {**LABELS, "organizations": mine})
+    return render_page(
+        request,
+        "quality_marks/dashboard.html",
+        {
+            **LABELS,
+            "organizations": mine,
+            "invitations": invitations,
+            "disputes": organizations.my_disputes(session, user),
+        },
+    )
+
+
+@pages.post("/invitations/{invitation_id}/{answer}", response_model=None)
+def answer_invitation_page(
+    request: Request,
+    session: DbSession,
+    user: Applicant,
+    now: Now,
+    form: SubmittedForm,
+    invitation_id: ObjectId,
+    answer: str,
+) -> Response:
+    """The invited person accepts or declines an invitation to an organisation."""
+    if answer not in ("accept", "decline"):
+        raise NotFound()
+    invitation = organizations.answer_invitation(
+        session, actor=user, invitation_id=invitation_id, accept=answer == "accept", now=now
+    )
+    session.commit()
+    if answer == "accept":
+        flash(request, N_("You now act for the organisation."))
+        return redirect(f"/organisations/{invitation.organization_id}")
+    flash(request, N_("The invitation has been declined."))
+    return redirect("/organisation")
 
 
 @dataclass(frozen=True)
@@ -350,6 +658,7 @@ def _organization_page(
     invite_values: dict[str, str] | None = None,
     invite_errors: dict[str, str] | None = None,
     invite_error: str | None = None,
+    proof_error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     organization = organizations.get_organization(session, user, organization_id)
@@ -366,6 +675,9 @@ def _organization_page(
             "can_edit": member is not None and member.role in organizations.EDITING_ROLES,
             "can_invite": member is not None and member.role == OrgRole.owner,
             "people": organizations.members_of(session, organization_id),
+            "invited": organizations.invited_people(session, organization_id),
+            "verified": organization.verification == OrgVerification.verified,
+            "proof_error": proof_error,
             "products": {p.id: p for p in products.list_products(session, organization_id)},
             "applications": items,
             "pending": _pending_work(session, items),
@@ -415,7 +727,7 @@ def invite_colleague_page(
             base_url=request.app.state.settings.base_url,
             now=now,
         )
-    except (Invalid, Conflict) as error:
+    except (Invalid, Conflict, RateLimited) as error:
         session.rollback()
         errors, form_error = _failure(request, error)
         return _organization_page(
@@ -432,12 +744,77 @@ def invite_colleague_page(
     flash(
         request,
         N_(
-            "%(name)s now belongs to the organisation. Someone without an account receives an "
-            "e-mail with a link to choose a password."
+            "%(name)s has been invited. Someone without an account receives an e-mail with a "
+            "link to choose a password; someone with an account accepts or declines the "
+            "invitation on their organisation page."
         ),
         name=colleague.full_name,
     )
     return redirect(f"/organisations/{organization_id}")
+
+
+# Identity: proof, verification by the secretariat, disputes over an RFC ------------------
+
+
+@pages.post("/organisations/{organization_id}/proof", response_model=None)
+def upload_proof_page(
+    request: Request,
+    session: DbSession,
+    user: Applicant,
+    now: Now,
+    form: SubmittedForm,
+    organization_id: ObjectId,
+) -> Response:
+    """An owner uploads proof of the organisation's identity for the secretariat."""
+    organizations.require_member(session, user, organization_id, OrgRole.owner)
+    upload = _upload(form, "proof")
+    store = _store(request)
+    try:
+        if upload is None:
+            raise Invalid(N_("Choose the file to upload."))
+        organization = organizations.upload_proof(
+            session,
+            actor=user,
+            organization_id=organization_id,
+            stream=upload.file,
+            filename=upload.filename or "",
+            store=store,
+            max_bytes=request.app.state.settings.max_upload_bytes,
+            now=now,
+        )
+    except (Invalid, Conflict) as error:
+        session.rollback()
+        return _organization_page(
+            request,
+            session,
+            user,
+            organization_id,
+            proof_error=error_message(request, error),
+            status_code=error.status_code,
+        )
+    try:
+        session.commit()
+    except Exception:
+        store.delete(organization.proof_key or "")
+        raise
+    flash(request, N_("The proof has been uploaded. The secretariat will verify it."))
+    return redirect(f"/organisations/{organization_id}")
+
+
+@pages.get("/organisations/{organization_id}/proof")
+def proof_download(
+    request: Request, session: DbSession, user: OrgReader, organization_id: ObjectId
+) -> FileResponse:
+    """The organisation's proof of identity, for its people and the secretariat."""
+    organization = organizations.get_organization(session, user, organization_id)
+    if organization.proof_key is None:
+        raise NotFound()
+    return stored_file(
+        _store(request),
+        organization.proof_key,
+        organization.proof_name,
+        organization.proof_content_type,
+    )
 
 
 # Products ----------------------------------------------------------------------------------

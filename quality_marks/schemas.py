@@ -13,6 +13,7 @@ from quality_marks.models import (
     Decision,
     OrgRole,
     OrgSize,
+    OrgVerification,
 )
 
 
@@ -107,6 +108,9 @@ class OrganizationOut(BaseModel):
     state: str
     sector: str
     size: OrgSize
+    verification: OrgVerification = Field(
+        description="Only organisations the secretariat has verified may submit applications."
+    )
 
 
 class OrganizationDetailOut(OrganizationOut):

@@ -1,19 +1,36 @@
-"""A company's way to the quality mark in Chromium: sign up, describe a product, assess, submit."""
+"""A company's way to the quality mark in Chromium: sign up, confirm, get verified, describe a
+product, assess, submit."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
+from core.mail import OutboxMessage
 from core.pdf import render_pdf
 from tests.browser.conftest import LiveServer, sign_in
 
 pytestmark = pytest.mark.browser
 
 OWNER = "direccion@vigia.example.mx"
+
+
+def _confirmation_link(server: LiveServer) -> str:
+    with server.session() as session:
+        body = session.scalars(
+            select(OutboxMessage.body_text)
+            .where(OutboxMessage.to_address == OWNER)
+            .order_by(OutboxMessage.id.desc())
+        ).first()
+    assert body is not None, "no confirmation mail in the outbox"
+    match = re.search(r"/register/confirm/\S+", body)
+    assert match is not None
+    return match.group(0)
 
 
 def _fill_product(page: Page) -> None:
@@ -65,7 +82,28 @@ def test_company_signs_up_assesses_its_product_and_submits(
     company.get_by_role("textbox", name="Contact name", exact=True).fill("Rocío Vázquez Peña")
     company.get_by_role("textbox", name="Contact e-mail address", exact=True).fill(OWNER)
     company.get_by_role("button", name="Open the account").click()
+    expect(company.get_by_role("heading", level=1)).to_contain_text("Check your e-mail")
+    company.goto(live_server.url + _confirmation_link(live_server))
     expect(company.get_by_role("heading", level=1)).to_contain_text("Vigía Urbana")
+    expect(company.locator("body")).to_contain_text("Awaiting verification")
+
+    proof = tmp_path / "constancia_de_situacion_fiscal.pdf"
+    proof.write_bytes(
+        render_pdf('<html lang="es-MX"><h1>Constancia de situación fiscal</h1></html>')
+    )
+    company.get_by_label("Proof of identity").set_input_files(str(proof))
+    company.get_by_role("button", name="Upload the proof").click()
+    expect(company.locator("body")).to_contain_text("constancia_de_situacion_fiscal.pdf")
+
+    staff = english_pages()
+    sign_in(staff, live_server, "secretaria@ceia.gob.mx")
+    staff.get_by_role("link", name="Verification").click()
+    case = staff.locator("article", has_text="Vigía Urbana")
+    case.get_by_role("combobox", name="Verified by").select_option("proof")
+    case.get_by_role("button", name="Verify").click()
+    expect(staff.locator("body")).to_contain_text("The organisation has been verified.")
+    company.reload()
+    expect(company.locator("body")).not_to_contain_text("Awaiting verification")
 
     company.get_by_role("link", name="Describe an AI product").click()
     _fill_product(company)
@@ -97,8 +135,6 @@ def test_company_signs_up_assesses_its_product_and_submits(
     company.get_by_role("button", name="Submit for screening").click()
     expect(company.locator(".badge")).to_contain_text("Submitted")
 
-    staff = english_pages()
-    sign_in(staff, live_server, "secretaria@ceia.gob.mx")
     staff.goto(live_server.url + "/applications")
     staff.locator("tr", has_text="Vigía Tránsito").get_by_role("link").first.click()
     staff.get_by_role("button", name="Start screening").click()

@@ -11,10 +11,22 @@ PUBLIC = "public"
 ALL = {PUBLIC, "admin", "secretariat", "council_member", "expert", "applicant"}
 APPLICANTS = {"applicant", "admin"}  # admins hold every role
 READERS = {"applicant", "secretariat", "admin"}
+STAFF = {"secretariat", "admin"}
 
 ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/register"): ALL,
     ("POST", "/register"): ALL,
+    ("GET", "/register/sent"): ALL,
+    ("GET", "/register/confirm/{token}"): ALL,
+    ("POST", "/invitations/{invitation_id}/{answer}"): APPLICANTS,
+    ("GET", "/organisations/verification"): STAFF,
+    ("POST", "/organisations/{organization_id}/verification"): STAFF,
+    ("POST", "/disputes/{dispute_id}"): STAFF,
+    ("GET", "/disputes/{dispute_id}/proof"): STAFF,
+    ("GET", "/organisations/disputes/new"): APPLICANTS,
+    ("POST", "/organisations/disputes"): APPLICANTS,
+    ("GET", "/organisations/{organization_id}/proof"): READERS,
+    ("POST", "/organisations/{organization_id}/proof"): APPLICANTS,
     ("GET", "/organisation"): APPLICANTS,
     ("GET", "/organisations/new"): APPLICANTS,
     ("POST", "/organisations/new"): APPLICANTS,
@@ -31,4 +43,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
 SAMPLE_PATH_VALUES: dict[str, str] = {
     "organization_id": "999999",
     "product_id": "999999",
+    "token": "not-a-token",
+    "invitation_id": "999999",
+    "answer": "accept",
+    "dispute_id": "999999",
 }

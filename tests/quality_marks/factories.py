@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 from bs4 import BeautifulSoup
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from core.accounts import Role, User
@@ -20,7 +20,15 @@ from guidelines import service as guideline_service
 from guidelines.models import GuidelineVersion, RiskLevel
 from guidelines.schemas import CriterionInput
 from quality_marks import applications, organizations, products
-from quality_marks.models import Application, Organization, OrgRole, OrgSize, Product
+from quality_marks.models import (
+    Application,
+    Organization,
+    OrganizationInvitation,
+    OrgRole,
+    OrgSize,
+    Product,
+    VerificationMethod,
+)
 from quality_marks.schemas import OrganizationInput, ProductInput
 from tests.factories import NOW, make_user
 from tests.guidelines.builders import adopt, make_draft
@@ -53,9 +61,16 @@ def _rfc(n: int) -> str:
 
 
 def make_organization(
-    db: Session, *, owner: User | None = None, legal_name: str | None = None
+    db: Session,
+    *,
+    owner: User | None = None,
+    legal_name: str | None = None,
+    verified: bool = True,
 ) -> Organization:
-    """An organisation registered by its owner (a new applicant account unless one is given)."""
+    """An organisation registered by its owner (a new applicant account unless one is given).
+
+    Verified by the secretariat unless asked otherwise, as every organisation that applies is.
+    """
     n = next(_counter)
     owner = owner or make_user(db, role=Role.applicant)
     organization = organizations.register_organization(
@@ -73,8 +88,41 @@ def make_organization(
         ),
         now=NOW,
     )
+    if verified:
+        verify(db, organization.id)
     db.commit()
     return organization
+
+
+def verify(db: Session, organization_id: int) -> None:
+    """The secretariat verifies the organisation (by a proof it takes as read)."""
+    organization = db.get(Organization, organization_id)
+    assert organization is not None
+    organization.proof_key = organization.proof_key or "00/" + "p" * 30
+    organizations.verify_organization(
+        db,
+        actor=make_user(db, role=Role.secretariat),
+        organization_id=organization.id,
+        method=VerificationMethod.proof,
+        reason="Constancia revisada.",
+        base_url="http://testserver",
+        now=NOW,
+    )
+    db.commit()
+
+
+def accept_invitations(db: Session, person: User) -> None:
+    """The person accepts every invitation waiting for them."""
+    for invitation in db.scalars(
+        select(OrganizationInvitation).where(
+            OrganizationInvitation.user_id == person.id,
+            OrganizationInvitation.status == "pending",
+        )
+    ):
+        organizations.answer_invitation(
+            db, actor=person, invitation_id=invitation.id, accept=True, now=NOW
+        )
+    db.commit()
 
 
 def make_member(
@@ -97,6 +145,7 @@ def make_member(
         now=NOW,
     )
     db.commit()
+    accept_invitations(db, person)
     return person
 
 

@@ -27,6 +27,7 @@ from tests.quality_marks.factories import (
     make_member,
     make_organization,
     make_product,
+    verify,
 )
 
 Json = dict[str, Any]
@@ -101,6 +102,7 @@ def started_application(client: TestClient, db: Session) -> tuple[dict[str, str]
     """An applicant's token, organisation, limited-risk product and draft application."""
     auth = bearer(db, make_user(db, role=Role.applicant))
     org = ok(client.post("/api/v1/organisations", json=ORGANISATION, headers=auth), 201)
+    verify(db, org["id"])
     product = ok(
         client.post(
             f"/api/v1/organisations/{org['id']}/products",
@@ -145,6 +147,8 @@ def test_company_goes_from_account_to_submitted_application_with_a_token_only(
     org = ok(client.post("/api/v1/organisations", json=ORGANISATION, headers=auth), 201)
     assert org["rfc"] == "VAB190611QX3"
     assert org["role"] == "owner"
+    assert org["verification"] == "unverified"
+    verify(db, org["id"])
     listed = ok(client.get("/api/v1/organisations", headers=auth))
     assert [o["id"] for o in listed["items"]] == [org["id"]]
 
@@ -422,6 +426,7 @@ def test_applications_start_only_on_an_accepted_version(
     db.commit()
     auth = bearer(db, make_user(db, role=Role.applicant))
     org = ok(client.post("/api/v1/organisations", json=ORGANISATION, headers=auth), 201)
+    verify(db, org["id"])
     product = ok(
         client.post(
             f"/api/v1/organisations/{org['id']}/products", json=product_body(), headers=auth

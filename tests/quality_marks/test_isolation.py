@@ -27,7 +27,7 @@ from core.auth import now_utc
 from core.mail import OutboxMessage
 from core.storage import FileStore
 from guidelines.models import GuidelineVersion
-from quality_marks import applications
+from quality_marks import applications, organizations
 from quality_marks.models import (
     Answer,
     AnswerValue,
@@ -50,6 +50,7 @@ from tests.quality_marks.factories import (
     make_application,
     make_organization,
     make_product,
+    verify,
 )
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -71,6 +72,7 @@ PUBLIC_ROUTES: set[tuple[str, str]] = set()
 OWN_DATA_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/organisations"): "registers an organisation owned by the caller",
     ("POST", "/organisations/new"): "registers an organisation owned by the caller",
+    ("POST", "/organisations/disputes"): "files the caller's own dispute over an RFC",
 }
 
 PRODUCT_BODY: dict[str, Any] = {
@@ -148,7 +150,20 @@ def build_world(
 ) -> World:
     """An organisation: owner, product, application with an answer, files and a message."""
     owner = make_user(db, role=Role.applicant, full_name=f"Dueña {tag}")
-    organization = make_organization(db, owner=owner, legal_name=f"Organización {tag} S.C.")
+    organization = make_organization(
+        db, owner=owner, legal_name=f"Organización {tag} S.C.", verified=False
+    )
+    organizations.upload_proof(
+        db,
+        actor=owner,
+        organization_id=organization.id,
+        stream=io.BytesIO(PDF + tag.encode()),
+        filename=f"constancia-{tag}.pdf",
+        store=store,
+        max_bytes=1024 * 1024,
+        now=NOW,
+    )
+    verify(db, organization.id)
     product = make_product(db, owner, organization, name=f"Producto {tag}")
     application = make_application(db, actor=owner, product=product, version=version)
     justification = f"Justificación secreta {tag} {rfc_hint}"
@@ -180,6 +195,8 @@ def build_world(
         attachments=[(io.BytesIO(PDF), f"adjunto-{tag}.pdf")],
         store=store,
         max_file_bytes=1024 * 1024,
+        max_total_bytes=2 * 1024 * 1024,
+        max_files=5,
         base_url="http://testserver",
         now=NOW,
     )
@@ -191,6 +208,7 @@ def build_world(
     markers = (
         organization.legal_name,
         organization.rfc,
+        organization.proof_name,
         product.name,
         product.identifier,
         justification,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from httpx2 import Response
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from core import accounts
 from core.accounts import Role, User, find_user_by_email
 from core.audit import AuditEvent
 from core.auth import now_utc
@@ -27,13 +29,14 @@ from quality_marks.models import (
     Organization,
     OrgRole,
     OrgSize,
+    OrgVerification,
     Product,
 )
 from quality_marks.schemas import AnswerInput, OrganizationInput, ProductInput
 from tests.conftest import csrf_of
 from tests.factories import NOW, PASSWORD, make_user, sign_in_as
 from tests.guidelines.builders import adopt, make_draft, make_staff
-from tests.quality_marks.factories import statements, tree_loads
+from tests.quality_marks.factories import accept_invitations, statements, tree_loads, verify
 from tests.test_accessibility import _problems
 
 _numbers = itertools.count(1)
@@ -70,6 +73,27 @@ def _organization(db: Session, owner: User, name: str = "Datos Seguros, S.A. de 
         now=NOW,
     )
     db.commit()  # a request that rolls back must not take the test's data with it
+    verify(db, organization.id)
+    return organization.id
+
+
+def _organization_with_rfc(db: Session, owner: User, rfc: str) -> int:
+    organization = organizations.register_organization(
+        db,
+        actor=owner,
+        data=OrganizationInput(
+            legal_name="Suplantadora, S.A.",
+            rfc=rfc,
+            address="Calle Falsa 123, Centro",
+            state="Jalisco",
+            sector="otro",
+            size=OrgSize.micro,
+            contact_name="Alguien",
+            contact_email="alguien@suplanta.example.mx",
+        ),
+        now=NOW,
+    )
+    db.commit()
     return organization.id
 
 
@@ -87,6 +111,7 @@ def _colleague(db: Session, organization_id: int, owner: User, role: OrgRole) ->
         now=NOW,
     )
     db.commit()
+    accept_invitations(db, person)
     return person
 
 
@@ -190,25 +215,44 @@ def _field_error(page: BeautifulSoup, name: str) -> str:
 # Sign-up -----------------------------------------------------------------------------------
 
 
-def test_sign_up_opens_the_account_registers_the_organisation_and_signs_in(
+def _confirmation_link(db: Session, email: str) -> str:
+    mail = db.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.to_address == email,
+            OutboxMessage.template == "mail/signup_confirmation.txt",
+        )
+    )
+    assert mail is not None
+    (link,) = re.findall(r"http://testserver(/register/confirm/\S+)", mail.body_text)
+    return str(link)
+
+
+def test_sign_up_opens_nothing_until_the_address_is_confirmed_by_link(
     client: TestClient, db: Session
 ) -> None:
     response = _post(client, "/register", _signup_form(), "/register")
     assert response.status_code == 303
-    assert response.headers["location"] == "/organisation"
+    assert response.headers["location"] == "/register/sent"
+    assert find_user_by_email(db, "paola@datasalud.example.mx") is None
+    assert db.scalar(select(Organization).where(Organization.rfc == "DSA180523KL9")) is None
+    assert client.get("/organisation").status_code == 303  # not signed in: asked to sign in
+    assert db.scalar(select(func.count(RateLimitHit.id))) == 2  # per network and per address
 
+    response = client.get(_confirmation_link(db, "paola@datasalud.example.mx"))
+    assert response.status_code == 303
     user = find_user_by_email(db, "paola@datasalud.example.mx")
     assert user is not None
     assert user.role == Role.applicant
     organization = db.scalar(select(Organization).where(Organization.rfc == "DSA180523KL9"))
     assert organization is not None
+    assert response.headers["location"] == f"/organisations/{organization.id}"
     assert organization.state == "Ciudad de México"
+    assert organization.verification == OrgVerification.unverified
     member = organizations.membership(db, user, organization.id)
     assert member is not None
     assert member.role == OrgRole.owner
     actions = set(db.scalars(select(AuditEvent.action)))
-    assert {"user.create", "organization.register"} <= actions
-    assert db.scalar(select(func.count(RateLimitHit.id))) == 1
+    assert {"signup.request", "user.create", "organization.register"} <= actions
 
     mine = client.get("/organisation")
     assert mine.headers["location"] == f"/organisations/{organization.id}"
@@ -219,6 +263,10 @@ def test_sign_up_opens_the_account_registers_the_organisation_and_signs_in(
     people = [td.get_text(strip=True) for td in dashboard.select("#people-heading ~ table td")]
     assert "Paola Jiménez Torres" in people
     assert "Owner" in people
+    assert "Awaiting verification" in dashboard.select_one("#identity-heading ~ p").get_text()  # type: ignore[union-attr]
+    assert dashboard.select_one("form[action$='/proof'] input[type=file]") is not None
+    # The link works once.
+    assert client.get(_confirmation_link(db, "paola@datasalud.example.mx")).status_code == 422
 
 
 def test_sign_up_with_a_malformed_rfc_keeps_what_was_typed(client: TestClient, db: Session) -> None:
@@ -238,33 +286,55 @@ def test_sign_up_with_a_malformed_rfc_keeps_what_was_typed(client: TestClient, d
     assert find_user_by_email(db, "paola@datasalud.example.mx") is None
 
 
-def test_sign_up_with_a_registered_rfc_is_refused(client: TestClient, db: Session) -> None:
-    assert _post(client, "/register", _signup_form(), "/register").status_code == 303
-    client.cookies.clear()
-    response = _post(
-        client,
-        "/register",
-        _signup_form(email="otra@ejemplo.mx", legal_name="Otra, S.C."),
-        "/register",
-    )
-    assert response.status_code == 422
-    page = _page(response)
-    assert "already registered" in _field_error(page, "rfc")
-    assert _value(page, "#f-legal_name") == "Otra, S.C."
-    assert find_user_by_email(db, "otra@ejemplo.mx") is None
-
-
-def test_sign_up_with_an_address_that_has_an_account_flags_the_address(
+def test_a_second_claimant_of_a_registered_rfc_is_led_to_a_dispute(
     client: TestClient, db: Session
+) -> None:
+    holder = make_user(db)
+    _organization_with_rfc(db, holder, "DSA180523KL9")
+    form = _signup_form(email="otra@ejemplo.mx", legal_name="DataSalud Verdadera, S.A.")
+    assert _post(client, "/register", form, "/register").status_code == 303
+    response = client.get(_confirmation_link(db, "otra@ejemplo.mx"))
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/organisations/disputes/new?")
+    claimant = find_user_by_email(db, "otra@ejemplo.mx")
+    assert claimant is not None
+    assert organizations.my_organizations(db, claimant) == []
+    page = _page(client.get(response.headers["location"]))
+    assert _value(page, "#f-legal_name") == "DataSalud Verdadera, S.A."
+    assert _value(page, "#f-rfc") == "DSA180523KL9"
+
+
+def test_sign_up_answers_the_same_for_an_address_with_an_account_and_mails_its_owner(
+    client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_user(db, email="paola@datasalud.example.mx")
     db.commit()
-    response = _post(client, "/register", _signup_form(), "/register")
-    assert response.status_code == 409
-    page = _page(response)
-    assert "already exists" in _field_error(page, "email")
-    assert _value(page, "#f-email") == "paola@datasalud.example.mx"
-    assert _value(page, "#f-legal_name") == "DataSalud Analítica, S.A. de C.V."
+    hashed: list[str] = []
+    real_hash = accounts.hash_password
+
+    def counting_hash(password: str) -> str:
+        hashed.append(password)
+        return real_hash(password)
+
+    monkeypatch.setattr("quality_marks.organizations.hash_password", counting_hash)
+    known = _post(client, "/register", _signup_form(), "/register")
+    assert len(hashed) == 1  # the slow part of the work is done for a known address too
+    unknown = _post(client, "/register", _signup_form(email="nueva@ejemplo.mx"), "/register")
+    assert len(hashed) == 2
+    assert (known.status_code, known.headers["location"]) == (
+        unknown.status_code,
+        unknown.headers["location"],
+    )
+    assert (
+        _page(client.get(known.headers["location"])).select_one("h1").get_text(strip=True)  # type: ignore[union-attr]
+        == "Check your e-mail"
+    )
+    assert "already exists" not in known.text
+    (notice,) = db.scalars(
+        select(OutboxMessage).where(OutboxMessage.to_address == "paola@datasalud.example.mx")
+    )
+    assert notice.template == "mail/signup_existing_account.txt"
+    assert "http://testserver/account/reset" in notice.body_text
     assert db.scalar(select(Organization).where(Organization.rfc == "DSA180523KL9")) is None
 
 
@@ -390,24 +460,62 @@ def test_council_accounts_are_refused_in_the_words_used_for_members(
     assert len([tag for tag in refusals if tag is not None]) == 5
 
 
-def test_an_applicant_with_an_account_is_told_they_were_added(
+def test_an_applicant_with_an_account_joins_only_after_accepting(
     client: TestClient, db: Session
 ) -> None:
     owner = make_user(db, full_name="Ana López")
     organization_id = _organization(db, owner, "Datos Seguros, S.A. de C.V.")
     colleague = make_user(db, locale="en")
+    db.commit()
     sign_in_as(client, owner)
     assert _invite(client, organization_id, colleague.email, "viewer").status_code == 303
 
-    assert organizations.membership(db, colleague, organization_id) is not None
+    assert organizations.membership(db, colleague, organization_id) is None
+    people = _page(client.get(f"/organisations/{organization_id}")).select(
+        "#people-heading ~ table td"
+    )
+    assert "Invited, has not answered" in [td.get_text(strip=True) for td in people]
     (mail,) = db.scalars(select(OutboxMessage).where(OutboxMessage.to_address == colleague.email))
     assert mail.template == "mail/added_to_organization.txt"
     assert mail.locale == "en"
-    assert mail.subject == "You have been added to Datos Seguros, S.A. de C.V."
+    assert mail.subject == "Invitation to act for Datos Seguros, S.A. de C.V."
     assert "Ana López" in mail.body_text
     assert "Viewer" in mail.body_text
     assert "http://testserver/organisation\n" in mail.body_text
     assert "/account/invitation/" not in mail.body_text
+
+    sign_in_as(client, colleague)
+    dashboard = client.get("/organisation")
+    assert dashboard.status_code == 200
+    form = _page(dashboard).select_one("form[action$='/accept']")
+    assert form is not None
+    assert (
+        "Datos Seguros" in _page(dashboard).select_one("#invitations-heading ~ article").get_text()  # type: ignore[union-attr]
+    )
+    response = _post(client, str(form["action"]), {}, "/organisation")
+    assert response.headers["location"] == f"/organisations/{organization_id}"
+    member = organizations.membership(db, colleague, organization_id)
+    assert member is not None
+    assert member.role == OrgRole.viewer
+    # An answered invitation cannot be answered again.
+    assert (
+        _post(client, str(form["action"]).replace("accept", "decline"), {}, "/").status_code == 409
+    )
+
+
+def test_a_declined_invitation_changes_nothing(client: TestClient, db: Session) -> None:
+    owner = make_user(db)
+    organization_id = _organization(db, owner)
+    colleague = make_user(db)
+    db.commit()
+    sign_in_as(client, owner)
+    assert _invite(client, organization_id, colleague.email).status_code == 303
+    sign_in_as(client, colleague)
+    form = _page(client.get("/organisation")).select_one("form[action$='/decline']")
+    assert form is not None
+    assert _post(client, str(form["action"]), {}, "/organisation").status_code == 303
+    assert organizations.membership(db, colleague, organization_id) is None
+    assert "decline_invitation" in " ".join(db.scalars(select(AuditEvent.action)))
 
 
 def test_the_added_mail_is_in_the_persons_language(client: TestClient, db: Session) -> None:
@@ -417,7 +525,7 @@ def test_the_added_mail_is_in_the_persons_language(client: TestClient, db: Sessi
     sign_in_as(client, owner)
     assert _invite(client, organization_id, colleague.email, "editor").status_code == 303
     (mail,) = db.scalars(select(OutboxMessage).where(OutboxMessage.to_address == colleague.email))
-    assert mail.subject == "Se le agregó a Datos Seguros, S.A. de C.V."
+    assert mail.subject == "Invitación para actuar en nombre de Datos Seguros, S.A. de C.V."
     assert "Editor" in mail.body_text
 
 
