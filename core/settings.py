@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     signin_lockout_minutes: int = Field(
         default=15, description="Window and lockout length for failed sign-ins, in minutes."
     )
+    session_idle_minutes: int = Field(
+        default=120, description="A session unused for this many minutes ends."
+    )
+    session_absolute_hours: int = Field(
+        default=12, description="A session ends this many hours after sign-in, however used."
+    )
 
     @property
     def secure_cookies(self) -> bool:
