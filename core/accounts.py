@@ -18,6 +18,7 @@ from zxcvbn import zxcvbn
 from core.audit import record_event
 from core.db import Base, UTCDateTime
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound, RateLimited
+from core.forms import FIELD_MESSAGES, is_single_line
 from core.mail import queue_mail
 from core.ratelimit import check_limit, clear_hits, record_hit
 
@@ -256,6 +257,8 @@ def create_user(
         validate_email(email, check_deliverability=False)
     except EmailNotValidError as exc:
         raise Invalid(fields={"email": N_("Enter a valid e-mail address.")}) from exc
+    if not is_single_line(full_name):
+        raise Invalid(fields={"full_name": FIELD_MESSAGES["single_line"]})
     if find_user_by_email(session, email):
         raise Conflict(N_("An account with this e-mail address already exists."))
     if password is not None:
@@ -610,6 +613,8 @@ def issue_api_token(
     name = name.strip()
     if not name:
         raise Invalid(fields={"name": N_("Give the token a name.")})
+    if not is_single_line(name):
+        raise Invalid(fields={"name": FIELD_MESSAGES["single_line"]})
     plain = "ceia_" + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,
