@@ -215,7 +215,9 @@ def test_sign_out_other_sessions_keeps_this_one(
     sign_in_as(client, user)
     sign_in_as(second_client, user)
     page = BeautifulSoup(client.get("/account").text, "html.parser")
-    assert len(page.select("#sessions-heading ~ table tbody tr")) == 2
+    rows = page.select("#sessions-heading ~ table tbody tr")
+    assert len(rows) == 2
+    assert sum("(esta sesión)" in row.get_text() for row in rows) == 1
 
     assert _post(client, "/account/sessions/end-others") == 303
 
