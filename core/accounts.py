@@ -6,18 +6,24 @@ import datetime as dt
 import enum
 import hashlib
 import secrets
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, func, select
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from zxcvbn import zxcvbn
 
 from core.audit import record_event
 from core.db import Base, UTCDateTime
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound, RateLimited
+from core.forms import FIELD_MESSAGES, is_single_line
 from core.mail import queue_mail
 from core.ratelimit import check_limit, clear_hits, record_hit
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 PASSWORD_MIN_LENGTH = 10
 RESET_TOKEN_LIFETIME = dt.timedelta(hours=2)
@@ -31,6 +37,8 @@ RESET_IP_BUCKET = "reset-ip"
 RESET_IP_LIMIT = 20
 RESET_WINDOW = dt.timedelta(hours=1)
 TOKEN_USE_RESOLUTION = dt.timedelta(minutes=5)
+SESSION_SEEN_RESOLUTION = dt.timedelta(minutes=5)
+PASSWORD_MIN_SCORE = 3  # zxcvbn's "safely unguessable": about 10^8 guesses and more
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
@@ -69,7 +77,7 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str] = mapped_column(String(10), default="es_MX")
-    # Bumped when the password changes, so sessions signed in with the old password end.
+    # Counts password changes; sessions end through their UserSession records.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -93,9 +101,27 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_used_ip: Mapped[str | None] = mapped_column(String(64))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(back_populates="api_tokens", lazy="raise")
+
+
+class UserSession(Base):
+    """A signed-in browser session; its cookie holds a random key whose hash is stored here."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The role the person held at sign-in: a change of role ends the session.
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ip: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(300))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class TokenPurpose(enum.StrEnum):
@@ -139,13 +165,61 @@ def password_matches(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def check_password_rules(password: str, *, field: str = "password") -> None:
-    """Refuse passwords that are too short."""
+# Why zxcvbn found a password guessable, by the kind of its weakest part (msgids of the catalog);
+# zxcvbn's own feedback is English only.
+_WEAKNESS_MESSAGES = {
+    "user_inputs": N_(
+        "The password is too easy to guess: it is built on your name or e-mail address."
+    ),
+    "passwords": N_("The password is too easy to guess: it is one of the most used passwords."),
+    "dictionary": N_(
+        "The password is too easy to guess: a common word or name on its own is not enough."
+    ),
+    "spatial": N_("The password is too easy to guess: keyboard patterns such as qwerty are known."),
+    "repeat": N_("The password is too easy to guess: it repeats characters or words."),
+    "sequence": N_("The password is too easy to guess: sequences such as abc or 6543 are known."),
+    "date": N_("The password is too easy to guess: dates and years are among the first guesses."),
+}
+_WEAK_PASSWORD = N_(
+    "The password is too easy to guess. Use a phrase of three or four unrelated words, "
+    "or a longer mix of words, numbers and signs."
+)
+
+
+def _weakness(matches: Sequence[Mapping[str, object]]) -> str:
+    """The message for the first guessable part zxcvbn found."""
+    for match in matches:
+        pattern = str(match.get("pattern", ""))
+        if pattern == "dictionary":
+            name = str(match.get("dictionary_name", ""))
+            return _WEAKNESS_MESSAGES.get(name, _WEAKNESS_MESSAGES["dictionary"])
+        if pattern in {"spatial", "repeat", "sequence", "date"}:
+            return _WEAKNESS_MESSAGES[pattern]
+        if pattern == "regex":  # zxcvbn's only regex is "recent year"
+            return _WEAKNESS_MESSAGES["date"]
+    return _WEAK_PASSWORD
+
+
+def check_password_rules(
+    password: str, *, field: str = "password", user_inputs: Sequence[str] = ()
+) -> None:
+    """Refuse passwords that are too short or that a guesser would find soon."""
     if len(password) < PASSWORD_MIN_LENGTH:
         raise Invalid(
             fields={field: N_("The password must have at least %(min)s characters.")},
             min=PASSWORD_MIN_LENGTH,
         )
+    # The name and address split into words, so "lucia" counts as known as "Lucía Hernández".
+    known = [part for text in user_inputs for part in [text, *_words(text)] if part]
+    result = zxcvbn(password[:72], user_inputs=known)  # zxcvbn refuses longer input
+    if result["score"] < PASSWORD_MIN_SCORE:
+        raise Invalid(fields={field: _weakness(result["sequence"])})
+
+
+def _words(text: str) -> list[str]:
+    return [
+        w for w in "".join(c if c.isalnum() else " " for c in text.lower()).split() if len(w) > 2
+    ]
 
 
 def normalize_email(email: str) -> str:
@@ -183,10 +257,12 @@ def create_user(
         validate_email(email, check_deliverability=False)
     except EmailNotValidError as exc:
         raise Invalid(fields={"email": N_("Enter a valid e-mail address.")}) from exc
+    if not is_single_line(full_name):
+        raise Invalid(fields={"full_name": FIELD_MESSAGES["single_line"]})
     if find_user_by_email(session, email):
         raise Conflict(N_("An account with this e-mail address already exists."))
     if password is not None:
-        check_password_rules(password)
+        check_password_rules(password, user_inputs=(email, full_name))
     user = User(
         email=email,
         full_name=full_name.strip(),
@@ -222,31 +298,64 @@ def authenticate(
     max_failures: int,
     lockout: dt.timedelta,
 ) -> User:
-    """Sign a person in by e-mail and password, locking the address after repeated failures."""
-    email = normalize_email(email)
-    check_limit(
-        session, bucket=SIGNIN_BUCKET, key=email, limit=max_failures, window=lockout, now=now
+    """Sign a person in by e-mail and password, locking the address after repeated failures.
+
+    Every address gets the same answer after the same work (one hash verification), whatever
+    its state: unknown, invited and not activated, inactive, or real.
+    """
+    email = normalize_email(email)[:320]
+    limits = (
+        (SIGNIN_BUCKET, email, max_failures),
+        (SIGNIN_IP_BUCKET, client_ip, SIGNIN_IP_LIMIT),
     )
-    check_limit(
-        session,
-        bucket=SIGNIN_IP_BUCKET,
-        key=client_ip,
-        limit=SIGNIN_IP_LIMIT,
-        window=lockout,
-        now=now,
-    )
+    for bucket, key, limit in limits:
+        check_limit(session, bucket=bucket, key=key, limit=limit, window=lockout, now=now)
     user = find_user_by_email(session, email)
-    stored_hash = user.password_hash if user is not None else _unknown_account_hash()
-    # Always verify a hash, so the answer takes as long for unknown addresses as for known ones.
-    if not password_matches(stored_hash, password) or user is None or not user.is_active:
-        record_hit(session, bucket=SIGNIN_BUCKET, key=email, now=now)
-        record_hit(session, bucket=SIGNIN_IP_BUCKET, key=client_ip, now=now)
+    stored_hash = user.password_hash if user is not None else None
+    matches = password_matches(stored_hash or _unknown_account_hash(), password)
+    if not matches or stored_hash is None or user is None or not user.is_active:
+        record_event(
+            session,
+            actor=None,
+            action="user.signin_failed",
+            object_type="user",
+            object_id=user.id if user is not None else "",
+            summary={"email": email, "ip": client_ip},
+            now=now,
+        )
+        for bucket, key, limit in limits:
+            record_hit(session, bucket=bucket, key=key, now=now)
+            _audit_lockout(session, bucket=bucket, key=key, limit=limit, window=lockout, now=now)
         raise Invalid(N_("The e-mail address or the password is not correct."))
     clear_hits(session, bucket=SIGNIN_BUCKET, key=email)
     record_event(
-        session, actor=user, action="user.signin", object_type="user", object_id=user.id, now=now
+        session,
+        actor=user,
+        action="user.signin",
+        object_type="user",
+        object_id=user.id,
+        summary={"ip": client_ip},
+        now=now,
     )
     return user
+
+
+def _audit_lockout(
+    session: Session, *, bucket: str, key: str, limit: int, window: dt.timedelta, now: dt.datetime
+) -> None:
+    """Record the failure that locked an address or a network address (it was open before)."""
+    try:
+        check_limit(session, bucket=bucket, key=key, limit=limit, window=window, now=now)
+    except RateLimited:
+        record_event(
+            session,
+            actor=None,
+            action="user.signin_lockout",
+            object_type="rate_limit",
+            object_id=bucket,
+            summary={"key": key, "minutes": int(window.total_seconds() // 60)},
+            now=now,
+        )
 
 
 _dummy_hashes: dict[int, str] = {}
@@ -260,21 +369,46 @@ def _unknown_account_hash() -> str:
     return _dummy_hashes[key]
 
 
-def _set_password(session: Session, user: User, password: str, now: dt.datetime) -> None:
+def _check_new_password(user: User, password: str, *, field: str) -> None:
+    check_password_rules(password, field=field, user_inputs=(user.email, user.full_name))
+    if user.password_hash and password_matches(user.password_hash, password):
+        raise Invalid(fields={field: N_("Choose a password different from your current one.")})
+
+
+def _set_password(
+    session: Session, user: User, password: str, now: dt.datetime, *, keep_session: str | None
+) -> None:
+    """Store a new password; every reset link and every other session of the person ends."""
     user.password_hash = hash_password(password)
     user.password_changed_at = now
     user.session_version += 1
+    session.execute(
+        update(AccountToken)
+        .where(
+            AccountToken.user_id == user.id,
+            AccountToken.purpose == TokenPurpose.reset,
+            AccountToken.used_at.is_(None),
+        )
+        .values(used_at=now)
+    )
+    end_sessions(session, user=user, actor=user, now=now, keep=keep_session, reason="password")
     session.flush()
 
 
 def change_password(
-    session: Session, *, user: User, current_password: str, new_password: str, now: dt.datetime
+    session: Session,
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    now: dt.datetime,
+    keep_session: str | None = None,
 ) -> None:
     """Replace a password after checking the current one; other sessions are signed out."""
     if not password_matches(user.password_hash, current_password):
         raise Invalid(fields={"current_password": N_("The current password is not correct.")})
-    check_password_rules(new_password, field="new_password")
-    _set_password(session, user, new_password, now)
+    _check_new_password(user, new_password, field="new_password")
+    _set_password(session, user, new_password, now, keep_session=keep_session)
     record_event(
         session,
         actor=user,
@@ -377,9 +511,9 @@ def set_password_with_token(
 ) -> User:
     """Use a reset or invitation token once to set the account's password."""
     row, user = _redeem_account_token(session, token=token, purpose=purpose, now=now)
-    check_password_rules(password)
+    _check_new_password(user, password, field="password")
     row.used_at = now
-    _set_password(session, user, password, now)
+    _set_password(session, user, password, now, keep_session=None)
     action = "user.password_reset" if purpose == TokenPurpose.reset else "user.invitation_accept"
     record_event(session, actor=user, action=action, object_type="user", object_id=user.id, now=now)
     return user
@@ -479,6 +613,8 @@ def issue_api_token(
     name = name.strip()
     if not name:
         raise Invalid(fields={"name": N_("Give the token a name.")})
+    if not is_single_line(name):
+        raise Invalid(fields={"name": FIELD_MESSAGES["single_line"]})
     plain = "ceia_" + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,
@@ -527,7 +663,9 @@ def revoke_api_token(session: Session, *, user: User, token_id: int, now: dt.dat
         )
 
 
-def user_for_api_token(session: Session, plain: str, *, now: dt.datetime) -> User | None:
+def user_for_api_token(
+    session: Session, plain: str, *, now: dt.datetime, client_ip: str = "unknown"
+) -> User | None:
     """The active account a bearer token belongs to, if the token is valid and not revoked."""
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
     if token is None or token.revoked_at is not None:
@@ -538,4 +676,153 @@ def user_for_api_token(session: Session, plain: str, *, now: dt.datetime) -> Use
     # Written at most every few minutes, so reading the API does not write on every call.
     if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
         token.last_used_at = now
+    if token.last_used_ip != client_ip[:64]:
+        # A token used from somewhere new may have leaked: the owner and auditors can see it.
+        record_event(
+            session,
+            actor=user,
+            action="api_token.new_address",
+            object_type="api_token",
+            object_id=token.id,
+            summary={"ip": client_ip[:64], "previous_ip": token.last_used_ip},
+            now=now,
+        )
+        token.last_used_ip = client_ip[:64]
+        token.last_used_at = now
     return user
+
+
+def _session_key(token: str) -> str:
+    return hash_token(token)
+
+
+def start_session(
+    session: Session, *, user: User, ip: str, user_agent: str, now: dt.datetime
+) -> str:
+    """Record a new signed-in session; returns the random key the cookie carries."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        UserSession(
+            user_id=user.id,
+            token_hash=_session_key(token),
+            role=user.role,
+            created_at=now,
+            last_seen_at=now,
+            ip=ip[:64],
+            user_agent=user_agent[:300],
+        )
+    )
+    session.flush()
+    return token
+
+
+def user_for_session(
+    session: Session,
+    token: str,
+    *,
+    now: dt.datetime,
+    idle: dt.timedelta,
+    absolute: dt.timedelta,
+) -> User | None:
+    """The person a session cookie belongs to, while the session is open, fresh and unchanged.
+
+    Marks the session seen at most every few minutes; the caller decides whether to commit.
+    """
+    row = session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == _session_key(token))
+    ).one_or_none()
+    if row is None:
+        return None
+    record, user = row
+    if (
+        record.ended_at is not None
+        or not user.is_active
+        or record.role != user.role
+        or now - record.created_at > absolute
+        or now - record.last_seen_at > idle
+    ):
+        return None
+    if now - record.last_seen_at > SESSION_SEEN_RESOLUTION:
+        record.last_seen_at = now
+    return user
+
+
+def end_session(session: Session, *, token: str, now: dt.datetime) -> None:
+    """Sign one session out (the visitor's own)."""
+    record = session.scalar(
+        select(UserSession).where(UserSession.token_hash == _session_key(token))
+    )
+    if record is None or record.ended_at is not None:
+        return
+    record.ended_at = now
+    user = get_user(session, record.user_id)
+    record_event(
+        session, actor=user, action="user.signout", object_type="user", object_id=user.id, now=now
+    )
+
+
+def end_sessions(
+    session: Session,
+    *,
+    user: User,
+    actor: User,
+    now: dt.datetime,
+    keep: str | None = None,
+    reason: str = "request",
+) -> int:
+    """Sign a person out everywhere (but the session `keep`); returns how many sessions ended."""
+    conditions = [UserSession.user_id == user.id, UserSession.ended_at.is_(None)]
+    if keep is not None:
+        conditions.append(UserSession.token_hash != _session_key(keep))
+    records = session.scalars(select(UserSession).where(*conditions)).all()
+    for record in records:
+        record.ended_at = now
+    ended = len(records)
+    if ended:
+        record_event(
+            session,
+            actor=actor,
+            action="user.sessions_end",
+            object_type="user",
+            object_id=user.id,
+            summary={"ended": ended, "reason": reason},
+            now=now,
+        )
+    return ended
+
+
+def sign_out_everywhere(session: Session, *, actor: User, user_id: int, now: dt.datetime) -> int:
+    """An administrator ends every session of an account (a lost laptop, a departure)."""
+    if not actor.has_role(Role.secretariat):
+        raise Forbidden()
+    return end_sessions(
+        session, user=get_user(session, user_id), actor=actor, now=now, reason="admin"
+    )
+
+
+def sign_out_other_sessions(
+    session: Session, *, user: User, current: str | None, now: dt.datetime
+) -> int:
+    """A person ends their sessions on other devices, keeping this one."""
+    return end_sessions(session, user=user, actor=user, now=now, keep=current, reason="others")
+
+
+def list_open_sessions(
+    session: Session, *, user: User, now: dt.datetime, idle: dt.timedelta, absolute: dt.timedelta
+) -> list[UserSession]:
+    """A person's sessions that are still open, most recently seen first."""
+    return list(
+        session.scalars(
+            select(UserSession)
+            .where(
+                UserSession.user_id == user.id,
+                UserSession.ended_at.is_(None),
+                UserSession.created_at >= now - absolute,
+                UserSession.last_seen_at >= now - idle,
+            )
+            .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+            .limit(50)
+        )
+    )

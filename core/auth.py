@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import logging
 import secrets
 from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, object_session
 
-from core.accounts import Role, User, user_for_api_token
+from core.accounts import (
+    Role,
+    User,
+    end_session,
+    start_session,
+    user_for_api_token,
+    user_for_session,
+)
 from core.db import get_session, utcnow
 from core.errors import N_, Forbidden, Unauthenticated
 
-SESSION_USER_KEY = "uid"
-SESSION_VERSION_KEY = "uv"
+logger = logging.getLogger("council.auth")
+
+SESSION_KEY = "sid"
 CSRF_SESSION_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -34,26 +45,46 @@ def _bearer_token(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
+def client_ip(request: Request) -> str:
+    """The caller's network address, as recorded with sessions and tokens."""
+    return request.client.host if request.client else "unknown"
+
+
+def _commit_quietly(session: Session) -> None:
+    # Bookkeeping of a read (last seen, last use): losing it must never fail the request.
+    try:
+        session.commit()
+    except SQLAlchemyError:
+        logger.warning("could not record session or token use", exc_info=True)
+        session.rollback()
+
+
 def load_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> None:
     """Find who is calling: session cookie for pages, bearer token for the API."""
     user: User | None = None
     if is_api_request(request):
         token = _bearer_token(request)
         if token:
-            user = user_for_api_token(session, token, now=utcnow())
+            user = user_for_api_token(session, token, now=utcnow(), client_ip=client_ip(request))
             if user is None:
                 raise Unauthenticated(N_("The API token is not valid or was revoked."))
             if session.dirty:
-                session.commit()  # keep last_used_at even when the endpoint itself only reads
+                _commit_quietly(session)  # keep last_used_at even when the endpoint only reads
     else:
-        user_id = request.session.get(SESSION_USER_KEY)
-        if user_id is not None:
-            candidate = session.get(User, user_id)
-            version = request.session.get(SESSION_VERSION_KEY)
-            if candidate and candidate.is_active and candidate.session_version == version:
-                user = candidate
-            else:
-                request.session.pop(SESSION_USER_KEY, None)
+        key = request.session.get(SESSION_KEY)
+        if key is not None:
+            settings = request.app.state.settings
+            user = user_for_session(
+                session,
+                str(key),
+                now=utcnow(),
+                idle=dt.timedelta(minutes=settings.session_idle_minutes),
+                absolute=dt.timedelta(hours=settings.session_absolute_hours),
+            )
+            if user is None:
+                request.session.pop(SESSION_KEY, None)
+            elif session.dirty:
+                _commit_quietly(session)
     request.state.user = user
 
 
@@ -84,21 +115,37 @@ MaybeUser = Annotated[User | None, Depends(current_user)]
 
 
 def sign_in(request: Request, user: User) -> None:
-    """Start a session for the person; a fresh CSRF token prevents session fixation reuse."""
+    """Start a recorded session for the person (committed here: callers committed their change).
+
+    A fresh CSRF token prevents session fixation reuse.
+    """
+    session = object_session(user)
+    assert session is not None, "sign_in needs the account loaded in the request's session"
+    key = start_session(
+        session,
+        user=user,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent", ""),
+        now=utcnow(),
+    )
+    session.commit()
     request.session.clear()
-    request.session[SESSION_USER_KEY] = user.id
-    request.session[SESSION_VERSION_KEY] = user.session_version
+    request.session[SESSION_KEY] = key
     request.session[CSRF_SESSION_KEY] = secrets.token_urlsafe(32)
 
 
-def sign_out(request: Request) -> None:
-    """End the session."""
+def current_session_key(request: Request) -> str | None:
+    """The key of the visitor's own recorded session, if signed in."""
+    key = request.session.get(SESSION_KEY)
+    return str(key) if key is not None else None
+
+
+def sign_out(request: Request, session: Session) -> None:
+    """End the session on the server, so a copy of the cookie is worth nothing, and forget it."""
+    key = current_session_key(request)
+    if key is not None:
+        end_session(session, token=key, now=utcnow())
     request.session.clear()
-
-
-def refresh_session(request: Request, user: User) -> None:
-    """Keep this session valid after its own password change ended the others."""
-    request.session[SESSION_VERSION_KEY] = user.session_version
 
 
 def csrf_token(request: Request) -> str:
@@ -110,10 +157,42 @@ def csrf_token(request: Request) -> str:
     return str(token)
 
 
+def _origin(url: str) -> str:
+    """scheme://host[:port] of a URL, lower case, without the scheme's default port."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return "invalid"
+    if port is None or (scheme, port) in {("http", 80), ("https", 443)}:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def _check_origin(request: Request) -> None:
+    """Refuse an unsafe request that says it comes from a page of another site."""
+    sent_from = request.headers.get("origin")
+    if sent_from is None:
+        referer = request.headers.get("referer")
+        if not referer:
+            return  # neither sent (privacy settings): the CSRF token alone decides
+        sent_from = referer
+    if _origin(sent_from) != _origin(request.app.state.settings.base_url):
+        raise Forbidden(
+            N_(
+                "The form was sent from another site, so it was refused. "
+                "Open the page on this site and send it again."
+            )
+        )
+
+
 async def verify_csrf(request: Request) -> None:
-    """Refuse unsafe page requests whose form or header lacks the session's CSRF token."""
+    """Refuse unsafe page requests from another site, or whose form or header lacks the token."""
     if request.method in SAFE_METHODS or is_api_request(request):
         return
+    _check_origin(request)
     expected = request.session.get(CSRF_SESSION_KEY)
     given = request.headers.get(CSRF_HEADER)
     if given is None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import unicodedata
+from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 from core.errors import N_, Invalid
 
@@ -24,7 +27,37 @@ FIELD_MESSAGES = {
     "date_type": N_("Enter a date as YYYY-MM-DD."),
     "int_parsing": N_("Enter a whole number."),
     "value_error": N_("This value is not valid."),
+    "single_line": N_("Write this on one line, without line breaks or control characters."),
 }
+
+# Control characters (CR, LF, NUL, tab...) and the Unicode line and paragraph separators.
+_NOT_IN_ONE_LINE = frozenset({"Cc", "Zl", "Zp"})
+
+
+def is_single_line(value: str) -> bool:
+    """Whether the text holds no line break or other control character."""
+    return not any(unicodedata.category(char) in _NOT_IN_ONE_LINE for char in value)
+
+
+def _single_line(value: str) -> str:
+    if not is_single_line(value):
+        raise PydanticCustomError(
+            "single_line", "must be one line, without line breaks or control characters"
+        )
+    return value
+
+
+# A one-line text (a name, a title, an e-mail address): a line break could reach a mail header.
+SingleLine = Annotated[str, AfterValidator(_single_line)]
+
+
+def check_single_line(values: Mapping[str, str], *names: str) -> None:
+    """Refuse the named form values that hold a line break or a control character."""
+    fields = {
+        name: FIELD_MESSAGES["single_line"] for name in names if not is_single_line(values[name])
+    }
+    if fields:
+        raise Invalid(fields=fields)
 
 
 def parse_input(model: type[ModelT], data: dict[str, Any]) -> ModelT:

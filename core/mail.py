@@ -63,7 +63,8 @@ def queue_mail(
     blocks = render_blocks(template, translator(chosen), **context)
     message = OutboxMessage(
         to_address=to,
-        subject=blocks["subject"][:300],
+        # A subject is one line whatever the names put into it (headers cannot hold a break).
+        subject=" ".join(blocks["subject"].split())[:300],
         body_text=blocks["body"] + "\n",
         template=template,
         locale=chosen,
@@ -136,12 +137,21 @@ def deliver_outbox(
     for message in pending_messages(session, now=now):
         message.attempts += 1
         try:
+            email = _to_email(message, smtp.sender)
+        except (ValueError, TypeError, IndexError) as exc:
+            # A message that cannot be built never will be: give up on it, go on with the rest.
+            message.last_error = f"cannot build the message: {type(exc).__name__}: {exc}"[:2000]
+            message.status = MailStatus.failed
+            failed += 1
+            session.commit()
+            continue
+        try:
             with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as client:
                 if smtp.starttls:
                     client.starttls()
                 if smtp.username:
                     client.login(smtp.username, smtp.password)
-                client.send_message(_to_email(message, smtp.sender))
+                client.send_message(email)
         except (OSError, smtplib.SMTPException) as exc:
             message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if message.attempts >= max_attempts:

@@ -19,17 +19,21 @@ from core.accounts import (
     authenticate,
     change_password,
     check_account_token,
+    hash_token,
     invite_user,
     issue_api_token,
     list_api_tokens,
+    list_open_sessions,
     list_users,
     request_password_reset,
     revoke_api_token,
     set_password_with_token,
+    sign_out_everywhere,
+    sign_out_other_sessions,
 )
 from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params, paginate
-from core.auth import Now, SignedIn, Staff, refresh_session, sign_in, sign_out
-from core.db import get_session
+from core.auth import Now, SignedIn, Staff, client_ip, current_session_key, sign_in, sign_out
+from core.db import get_session, utcnow
 from core.errors import N_, DomainError, Invalid
 from core.i18n import LOCALE_COOKIE, LOCALES, normalize_locale
 from core.schemas import InvitationIn, UserOut
@@ -103,7 +107,7 @@ def signin(
             session,
             email=email,
             password=password,
-            client_ip=request.client.host if request.client else "unknown",
+            client_ip=client_ip(request),
             now=now,
             max_failures=settings.signin_max_failures,
             lockout=dt.timedelta(minutes=settings.signin_lockout_minutes),
@@ -120,25 +124,36 @@ def signin(
 
 
 @pages.post("/signout")
-def signout(request: Request) -> RedirectResponse:
+def signout(request: Request, session: DbSession) -> RedirectResponse:
     """End the session."""
-    sign_out(request)
+    sign_out(request, session)
+    session.commit()
     flash(request, N_("You have signed out."), "info")
     return redirect("/")
 
 
+def _account_context(request: Request, session: Session, user: User) -> dict[str, object]:
+    settings = request.app.state.settings
+    return {
+        "tokens": list_api_tokens(session, user=user),
+        "sessions": list_open_sessions(
+            session,
+            user=user,
+            now=utcnow(),
+            idle=dt.timedelta(minutes=settings.session_idle_minutes),
+            absolute=dt.timedelta(hours=settings.session_absolute_hours),
+        ),
+        "current_session": hash_token(current_session_key(request) or ""),
+        "role_labels": ROLE_LABELS,
+        "new_token": None,
+    }
+
+
 @pages.get("/account")
 def account(request: Request, session: DbSession, user: SignedIn) -> HTMLResponse:
-    """The person's own account: profile, password and API tokens."""
+    """The person's own account: profile, password, sessions and API tokens."""
     return render_page(
-        request,
-        "core/account.html",
-        {
-            "tokens": list_api_tokens(session, user=user),
-            "role_labels": ROLE_LABELS,
-            "errors": {},
-            "new_token": None,
-        },
+        request, "core/account.html", {**_account_context(request, session, user), "errors": {}}
     )
 
 
@@ -151,7 +166,7 @@ def account_password(
     current_password: Annotated[str, Form()] = "",
     new_password: Annotated[str, Form()] = "",
 ) -> Response:
-    """Change one's own password."""
+    """Change one's own password; the person's other sessions end."""
     try:
         change_password(
             session,
@@ -159,20 +174,27 @@ def account_password(
             current_password=current_password,
             new_password=new_password,
             now=now,
+            keep_session=current_session_key(request),
         )
     except DomainError as error:
         return _form_error(
-            request,
-            "core/account.html",
-            error,
-            {},
-            tokens=list_api_tokens(session, user=user),
-            role_labels=ROLE_LABELS,
-            new_token=None,
+            request, "core/account.html", error, {}, **_account_context(request, session, user)
         )
     session.commit()
-    refresh_session(request, user)
     flash(request, N_("Your password has been changed."))
+    return redirect("/account")
+
+
+@pages.post("/account/sessions/end-others")
+def account_sessions_end_others(
+    request: Request, session: DbSession, user: SignedIn, now: Now
+) -> RedirectResponse:
+    """Sign out of every other device, keeping this session."""
+    ended = sign_out_other_sessions(
+        session, user=user, current=current_session_key(request), now=now
+    )
+    session.commit()
+    flash(request, N_("Other sessions signed out: %(count)s."), count=ended)
     return redirect("/account")
 
 
@@ -193,20 +215,13 @@ def account_token_create(
             "core/account.html",
             error,
             {"name": name},
-            tokens=list_api_tokens(session, user=user),
-            role_labels=ROLE_LABELS,
-            new_token=None,
+            **_account_context(request, session, user),
         )
     session.commit()
     return render_page(
         request,
         "core/account.html",
-        {
-            "tokens": list_api_tokens(session, user=user),
-            "role_labels": ROLE_LABELS,
-            "errors": {},
-            "new_token": plain,
-        },
+        {**_account_context(request, session, user), "errors": {}, "new_token": plain},
         status_code=201,
     )
 
@@ -236,7 +251,7 @@ def reset_request(
     request_password_reset(
         session,
         email=email,
-        client_ip=request.client.host if request.client else "unknown",
+        client_ip=client_ip(request),
         base_url=request.app.state.settings.base_url,
         now=now,
     )
@@ -379,6 +394,17 @@ def users_invite(
         )
     session.commit()
     flash(request, N_("An invitation has been sent to %(email)s."), email=email)
+    return redirect("/admin/users")
+
+
+@pages.post("/admin/users/{user_id}/signout")
+def users_sign_out_everywhere(
+    request: Request, session: DbSession, user: Staff, now: Now, user_id: ObjectId
+) -> RedirectResponse:
+    """End every session of an account at once."""
+    ended = sign_out_everywhere(session, actor=user, user_id=user_id, now=now)
+    session.commit()
+    flash(request, N_("Sessions signed out: %(count)s."), count=ended)
     return redirect("/admin/users")
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from core.accounts import Role
+from core.forms import SingleLine
 
 
 class UserOut(BaseModel):
@@ -26,6 +27,6 @@ class InvitationIn(BaseModel):
     """The secretariat's invitation of a council member, expert or colleague."""
 
     email: EmailStr
-    full_name: str = Field(min_length=1, max_length=200)
+    full_name: SingleLine = Field(min_length=1, max_length=200)
     role: Role
     locale: str = "es_MX"

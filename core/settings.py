@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     max_message_files: int = Field(
         default=5, description="Most files attached to one message of an application's thread."
     )
+    session_idle_minutes: int = Field(
+        default=120, description="A session unused for this many minutes ends."
+    )
+    session_absolute_hours: int = Field(
+        default=12, description="A session ends this many hours after sign-in, however used."
+    )
 
     @property
     def secure_cookies(self) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.forms import SingleLine
 from council.models import BallotResult, BallotRule, BallotStatus, InterestType, PositionKind, Seat
 
 
@@ -15,7 +16,7 @@ class AppointmentInput(BaseModel):
 
     user_id: int
     seat: Seat
-    areas: str = ""
+    areas: SingleLine = ""
     starts_on: dt.date
     ends_on: dt.date
 
@@ -30,8 +31,8 @@ class TermInput(BaseModel):
 class InterestInput(BaseModel):
     """A declared interest as entered by its holder."""
 
-    organisation: str = Field(min_length=1, max_length=200)
-    rfc: str = Field(default="", max_length=20)
+    organisation: SingleLine = Field(min_length=1, max_length=200)
+    rfc: SingleLine = Field(default="", max_length=20)
     interest_type: InterestType
     starts_on: dt.date | None = None
     ends_on: dt.date | None = None
@@ -41,8 +42,8 @@ class InterestInput(BaseModel):
 class AdoptionBallotInput(BaseModel):
     """What the secretary sets when putting a guideline version to a vote."""
 
-    slug: str
-    number: str
+    slug: SingleLine
+    number: SingleLine
     rule: BallotRule = BallotRule.simple_majority
     quorum_percent: int = Field(default=50, ge=0, le=100)
     closes_on: dt.date
@@ -61,10 +62,10 @@ class PositionInput(BaseModel):
 class ConflictCheckInput(BaseModel):
     """A person and an organisation to check for conflicts before an invitation or assignment."""
 
-    email: str = Field(min_length=3, max_length=320)
-    organisation: str = Field(min_length=1, max_length=200)
-    rfc: str = Field(default="", max_length=20)
-    email_domain: str = Field(default="", max_length=200)
+    email: SingleLine = Field(min_length=3, max_length=320)
+    organisation: SingleLine = Field(min_length=1, max_length=200)
+    rfc: SingleLine = Field(default="", max_length=20)
+    email_domain: SingleLine = Field(default="", max_length=200)
 
 
 class MemberOut(BaseModel):

@@ -17,7 +17,7 @@ from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params, p
 from core.auth import MaybeUser, Now, Staff
 from core.db import get_session
 from core.errors import N_, DomainError, Invalid
-from core.forms import parse_input
+from core.forms import SingleLine, check_single_line, parse_input
 from core.web import (
     SubmittedForm,
     error_fields,
@@ -44,16 +44,16 @@ _CODE_SEPARATORS = re.compile(r"[,;\s]+")
 class CommentIn(BaseModel):
     """A public comment sent through the API; it is published once the e-mailed link is opened."""
 
-    target_code: str = Field(
+    target_code: SingleLine = Field(
         default="",
         max_length=20,
         description="Empty for the whole draft, else a principle or criterion code.",
         examples=["TR-2"],
     )
-    author_name: str = Field(default="", max_length=200, description="Published when given.")
-    email: str = Field(max_length=320, description="For confirmation only; never published.")
+    author_name: SingleLine = Field(default="", max_length=200, description="Published when given.")
+    email: SingleLine = Field(max_length=320, description="For confirmation only; never published.")
     commenter_type: CommenterType
-    organisation: str = Field(default="", max_length=200)
+    organisation: SingleLine = Field(default="", max_length=200)
     body: str = Field(max_length=20000, description="The comment, 10 to 5000 characters.")
 
 
@@ -206,6 +206,7 @@ def submit_comment_page(
     version = _consulted_version(session, slug, number, user, now)
     values = {name: _text(form, name) for name in COMMENT_FIELDS}
     try:
+        check_single_line(values, "target_code", "author_name", "email", "organisation")
         consultation.submit_comment(
             session,
             version=version,

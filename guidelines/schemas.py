@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.forms import SingleLine
 from guidelines.documents import CRITERION_CODE, PRINCIPLE_CODE, VERSION_NUMBER
 from guidelines.models import RiskLevel, VersionStatus
 
@@ -14,8 +15,8 @@ class GuidelineInput(BaseModel):
     """A new guideline: its public slug and bilingual title."""
 
     slug: str = Field(min_length=3, max_length=80, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
-    title_es: str = Field(min_length=1, max_length=300)
-    title_en: str = Field(default="", max_length=300)
+    title_es: SingleLine = Field(min_length=1, max_length=300)
+    title_en: SingleLine = Field(default="", max_length=300)
 
 
 class SummaryInput(BaseModel):
@@ -29,8 +30,8 @@ class PrincipleInput(BaseModel):
     """A principle as entered by the secretariat."""
 
     code: str = Field(pattern=PRINCIPLE_CODE)
-    title_es: str = Field(min_length=1, max_length=300)
-    title_en: str = Field(default="", max_length=300)
+    title_es: SingleLine = Field(min_length=1, max_length=300)
+    title_en: SingleLine = Field(default="", max_length=300)
     description_es: str = Field(default="", max_length=10000)
     description_en: str = Field(default="", max_length=10000)
 
@@ -40,8 +41,8 @@ class CriterionInput(BaseModel):
 
     code: str = Field(pattern=CRITERION_CODE)
     principle_code: str = Field(pattern=PRINCIPLE_CODE)
-    title_es: str = Field(min_length=1, max_length=300)
-    title_en: str = Field(default="", max_length=300)
+    title_es: SingleLine = Field(min_length=1, max_length=300)
+    title_en: SingleLine = Field(default="", max_length=300)
     requirement_es: str = Field(min_length=1, max_length=20000)
     requirement_en: str = Field(default="", max_length=20000)
     guidance_es: str = Field(default="", max_length=20000)

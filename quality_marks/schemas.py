@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from core.forms import SingleLine
 from guidelines.models import RiskLevel
 from quality_marks.models import (
     AnswerValue,
@@ -20,31 +21,31 @@ from quality_marks.models import (
 class OrganizationInput(BaseModel):
     """An organisation's registration details."""
 
-    legal_name: str = Field(min_length=2, max_length=200)
-    rfc: str = Field(min_length=12, max_length=16)
+    legal_name: SingleLine = Field(min_length=2, max_length=200)
+    rfc: SingleLine = Field(min_length=12, max_length=16)
     address: str = Field(min_length=5, max_length=500)
-    state: str = Field(min_length=1)
-    sector: str = Field(min_length=1)
+    state: SingleLine = Field(min_length=1)
+    sector: SingleLine = Field(min_length=1)
     size: OrgSize
-    contact_name: str = Field(min_length=2, max_length=200)
+    contact_name: SingleLine = Field(min_length=2, max_length=200)
     contact_email: EmailStr
-    contact_phone: str = Field(default="", max_length=40)
-    website: str = Field(default="", max_length=300)
+    contact_phone: SingleLine = Field(default="", max_length=40)
+    website: SingleLine = Field(default="", max_length=300)
 
 
 class ColleagueInput(BaseModel):
     """A colleague invited into an organisation."""
 
     email: EmailStr
-    full_name: str = Field(min_length=2, max_length=200)
+    full_name: SingleLine = Field(min_length=2, max_length=200)
     role: OrgRole = OrgRole.editor
 
 
 class ProductInput(BaseModel):
     """A product's description; the risk level comes from the questionnaire answers."""
 
-    name: str = Field(min_length=1, max_length=200)
-    version: str = Field(min_length=1, max_length=40)
+    name: SingleLine = Field(min_length=1, max_length=200)
+    version: SingleLine = Field(min_length=1, max_length=40)
     identifier: str = Field(default="", max_length=40, pattern=r"^[A-Za-z0-9._:-]*$")
     intended_purpose: str = Field(min_length=10, max_length=5000)
     sectors: list[str] = Field(min_length=1)
@@ -54,10 +55,10 @@ class ProductInput(BaseModel):
     data_description: str = Field(min_length=3, max_length=5000)
     personal_data: bool
     legal_basis: str = Field(default="", max_length=2000)
-    model_type: str = Field(min_length=2, max_length=200)
+    model_type: SingleLine = Field(min_length=2, max_length=200)
     human_oversight: str = Field(min_length=3, max_length=2000)
-    provider: str = Field(min_length=2, max_length=200)
-    deployer: str = Field(min_length=2, max_length=200)
+    provider: SingleLine = Field(min_length=2, max_length=200)
+    deployer: SingleLine = Field(min_length=2, max_length=200)
 
 
 class AnswerInput(BaseModel):
@@ -72,16 +73,16 @@ class AnswerInput(BaseModel):
 class ApplicationInput(BaseModel):
     """The guideline version an application is started on: its slug and version number."""
 
-    guideline: str = Field(min_length=1, max_length=80)
-    version: str = Field(min_length=1, max_length=20)
+    guideline: SingleLine = Field(min_length=1, max_length=80)
+    version: SingleLine = Field(min_length=1, max_length=20)
 
 
 class LinkInput(BaseModel):
     """A link given as evidence."""
 
-    criterion_code: str
-    url: str = Field(pattern=r"^https?://", max_length=1000)
-    label: str = Field(default="", max_length=300)
+    criterion_code: SingleLine
+    url: SingleLine = Field(pattern=r"^https?://", max_length=1000)
+    label: SingleLine = Field(default="", max_length=300)
     public: bool = False
 
 
@@ -263,12 +264,12 @@ class MessageOut(BaseModel):
 class OrganizationForm(OrganizationInput):
     """The registration form's organisation: any RFC reaches the service, which names its format."""
 
-    rfc: str = Field(min_length=1, max_length=20)
+    rfc: SingleLine = Field(min_length=1, max_length=20)
 
 
 class SignUpInput(OrganizationForm):
     """The public sign-up form: a company's first person and their organisation."""
 
-    full_name: str = Field(min_length=2, max_length=200)
-    email: str = Field(min_length=3, max_length=320)
+    full_name: SingleLine = Field(min_length=2, max_length=200)
+    email: SingleLine = Field(min_length=3, max_length=320)
     password: str = Field(max_length=200)

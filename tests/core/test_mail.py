@@ -225,3 +225,69 @@ def test_cli_mail_send_delivers_committed_outbox(
         assert statuses == [MailStatus.sent]
     finally:
         engine.dispose()
+
+
+def test_a_message_that_cannot_be_built_is_failed_and_the_rest_are_sent(
+    db: Session, smtp_server: tuple[RecordingHandler, int]
+) -> None:
+    handler, port = smtp_server
+    # A row written before names were checked: its subject carries a header injection.
+    broken = OutboxMessage(
+        to_address="legal@evil.example",
+        subject="Bienvenida, Evil Corp\r\nBcc: victima@ejemplo.mx",
+        body_text="Hola\n",
+        template="mail/added_to_organization.txt",
+        locale="es_MX",
+        status=MailStatus.pending,
+        attempts=0,
+        created_at=NOW,
+        next_attempt_at=NOW,
+    )
+    db.add(broken)
+    db.flush()
+    reset = _queue_reset(db)
+    smtp = SmtpConfig(host="127.0.0.1", port=port, sender=SENDER)
+
+    report = deliver_outbox(db, smtp=smtp, now=NOW, max_attempts=3)
+
+    assert report == DeliveryReport(sent=1, retried=0, failed=1)
+    db.refresh(broken)
+    db.refresh(reset)
+    assert broken.status == MailStatus.failed
+    assert broken.last_error is not None
+    assert broken.last_error.startswith("cannot build the message")
+    assert reset.status == MailStatus.sent
+    assert [rcpt for _, rcpt, _ in handler.envelopes] == [["lucia@ejemplo.mx"]]
+    again = deliver_outbox(db, smtp=smtp, now=NOW + dt.timedelta(hours=1), max_attempts=3)
+    assert again == DeliveryReport(sent=0, retried=0, failed=0)
+
+
+def test_a_name_with_a_line_break_cannot_break_a_subject(
+    db: Session, smtp_server: tuple[RecordingHandler, int]
+) -> None:
+    handler, port = smtp_server
+    message = queue_mail(
+        db,
+        to="nueva@ejemplo.mx",
+        template="mail/added_to_organization.txt",
+        locale="es_MX",
+        context={
+            "organisation": "Evil Corp\r\nBcc: victima@ejemplo.mx",
+            "user_name": "Nueva Persona",
+            "inviter": "Alguien",
+            "role": "Editor",
+            "link": "http://testserver/organisation",
+        },
+        now=NOW,
+    )
+    assert "\n" not in message.subject
+    assert "\r" not in message.subject
+
+    deliver_outbox(
+        db, smtp=SmtpConfig(host="127.0.0.1", port=port, sender=SENDER), now=NOW, max_attempts=3
+    )
+
+    ((_, rcpt_tos, received),) = handler.envelopes
+    assert rcpt_tos == ["nueva@ejemplo.mx"]
+    assert received["Bcc"] is None
+    assert received["Subject"] == message.subject
