@@ -239,7 +239,7 @@ def request_sign_up(
         fields["email"] = N_("Enter a valid e-mail address.")
     params: dict[str, Any] = {}
     try:
-        check_password_rules(data.password)
+        check_password_rules(data.password, user_inputs=(email, data.full_name, data.legal_name))
     except Invalid as error:
         fields.update(error.fields)
         params = error.params
