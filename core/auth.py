@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import logging
 import secrets
 from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from core.accounts import Role, User, user_for_api_token
-from core.db import get_session, utcnow
+from core.accounts import ApiToken, Role, User, user_for_api_token
+from core.db import SAFE_METHODS, get_session, is_write_request, side_session, utcnow
 from core.errors import N_, Forbidden, Unauthenticated
 
 SESSION_USER_KEY = "uid"
@@ -20,7 +23,6 @@ SESSION_VERSION_KEY = "uv"
 CSRF_SESSION_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 def is_api_request(request: Request) -> bool:
@@ -44,7 +46,7 @@ def load_principal(request: Request, session: Annotated[Session, Depends(get_ses
             if user is None:
                 raise Unauthenticated(N_("The API token is not valid or was revoked."))
             if session.dirty:
-                session.commit()  # keep last_used_at even when the endpoint itself only reads
+                _record_token_use(request, session)
     else:
         user_id = request.session.get(SESSION_USER_KEY)
         if user_id is not None:
@@ -55,6 +57,31 @@ def load_principal(request: Request, session: Annotated[Session, Depends(get_ses
             else:
                 request.session.pop(SESSION_USER_KEY, None)
     request.state.user = user
+
+
+logger = logging.getLogger("council.auth")
+
+
+def _record_token_use(request: Request, session: Session) -> None:
+    """Keep a token's last use without letting that bookkeeping fail the request."""
+    if is_write_request(request):
+        session.commit()  # the request writes anyway, under the write lock it already holds
+        return
+    # A read request must not write in its own transaction: on SQLite the upgrade to a write
+    # fails when another request committed since the read began. Record the use in a short
+    # write transaction of its own, and let the read go on if even that cannot be done now.
+    used = [(t.id, t.last_used_at) for t in session.dirty if isinstance(t, ApiToken)]
+    for token in [t for t in session.dirty if isinstance(t, ApiToken)]:
+        session.expire(token, ["last_used_at"])
+    try:
+        with side_session(session) as writer:
+            for token_id, used_at in used:
+                writer.execute(
+                    update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=used_at)
+                )
+            writer.commit()
+    except OperationalError:
+        logger.warning("token last use not recorded: the database is busy or unavailable")
 
 
 def current_user(request: Request) -> User | None:

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -78,6 +79,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+# Execution option that marks a connection whose transactions will write.
+WRITE_OPTION = "council_writes"
+# Attempts at taking SQLite's write lock (each waits up to the busy timeout) before giving up.
+BEGIN_ATTEMPTS = 3
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -90,8 +98,41 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+    def _on_begin(conn: Connection) -> None:
+        if not conn.get_execution_options().get(WRITE_OPTION):
+            # Reads stay deferred so they never queue behind writers (WAL gives them a snapshot).
+            conn.exec_driver_sql("BEGIN")
+            return
+        # A transaction that reads and then writes fails at once when another commit came in
+        # between, whatever the busy timeout; taking the write lock first makes it wait instead.
+        # Nothing has run yet when BEGIN fails, so trying again retries the whole unit of work.
+        for attempt in range(1, BEGIN_ATTEMPTS + 1):
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as error:
+                if attempt == BEGIN_ATTEMPTS or "locked" not in str(error.orig):
+                    raise
+
+
+# SQLite's words for a database that is busy or cannot be reached (not a bug in a statement).
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk i/o error")
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether a database error means the database cannot serve now (down, unreachable, busy)."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    module = type(orig).__module__
+    if module.startswith("psycopg"):
+        # psycopg raises OperationalError for refused, lost and shut-down connections.
+        return isinstance(error, OperationalError) or "connection" in str(orig).lower()
+    return isinstance(error, OperationalError) and any(
+        words in str(orig).lower() for words in _SQLITE_UNAVAILABLE
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -99,9 +140,30 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+def open_session(factory: sessionmaker[Session], *, writes: bool) -> Session:
+    """A session; one that `writes` takes SQLite's write lock when each transaction begins."""
+    if not writes:
+        return factory(info={"writes": False})
+    bind = factory.kw["bind"]
+    return factory(bind=bind.execution_options(**{WRITE_OPTION: True}), info={"writes": True})
+
+
+def side_session(session: Session) -> Session:
+    """A writing session beside `session`, for bookkeeping that must not join its transaction."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine):
+        return Session(bind=bind.execution_options(**{WRITE_OPTION: True}), info={"writes": True})
+    return Session(bind=bind)  # a test's connection: the write joins its open transaction
+
+
+def is_write_request(request: Request) -> bool:
+    """Whether the request's method may change state (everything but GET, HEAD, OPTIONS, TRACE)."""
+    return request.method not in SAFE_METHODS
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request; the route commits, and closing rolls back whatever it did not."""
     factory: sessionmaker[Session] = request.app.state.sessionmaker
     # close() rolls back without expiring loaded objects, so error pages can still show the user.
-    with factory() as session:
+    with open_session(factory, writes=is_write_request(request)) as session:
         yield session

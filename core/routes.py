@@ -33,7 +33,7 @@ from core.db import get_session
 from core.errors import N_, DomainError, Invalid
 from core.i18n import LOCALE_COOKIE, LOCALES, normalize_locale
 from core.schemas import InvitationIn, UserOut
-from core.web import error_fields, error_message, flash, redirect, render_page
+from core.web import client_ip, error_fields, error_message, flash, redirect, render_page
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERROR_RESPONSES)
@@ -103,7 +103,7 @@ def signin(
             session,
             email=email,
             password=password,
-            client_ip=request.client.host if request.client else "unknown",
+            client_ip=client_ip(request),
             now=now,
             max_failures=settings.signin_max_failures,
             lockout=dt.timedelta(minutes=settings.signin_lockout_minutes),
@@ -236,7 +236,7 @@ def reset_request(
     request_password_reset(
         session,
         email=email,
-        client_ip=request.client.host if request.client else "unknown",
+        client_ip=client_ip(request),
         base_url=request.app.state.settings.base_url,
         now=now,
     )

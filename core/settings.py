@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     signin_lockout_minutes: int = Field(
         default=15, description="Window and lockout length for failed sign-ins, in minutes."
     )
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For and "
+            "X-Forwarded-Proto headers are believed; empty believes no one."
+        ),
+    )
 
     @property
     def secure_cookies(self) -> bool:

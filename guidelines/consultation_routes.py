@@ -19,6 +19,7 @@ from core.db import get_session
 from core.errors import N_, DomainError, Invalid, NotFound
 from core.web import (
     SubmittedForm,
+    client_ip,
     error_fields,
     error_message,
     flash,
@@ -103,10 +104,6 @@ def _consulted_version(
     if version.consultation_opened_at is None:
         raise NotFound()
     return version
-
-
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _text(form: FormData, name: str) -> str:
@@ -200,7 +197,7 @@ def submit_comment_page(
             version=version,
             **values,
             locale=translator_for(request).locale,
-            client_ip=_client_ip(request),
+            client_ip=client_ip(request),
             honeypot=_text(form, "website"),
             base_url=request.app.state.settings.base_url,
             now=now,
@@ -465,7 +462,7 @@ def api_submit_comment(
         organisation=body.organisation,
         body=body.body,
         locale=translator_for(request).locale,
-        client_ip=_client_ip(request),
+        client_ip=client_ip(request),
         honeypot="",
         base_url=request.app.state.settings.base_url,
         now=now,

@@ -22,6 +22,7 @@ from core.i18n import LOCALE_NAMES, normalize_locale
 from core.ratelimit import check_limit, record_hit
 from core.web import (
     SubmittedForm,
+    client_ip,
     error_fields,
     error_message,
     flash,
@@ -152,10 +153,6 @@ def _organization_options(request: Request) -> dict[str, list[tuple[str, str]]]:
     }
 
 
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 # Sign-up and registration ------------------------------------------------------------------
 
 
@@ -194,7 +191,7 @@ def register_form(request: Request, user: MaybeUser) -> Response:
 def register(request: Request, session: DbSession, now: Now, form: SubmittedForm) -> Response:
     """Open the applicant account, register the organisation and sign the person in."""
     values = {name: _text(form, name) for name in (*PERSON_FIELDS, *ORGANIZATION_FIELDS)}
-    ip = _client_ip(request)
+    ip = client_ip(request)
     try:
         # Every attempt counts, refused ones too: they probe which addresses have accounts.
         check_limit(
