@@ -54,6 +54,8 @@ SECRETARIAT_PAGES = ["/applications", "/admin/users", "/council/members", "/coun
 MIX = [("public", 0.6), ("api_write", 0.3), ("secretariat", 0.1)]
 VALUES = ["meets", "partly_meets", "does_not_meet"]
 SETUPS = {"sqlite1": ("sqlite", 1), "sqlite2": ("sqlite", 2), "pg4": ("postgresql", 4)}
+# Shorter than uvicorn's keep-alive timeout (5 s): an idle connection is not reused after it.
+IDLE_SECONDS = 4.0
 CONNECTION_ERRORS = (ConnectionError, http.client.HTTPException, OSError)
 
 
@@ -211,11 +213,15 @@ class Client:
         self.conn: http.client.HTTPConnection | None = None
         self.cookies: dict[str, str] = {}
         self.dropped = 0
+        self.last_used = 0.0
 
     def request(
         self, method: str, path: str, *, body: bytes | None = None, headers: dict[str, str] | None
     ) -> tuple[int, bytes, http.client.HTTPResponse]:
         """Send one request on the kept connection (reconnecting, and counting, after a drop)."""
+        if self.conn is not None and time.monotonic() - self.last_used > IDLE_SECONDS:
+            self.conn.close()  # the server ends idle keep-alive connections; so do browsers
+            self.conn = None
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
         all_headers = dict(headers or {})
@@ -225,6 +231,7 @@ class Client:
             self.conn.request(method, path, body=body, headers=all_headers)
             response = self.conn.getresponse()
             data = response.read()
+            self.last_used = time.monotonic()
         except CONNECTION_ERRORS:
             self.dropped += 1
             self.conn.close()

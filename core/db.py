@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -81,9 +83,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 # Execution option that marks a connection whose transactions will write.
 WRITE_OPTION = "council_writes"
+# How long SQLite waits for a lock before answering "database is locked".
+BUSY_TIMEOUT_MS = 5000
 # Attempts at taking SQLite's write lock (each waits up to the busy timeout) before giving up.
 BEGIN_ATTEMPTS = 3
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_LOCKED = "database is locked"
+_HOLDS_WRITERS = "council_holds_writers"
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -94,8 +100,13 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
+
+    # Writers of this process queue here in turn; SQLite's own busy handler polls with growing
+    # sleeps, so under load a waiting writer loses to newcomers until its timeout runs out.
+    writers = threading.Lock()
+    wait_seconds = BUSY_TIMEOUT_MS / 1000 * BEGIN_ATTEMPTS
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
@@ -103,16 +114,40 @@ def _configure_sqlite(engine: Engine) -> None:
             # Reads stay deferred so they never queue behind writers (WAL gives them a snapshot).
             conn.exec_driver_sql("BEGIN")
             return
-        # A transaction that reads and then writes fails at once when another commit came in
-        # between, whatever the busy timeout; taking the write lock first makes it wait instead.
-        # Nothing has run yet when BEGIN fails, so trying again retries the whole unit of work.
-        for attempt in range(1, BEGIN_ATTEMPTS + 1):
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-                return
-            except OperationalError as error:
-                if attempt == BEGIN_ATTEMPTS or "locked" not in str(error.orig):
-                    raise
+        if not writers.acquire(timeout=wait_seconds):
+            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(_LOCKED))
+        conn.info[_HOLDS_WRITERS] = True
+        try:
+            _begin_immediate(conn)
+        except BaseException:
+            _release(conn.info)
+            raise
+
+    def _release(info: dict[Any, Any]) -> None:
+        if info.pop(_HOLDS_WRITERS, False):
+            writers.release()
+
+    # The turn ends when the connection goes back to the pool, after its COMMIT or ROLLBACK.
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        _release(record.info)
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_connection: Any, record: Any, _error: Any) -> None:
+        _release(record.info)
+
+
+def _begin_immediate(conn: Connection) -> None:
+    # A transaction that reads and then writes fails at once when another commit came in
+    # between, whatever the busy timeout; taking the write lock first makes it wait instead.
+    # Nothing has run yet when BEGIN fails, so trying again retries the whole unit of work.
+    for attempt in range(1, BEGIN_ATTEMPTS + 1):
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as error:
+            if attempt == BEGIN_ATTEMPTS or _LOCKED not in str(error.orig):
+                raise
 
 
 # SQLite's words for a database that is busy or cannot be reached (not a bug in a statement).

@@ -24,10 +24,12 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.accounts import SIGNIN_BUCKET, Role, issue_api_token
+from core import db as core_db
+from core.accounts import SIGNIN_BUCKET, Role, User, issue_api_token
 from core.auth import now_utc
 from core.db import make_engine, make_sessionmaker, open_session
 from core.ratelimit import RateLimitHit
+from core.schema import upgrade_database
 from core.settings import Settings
 from council.app import create_app
 from guidelines.models import ConsultationComment
@@ -238,3 +240,28 @@ def test_a_writing_session_keeps_its_work_when_another_commits_between_read_and_
     engine.dispose()
 
     assert errors == []
+
+
+def test_a_write_waits_out_a_lock_held_longer_than_the_busy_timeout(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # SQLite's own behaviour, so on its own SQLite file whatever database the suite runs on.
+    monkeypatch.setattr(core_db, "BUSY_TIMEOUT_MS", 200)
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    upgrade_database(url)
+    engine, elsewhere = make_engine(url), make_engine(url)  # another process, in effect
+    factory = make_sessionmaker(engine)
+    holder = open_session(make_sessionmaker(elsewhere), writes=True)
+    holder.execute(select(1))  # takes the write lock
+    release = threading.Timer(0.3, holder.rollback)  # longer than one wait, shorter than three
+    release.start()
+    try:
+        with open_session(factory, writes=True) as writer:
+            make_user(writer)
+            writer.commit()
+            assert writer.scalar(select(func.count(User.id))) == 1
+    finally:
+        release.join()
+        holder.close()
+        engine.dispose()
+        elsewhere.dispose()
