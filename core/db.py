@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
@@ -76,7 +79,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
-        _configure_sqlite(engine)
+        on_disk = bool(path) and path != ":memory:"
+        _configure_sqlite(engine, WriterTurns(path + "-writers" if on_disk else None))
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -90,9 +94,52 @@ BEGIN_ATTEMPTS = 3
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _LOCKED = "database is locked"
 _HOLDS_WRITERS = "council_holds_writers"
+_WRITES_MARK = "__council_writes__"
+EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
 
 
-def _configure_sqlite(engine: Engine) -> None:
+class WriterTurns:
+    """Writers to one SQLite file take turns: threads of a process on a lock, then processes on
+    a file lock beside the database.
+
+    SQLite's own busy handler polls with sleeps growing to 100 ms, so under load a waiting writer
+    keeps losing to newcomers until its timeout runs out and the request fails.
+    """
+
+    POLL_SECONDS = 0.002
+
+    def __init__(self, lock_path: str | None) -> None:
+        self.threads = threading.Lock()
+        self.lock_path = lock_path
+        self.fd: int | None = None
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait for this writer's turn, at most `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        if not self.threads.acquire(timeout=timeout):
+            return False
+        if self.lock_path is None:
+            return True
+        if self.fd is None:
+            self.fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    self.threads.release()
+                    return False
+                time.sleep(self.POLL_SECONDS)
+
+    def release(self) -> None:
+        """End this writer's turn."""
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        self.threads.release()
+
+
+def _configure_sqlite(engine: Engine, turns: WriterTurns) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN.
@@ -103,9 +150,6 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
 
-    # Writers of this process queue here in turn; SQLite's own busy handler polls with growing
-    # sleeps, so under load a waiting writer loses to newcomers until its timeout runs out.
-    writers = threading.Lock()
     wait_seconds = BUSY_TIMEOUT_MS / 1000 * BEGIN_ATTEMPTS
 
     @event.listens_for(engine, "begin")
@@ -114,7 +158,7 @@ def _configure_sqlite(engine: Engine) -> None:
             # Reads stay deferred so they never queue behind writers (WAL gives them a snapshot).
             conn.exec_driver_sql("BEGIN")
             return
-        if not writers.acquire(timeout=wait_seconds):
+        if not turns.acquire(timeout=wait_seconds):
             raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(_LOCKED))
         conn.info[_HOLDS_WRITERS] = True
         try:
@@ -125,7 +169,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     def _release(info: dict[Any, Any]) -> None:
         if info.pop(_HOLDS_WRITERS, False):
-            writers.release()
+            turns.release()
 
     # The turn ends when the connection goes back to the pool, after its COMMIT or ROLLBACK.
     @event.listens_for(engine, "checkin")
@@ -191,9 +235,16 @@ def side_session(session: Session) -> Session:
     return Session(bind=bind)  # a test's connection: the write joins its open transaction
 
 
+def writes(endpoint: EndpointT) -> EndpointT:
+    """Mark a route that changes state although its method is safe (a link opened from a mail)."""
+    setattr(endpoint, _WRITES_MARK, True)
+    return endpoint
+
+
 def is_write_request(request: Request) -> bool:
-    """Whether the request's method may change state (everything but GET, HEAD, OPTIONS, TRACE)."""
-    return request.method not in SAFE_METHODS
+    """Whether the request may change state: an unsafe method, or a route marked `writes`."""
+    endpoint = request.scope.get("endpoint")
+    return request.method not in SAFE_METHODS or getattr(endpoint, _WRITES_MARK, False)
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from core.accounts import User
 from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params, paginate
 from core.auth import MaybeUser, Now, Staff
-from core.db import get_session
+from core.db import get_session, writes
 from core.errors import N_, DomainError, Invalid, NotFound
 from core.web import (
     SubmittedForm,
@@ -230,6 +230,7 @@ def submit_comment_page(
 
 
 @pages.get("/consultation/confirm/{token}")
+@writes  # the e-mailed link publishes the comment
 def confirm_comment_page(
     request: Request, session: DbSession, now: Now, token: str
 ) -> HTMLResponse:

@@ -7,7 +7,9 @@ request has its own session (the rolled-back test session cannot be shared betwe
 from __future__ import annotations
 
 import datetime as dt
+import re
 import socket
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -28,6 +30,7 @@ from core import db as core_db
 from core.accounts import SIGNIN_BUCKET, Role, User, issue_api_token
 from core.auth import now_utc
 from core.db import make_engine, make_sessionmaker, open_session
+from core.mail import OutboxMessage
 from core.ratelimit import RateLimitHit
 from core.schema import upgrade_database
 from core.settings import Settings
@@ -141,6 +144,22 @@ def test_parallel_comments_from_one_address_store_exactly_the_limit(served: Serv
     assert statuses == {201: 5, 429: 15}
     with served.session() as db:
         assert db.scalar(select(func.count(ConsultationComment.id))) == 5
+        links = [
+            match.group(1)
+            for body in db.scalars(select(OutboxMessage.body_text))
+            if (match := re.search(r"https?://[^/\s]+(/consultation/confirm/\S+)", body))
+        ]
+    assert len(links) == 5
+
+    # The e-mailed links are GET requests that write: opened at once, every one publishes.
+    confirmed = at_once(5, served, lambda i, client: client.get(links[i]).status_code)
+
+    assert confirmed == [200] * 5
+    with served.session() as db:
+        published = select(func.count(ConsultationComment.id)).where(
+            ConsultationComment.confirmed_at.is_not(None)
+        )
+        assert db.scalar(published) == 5
 
 
 def test_parallel_answer_saves_are_all_kept_and_read_back(served: Served) -> None:
@@ -249,10 +268,12 @@ def test_a_write_waits_out_a_lock_held_longer_than_the_busy_timeout(
     monkeypatch.setattr(core_db, "BUSY_TIMEOUT_MS", 200)
     url = f"sqlite:///{tmp_path / 'busy.db'}"
     upgrade_database(url)
-    engine, elsewhere = make_engine(url), make_engine(url)  # another process, in effect
+    engine = make_engine(url)
     factory = make_sessionmaker(engine)
-    holder = open_session(make_sessionmaker(elsewhere), writes=True)
-    holder.execute(select(1))  # takes the write lock
+    holder = sqlite3.connect(
+        tmp_path / "busy.db", isolation_level=None, check_same_thread=False
+    )  # another program
+    holder.execute("BEGIN IMMEDIATE")
     release = threading.Timer(0.3, holder.rollback)  # longer than one wait, shorter than three
     release.start()
     try:
@@ -264,4 +285,3 @@ def test_a_write_waits_out_a_lock_held_longer_than_the_busy_timeout(
         release.join()
         holder.close()
         engine.dispose()
-        elsewhere.dispose()
