@@ -18,6 +18,8 @@ from core.accounts import ApiToken, Role, User, user_for_api_token
 from core.db import SAFE_METHODS, get_session, is_write_request, side_session, utcnow
 from core.errors import N_, Forbidden, Unauthenticated
 
+logger = logging.getLogger("council.auth")
+
 SESSION_USER_KEY = "uid"
 SESSION_VERSION_KEY = "uv"
 CSRF_SESSION_KEY = "csrf"
@@ -57,9 +59,6 @@ def load_principal(request: Request, session: Annotated[Session, Depends(get_ses
             else:
                 request.session.pop(SESSION_USER_KEY, None)
     request.state.user = user
-
-
-logger = logging.getLogger("council.auth")
 
 
 def _record_token_use(request: Request, session: Session) -> None:

@@ -22,7 +22,7 @@ from core.settings import Settings
 from council import cli
 from council.app import create_app
 from guidelines import service
-from tests.core.test_concurrency import free_port, run_server, server_settings
+from tests.core.live import free_port, run_server, server_settings
 from tests.factories import make_user
 from tests.guidelines.factories import SLUG, make_saved_draft
 

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
 import sqlite3
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +35,7 @@ from core.settings import Settings
 from council.app import create_app
 from guidelines.models import ConsultationComment
 from tests.conftest import CSRF_RE
+from tests.core.live import free_port, run_server, server_settings
 from tests.factories import NOW, PASSWORD, make_user
 from tests.guidelines.factories import SLUG, make_saved_draft, open_consultation
 from tests.quality_marks.factories import (
@@ -62,37 +61,6 @@ class Served:
     def session(self) -> Session:
         """A session of its own on the server's database."""
         return make_sessionmaker(self.app.state.engine)()
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def run_server(server: uvicorn.Server) -> threading.Thread:
-    """Start uvicorn in a thread and wait until it accepts connections."""
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.02)
-    return thread
-
-
-def server_settings(database_url: str, tmp_path: Path, port: int) -> Settings:
-    """Settings of a live server on its own state directory."""
-    return Settings(
-        database_url=database_url,
-        secret_key="concurrency-test-secret-key-long-enough",
-        var_dir=tmp_path / "var",
-        storage_dir=tmp_path / "storage",
-        base_url=f"http://127.0.0.1:{port}",
-        _env_file=None,
-    )
 
 
 @pytest.fixture
