@@ -11,7 +11,10 @@ Per request type it prints the count, errors by kind and p50/p95/p99; then the c
 server dropped, and whether every answer reads back as its client's last acknowledged write.
 With --outage the PostgreSQL cluster is stopped for a few seconds in the middle of the run
 (`pg_ctlcluster`), and it prints what clients saw meanwhile and how long service took to resume.
---code runs another checkout of the service (for figures before a change).
+--code runs another checkout of the service (for figures before a change); given twice, both
+checkouts are served and loaded at once, so one outage serves to compare them:
+
+    .venv/bin/python bench/load.py --setup pg4 --outage --code ../before --code .
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -115,7 +117,7 @@ def start_server(code: Path, backend: str, workers: int, work: Path) -> Server:
     if backend == "sqlite":
         database_url = f"sqlite:///{work / 'council.db'}"
     else:
-        database_url = _pg_database(f"ceia_bench_{os.getpid()}")
+        database_url = _pg_database(f"ceia_bench_{os.getpid()}_{port}")
     env = _python_env(
         code,
         {
@@ -405,7 +407,16 @@ class Outage:
 
     stopped: float = 0.0
     started: float = 0.0
-    probes: list[tuple[float, str, int | None]] = field(default_factory=list)
+    probes: list[tuple[str, float, str, int | None]] = field(default_factory=list)
+
+    def probe(self, url: str, path: str) -> int | None:
+        """Ask one probe of one server, and remember its answer."""
+        try:
+            status: int | None = _get_status(url + path)
+        except OSError:
+            status = None
+        self.probes.append((url, time.monotonic(), path, status))
+        return status
 
 
 def _pg_ctl(action: str) -> None:
@@ -416,7 +427,9 @@ def _pg_ctl(action: str) -> None:
     )
 
 
-def cause_outage(server: Server, at: float, seconds: float, outage: Outage, until: float) -> None:
+def cause_outage(
+    servers: list[Server], at: float, seconds: float, outage: Outage, until: float
+) -> None:
     """Stop PostgreSQL at `at` for `seconds`, probing /healthz and /readyz throughout."""
     while time.monotonic() < at:
         time.sleep(0.05)
@@ -424,104 +437,125 @@ def cause_outage(server: Server, at: float, seconds: float, outage: Outage, unti
     _pg_ctl("stop")
     try:
         while time.monotonic() < outage.stopped + seconds:
-            for path in ("/healthz", "/readyz"):
-                try:
-                    status: int | None = _get_status(server.url + path)
-                except OSError:
-                    status = None
-                outage.probes.append((time.monotonic(), path, status))
+            for server in servers:
+                outage.probe(server.url, "/healthz")
+                outage.probe(server.url, "/readyz")
             time.sleep(0.5)
     finally:
         _pg_ctl("start")
         outage.started = time.monotonic()
-    while time.monotonic() < until:
-        try:
-            status = _get_status(server.url + "/readyz")
-        except OSError:
-            status = None
-        outage.probes.append((time.monotonic(), "/readyz", status))
-        if status == 200:
-            break
-        time.sleep(0.1)
+    for server in servers:
+        while time.monotonic() < until and outage.probe(server.url, "/readyz") != 200:
+            time.sleep(0.1)
 
 
-def outage_report(outcomes: list[Outcome], outage: Outage) -> None:
+def outage_report(outcomes: list[Outcome], outage: Outage, url: str) -> None:
     """What clients saw while the database was down, and how long recovery took."""
     during = [o for o in outcomes if outage.stopped <= o.started <= outage.started]
-    print(f"\n== PostgreSQL stopped for {outage.started - outage.stopped:.1f} s")
+    print(f"== PostgreSQL stopped for {outage.started - outage.stopped:.1f} s; clients saw:")
     seen = Counter(
         (o.kind, str(o.status) if o.status is not None else f"connection:{o.error}") for o in during
     )
     for (kind, what), n in sorted(seen.items()):
         print(f"  {kind:<12} {what:<28} {n}")
-    probes = Counter((path, status) for t, path, status in outage.probes if t <= outage.started)
-    print(
-        "  probes during the outage: " + ", ".join(f"{p} {s} x{n}" for (p, s), n in probes.items())
+    probes = Counter(
+        (path, status) for u, t, path, status in outage.probes if u == url and t <= outage.started
     )
-    writes_after = sorted(
+    shown = ", ".join(f"{p} {s} x{n}" for (p, s), n in sorted(probes.items(), key=str))
+    print(f"  probes during the outage: {shown}")
+    ready = [t for u, t, path, s in outage.probes if u == url and t > outage.started and s == 200]
+    if ready:
+        print(f"  /readyz 200 again {ready[0] - outage.started:.2f} s after the restart")
+    after = sorted(
         o.started + o.seconds
         for o in outcomes
-        if o.kind in ("api_write", "secretariat")
-        and o.status == 200
-        and o.started >= outage.started
+        if o.kind != "public" and o.status == 200 and o.started >= outage.started
     )
-    if writes_after:
-        print(
-            f"  first database success {writes_after[0] - outage.started:.2f} s after the restart"
-        )
+    if after:
+        print(f"  first database success {after[0] - outage.started:.2f} s after the restart")
     else:
         print("  no database success after the restart")
 
 
-def run_setup(code: Path, name: str, seconds: float, clients: int, outage_seconds: float) -> bool:
-    """Serve one setup, load it, print figures; True when it met the bar (no 5xx, no drops)."""
+@dataclass
+class Run:
+    """One served checkout under load: its server, its clients' criteria and what they saw."""
+
+    code: Path
+    server: Server
+    mine: list[Assignment]
+    staff: list[Client]
+    outcomes: list[Outcome] = field(default_factory=list)
+    dropped: Counter[str] = field(default_factory=Counter)
+
+
+def prepare(code: Path, backend: str, workers: int, work: Path, clients: int) -> Run:
+    """Serve a checkout on fresh demo data and sign its secretariat clients in."""
+    server = start_server(code, backend, workers, work)
+    try:
+        mine = assignments(server, clients)
+        staff = [Client(server.url) for _ in range(clients)]
+        for client in staff:  # before the clock: a sign-in costs a deliberately slow hash
+            sign_in(client, SECRETARIAT)
+            client.dropped = 0
+    except BaseException:
+        stop_server(server)
+        raise
+    return Run(code, server, mine, staff)
+
+
+def run_setup(
+    codes: list[Path], name: str, seconds: float, clients: int, outage_seconds: float
+) -> bool:
+    """Serve one setup of each checkout, load them at once, print figures; True when every run
+    met the bar (no 5xx and no drops, or 503s only during an outage; answers read back)."""
     backend, workers = SETUPS[name]
-    with tempfile.TemporaryDirectory(prefix="ceia-bench-") as tmp:
-        work = Path(tmp)
-        server = start_server(code, backend, workers, work)
-        try:
-            mine = assignments(server, clients)
-            staff = [Client(server.url) for _ in range(clients)]
-            for client in staff:  # before the clock: a sign-in costs a deliberately slow hash
-                sign_in(client, SECRETARIAT)
-                client.dropped = 0
-            outcomes: list[Outcome] = []
-            dropped: Counter[str] = Counter()
-            begin = time.monotonic()
-            until = begin + seconds
-            threads = [
+    with contextlib.ExitStack() as stack:
+        runs: list[Run] = []
+        for code in codes:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ceia-bench-")))
+            run = prepare(code, backend, workers, work, clients)
+            stack.callback(stop_server, run.server)
+            runs.append(run)
+        begin = time.monotonic()
+        until = begin + seconds
+        threads = [
+            threading.Thread(
+                target=run_client,
+                args=(run.server, i, run.mine[i], run.staff[i], until, run.outcomes, run.dropped),
+            )
+            for run in runs
+            for i in range(clients)
+        ]
+        outage = Outage()
+        servers = [run.server for run in runs]
+        if outage_seconds:
+            # One outage seen by every checkout at once: the cluster is shared with others.
+            threads.append(
                 threading.Thread(
-                    target=run_client,
-                    args=(server, i, mine[i], staff[i], until, outcomes, dropped),
+                    target=cause_outage,
+                    args=(servers, begin + seconds / 3, outage_seconds, outage, until),
                 )
-                for i in range(clients)
-            ]
-            outage = Outage()
+            )
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        ok = True
+        for run in runs:
+            title = f"{name} ({backend}, {workers} worker{'s' if workers > 1 else ''}), {run.code}"
+            report(title, run.outcomes, run.dropped, time.monotonic() - begin)
             if outage_seconds:
-                threads.append(
-                    threading.Thread(
-                        target=cause_outage,
-                        args=(server, begin + seconds / 3, outage_seconds, outage, until),
-                    )
-                )
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            title = f"{name} ({backend}, {workers} worker{'s' if workers > 1 else ''}), {code}"
-            report(title, outcomes, dropped, time.monotonic() - begin)
-            if outage_seconds:
-                outage_report(outcomes, outage)
-            checked, problems = integrity(server, mine)
+                outage_report(run.outcomes, outage, run.server.url)
+            checked, problems = integrity(run.server, run.mine)
             print(f"integrity: {checked} answers read back, {len(problems)} differ")
             for problem in problems[:5]:
                 print("  " + problem)
-            fives = sum(1 for o in outcomes if o.status is not None and o.status >= 500)
-            return not problems and (outage_seconds > 0 or (fives == 0 and not dropped.total()))
-        finally:
-            stop_server(server)
-            if os.environ.get("BENCH_KEEP_LOG"):
-                shutil.copy(work / "server.log", f"/tmp/bench-{name}.log")
+            fives = [o for o in run.outcomes if o.status is not None and o.status >= 500]
+            if outage_seconds:
+                fives = [o for o in fives if o.status != 503]
+            ok &= not problems and not fives and not run.dropped.total()
+        return ok
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -538,16 +572,20 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="Stop PostgreSQL this many seconds a third into the run (pg4 only; default 5).",
     )
-    parser.add_argument("--code", type=Path, default=REPO, help="Checkout of the service to run.")
+    parser.add_argument(
+        "--code",
+        type=Path,
+        action="append",
+        help="Checkout of the service to run (repeat to load several at once; default this one).",
+    )
     options = parser.parse_args(argv)
+    codes = [c.resolve() for c in options.code or [REPO]]
     names = list(SETUPS) if options.setup == "all" else [options.setup]
     if options.outage and names != ["pg4"]:
         parser.error("--outage needs --setup pg4")
     ok = True
     for name in names:
-        ok &= run_setup(
-            options.code.resolve(), name, options.seconds, options.clients, options.outage
-        )
+        ok &= run_setup(codes, name, options.seconds, options.clients, options.outage)
     return 0 if ok else 1
 
 
