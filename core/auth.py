@@ -22,7 +22,7 @@ from core.accounts import (
     user_for_api_token,
     user_for_session,
 )
-from core.db import get_session, utcnow
+from core.db import SAFE_METHODS, get_session, is_write_request, utcnow
 from core.errors import N_, Forbidden, Unauthenticated
 
 logger = logging.getLogger("council.auth")
@@ -31,7 +31,6 @@ SESSION_KEY = "sid"
 CSRF_SESSION_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 def is_api_request(request: Request) -> bool:
@@ -46,7 +45,11 @@ def _bearer_token(request: Request) -> str | None:
 
 
 def client_ip(request: Request) -> str:
-    """The caller's network address, as recorded with sessions and tokens."""
+    """The caller's address, as sessions, tokens and rate limits record it.
+
+    The server rewrites it from X-Forwarded-For only for the proxies in TRUSTED_PROXIES
+    (`council serve`), so a client cannot choose its own address.
+    """
     return request.client.host if request.client else "unknown"
 
 
@@ -69,7 +72,7 @@ def load_principal(request: Request, session: Annotated[Session, Depends(get_ses
             if user is None:
                 raise Unauthenticated(N_("The API token is not valid or was revoked."))
             if session.dirty:
-                _commit_quietly(session)  # keep last_used_at even when the endpoint only reads
+                _record_use(request, session)
     else:
         key = request.session.get(SESSION_KEY)
         if key is not None:
@@ -84,8 +87,18 @@ def load_principal(request: Request, session: Annotated[Session, Depends(get_ses
             if user is None:
                 request.session.pop(SESSION_KEY, None)
             elif session.dirty:
-                _commit_quietly(session)
+                _record_use(request, session)
     request.state.user = user
+
+
+def _record_use(request: Request, session: Session) -> None:
+    """Keep a session's last sighting or a token's last use (written every few minutes)."""
+    if is_write_request(request):
+        session.commit()  # the request writes anyway, under the write lock it already holds
+        return
+    # A read holds no write lock: on SQLite its upgrade to a write can be refused when another
+    # request committed first. The bookkeeping is then lost, never the page.
+    _commit_quietly(session)
 
 
 def current_user(request: Request) -> User | None:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import fcntl
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -73,12 +79,67 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
-        _configure_sqlite(engine)
+        on_disk = bool(path) and path != ":memory:"
+        _configure_sqlite(engine, WriterTurns(path + "-writers" if on_disk else None))
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+# Execution option that marks a connection whose transactions will write.
+WRITE_OPTION = "council_writes"
+# How long SQLite waits for a lock before answering "database is locked".
+BUSY_TIMEOUT_MS = 5000
+# Attempts at taking SQLite's write lock (each waits up to the busy timeout) before giving up.
+BEGIN_ATTEMPTS = 3
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_LOCKED = "database is locked"
+_HOLDS_WRITERS = "council_holds_writers"
+_WRITES_MARK = "__council_writes__"
+EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
+
+
+class WriterTurns:
+    """Writers to one SQLite file take turns: threads of a process on a lock, then processes on
+    a file lock beside the database.
+
+    SQLite's own busy handler polls with sleeps growing to 100 ms, so under load a waiting writer
+    keeps losing to newcomers until its timeout runs out and the request fails.
+    """
+
+    POLL_SECONDS = 0.002
+
+    def __init__(self, lock_path: str | None) -> None:
+        self.threads = threading.Lock()
+        self.lock_path = lock_path
+        self.fd: int | None = None
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait for this writer's turn, at most `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        if not self.threads.acquire(timeout=timeout):
+            return False
+        if self.lock_path is None:
+            return True
+        if self.fd is None:
+            self.fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    self.threads.release()
+                    return False
+                time.sleep(self.POLL_SECONDS)
+
+    def release(self) -> None:
+        """End this writer's turn."""
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        self.threads.release()
+
+
+def _configure_sqlite(engine: Engine, turns: WriterTurns) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN.
@@ -86,12 +147,71 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
 
+    wait_seconds = BUSY_TIMEOUT_MS / 1000 * BEGIN_ATTEMPTS
+
     @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+    def _on_begin(conn: Connection) -> None:
+        if not conn.get_execution_options().get(WRITE_OPTION):
+            # Reads stay deferred so they never queue behind writers (WAL gives them a snapshot).
+            conn.exec_driver_sql("BEGIN")
+            return
+        if not turns.acquire(timeout=wait_seconds):
+            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(_LOCKED))
+        conn.info[_HOLDS_WRITERS] = True
+        try:
+            _begin_immediate(conn)
+        except BaseException:
+            _release(conn.info)
+            raise
+
+    def _release(info: dict[Any, Any]) -> None:
+        if info.pop(_HOLDS_WRITERS, False):
+            turns.release()
+
+    # The turn ends when the connection goes back to the pool, after its COMMIT or ROLLBACK.
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        _release(record.info)
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_connection: Any, record: Any, _error: Any) -> None:
+        _release(record.info)
+
+
+def _begin_immediate(conn: Connection) -> None:
+    # A transaction that reads and then writes fails at once when another commit came in
+    # between, whatever the busy timeout; taking the write lock first makes it wait instead.
+    # Nothing has run yet when BEGIN fails, so trying again retries the whole unit of work.
+    for attempt in range(1, BEGIN_ATTEMPTS + 1):
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as error:
+            if attempt == BEGIN_ATTEMPTS or _LOCKED not in str(error.orig):
+                raise
+
+
+# SQLite's words for a database that is busy or cannot be reached (not a bug in a statement).
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk i/o error")
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether a database error means the database cannot serve now (down, unreachable, busy)."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    module = type(orig).__module__
+    if module.startswith("psycopg"):
+        # psycopg raises OperationalError for refused, lost and shut-down connections.
+        return isinstance(error, OperationalError) or "connection" in str(orig).lower()
+    return isinstance(error, OperationalError) and any(
+        words in str(orig).lower() for words in _SQLITE_UNAVAILABLE
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -99,9 +219,29 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+def open_session(factory: sessionmaker[Session], *, writes: bool) -> Session:
+    """A session; one that `writes` takes SQLite's write lock when each transaction begins."""
+    if not writes:
+        return factory(info={"writes": False})
+    bind = factory.kw["bind"]
+    return factory(bind=bind.execution_options(**{WRITE_OPTION: True}), info={"writes": True})
+
+
+def writes(endpoint: EndpointT) -> EndpointT:
+    """Mark a route that changes state although its method is safe (a link opened from a mail)."""
+    setattr(endpoint, _WRITES_MARK, True)
+    return endpoint
+
+
+def is_write_request(request: Request) -> bool:
+    """Whether the request may change state: an unsafe method, or a route marked `writes`."""
+    endpoint = request.scope.get("endpoint")
+    return request.method not in SAFE_METHODS or getattr(endpoint, _WRITES_MARK, False)
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request; the route commits, and closing rolls back whatever it did not."""
     factory: sessionmaker[Session] = request.app.state.sessionmaker
     # close() rolls back without expiring loaded objects, so error pages can still show the user.
-    with factory() as session:
+    with open_session(factory, writes=is_write_request(request)) as session:
         yield session

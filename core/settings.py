@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     session_absolute_hours: int = Field(
         default=12, description="A session ends this many hours after sign-in, however used."
     )
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For and "
+            "X-Forwarded-Proto headers are believed; empty believes no one."
+        ),
+    )
 
     @property
     def secure_cookies(self) -> bool:

@@ -10,10 +10,12 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.auth import csrf_token, current_user, is_api_request
+from core.db import is_unavailable
 from core.errors import N_, DomainError, Invalid, Unauthenticated
 from core.i18n import LOCALE_COOKIE, LOCALES, Translator, negotiate_locale, translator
 from core.templating import environment
@@ -33,7 +35,11 @@ STATUS_TITLES = {
     422: N_("Invalid information"),
     429: N_("Too many attempts"),
     500: N_("Something went wrong"),
+    503: N_("Service unavailable"),
 }
+
+# Seconds a client should wait before trying again while the database is unavailable.
+RETRY_AFTER_SECONDS = 5
 
 
 def translator_for(request: Request) -> Translator:
@@ -157,16 +163,24 @@ def error_message(request: Request, error: DomainError) -> str:
     return tr.gettext(error.message, **_translated_params(tr, error))
 
 
-def _error_response(request: Request, status: int, code: str, detail: str) -> Response:
+def _error_response(
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+) -> Response:
     if is_api_request(request):
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if status == 401:
+            headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
         return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
     tr = translator_for(request)
     title = tr.gettext(STATUS_TITLES.get(status, STATUS_TITLES[400]))
     candidates = [f"errors/{status}.html", "errors/error.html"]
     template = environment().select_template(candidates)
     context = {**page_context(request), "status": status, "title": title, "detail": detail}
-    return HTMLResponse(template.render(**context), status_code=status)
+    return HTMLResponse(template.render(**context), status_code=status, headers=headers)
 
 
 async def handle_domain_error(request: Request, exc: Exception) -> Response:
@@ -221,9 +235,30 @@ async def handle_unexpected_error(request: Request, exc: Exception) -> Response:
     return _error_response(request, 500, "server_error", detail)
 
 
+async def handle_database_error(request: Request, exc: Exception) -> Response:
+    """A database that cannot serve now answers 503 with Retry-After; other database errors 500.
+
+    Handled here rather than by the catch-all, which makes the server drop the connection.
+    """
+    if not is_unavailable(exc):
+        return await handle_unexpected_error(request, exc)
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    detail = translator_for(request).gettext(
+        N_("The service is briefly unavailable. Please try again in a few moments.")
+    )
+    return _error_response(
+        request,
+        503,
+        "unavailable",
+        detail,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every error through the house handlers."""
     app.add_exception_handler(DomainError, handle_domain_error)
+    app.add_exception_handler(DBAPIError, handle_database_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(Exception, handle_unexpected_error)

@@ -13,6 +13,7 @@ from core import routes as account_routes
 from core.auth import load_principal, verify_csrf
 from core.db import make_engine, make_sessionmaker
 from core.errors import N_
+from core.health import probes
 from core.i18n import compile_catalogs
 from core.settings import Settings, ensure_secret_key
 from core.storage import FileStore
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(probes)
     app.include_router(council_routes.pages)
     app.include_router(council_routes.api)
     app.include_router(account_routes.pages)

@@ -10,7 +10,7 @@ import uvicorn
 
 from core.accounts import Role, create_user
 from core.audit import verify_chain
-from core.db import make_engine, make_sessionmaker, utcnow
+from core.db import make_engine, make_sessionmaker, open_session, utcnow
 from core.errors import DomainError
 from core.mail import SmtpConfig, deliver_outbox
 from core.schema import upgrade_database
@@ -39,13 +39,16 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
     """Run the web service with uvicorn."""
+    trusted = Settings().trusted_proxies.strip()
     uvicorn.run(
         "council.app:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # Forwarded headers say who the client is; only a proxy we run may say it.
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
     )
 
 
@@ -69,7 +72,7 @@ def users_create(
     if password is None:
         password = getpass.getpass("Password: ")
     engine = make_engine(Settings().database_url)
-    with make_sessionmaker(engine)() as session:
+    with open_session(make_sessionmaker(engine), writes=True) as session:
         try:
             user = create_user(
                 session,
@@ -100,7 +103,7 @@ def demo(
     settings = Settings()
     upgrade_database(settings.database_url)
     engine = make_engine(settings.database_url)
-    with make_sessionmaker(engine)() as session:
+    with open_session(make_sessionmaker(engine), writes=True) as session:
         accounts = seed_demo(
             session,
             store=FileStore(settings.storage_dir),
@@ -126,7 +129,7 @@ def demo(
 def audit_verify() -> None:
     """Walk the audit hash chain and name the first broken event."""
     engine = make_engine(Settings().database_url)
-    with make_sessionmaker(engine)() as session:
+    with open_session(make_sessionmaker(engine), writes=False) as session:
         checked, broken = verify_chain(session)
     if broken:
         typer.echo(
@@ -151,7 +154,7 @@ def mail_send() -> None:
         starttls=settings.smtp_starttls,
     )
     engine = make_engine(settings.database_url)
-    with make_sessionmaker(engine)() as session:
+    with open_session(make_sessionmaker(engine), writes=True) as session:
         report = deliver_outbox(
             session, smtp=smtp, now=utcnow(), max_attempts=settings.mail_max_attempts
         )
@@ -165,7 +168,7 @@ def ballots_remind() -> None:
     """Queue reminders to members who have not voted on ballots closing within a day."""
     settings = Settings()
     engine = make_engine(settings.database_url)
-    with make_sessionmaker(engine)() as session:
+    with open_session(make_sessionmaker(engine), writes=True) as session:
         queued = send_ballot_reminders(session, base_url=settings.base_url, now=utcnow())
         session.commit()
     typer.echo(f"Queued {queued} reminders; `council mail send` delivers them.")

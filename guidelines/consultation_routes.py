@@ -14,8 +14,8 @@ from starlette.datastructures import FormData
 
 from core.accounts import User
 from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params, paginate
-from core.auth import MaybeUser, Now, Staff
-from core.db import get_session
+from core.auth import MaybeUser, Now, Staff, client_ip
+from core.db import get_session, writes
 from core.errors import N_, DomainError, Invalid
 from core.forms import SingleLine, check_single_line, parse_input
 from core.web import (
@@ -104,10 +104,6 @@ def _consulted_version(
     return consultation.get_consulted_version(
         session, slug=slug, number=number, viewer=user, now=now
     )
-
-
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _text(form: FormData, name: str) -> str:
@@ -212,7 +208,7 @@ def submit_comment_page(
             version=version,
             **values,
             locale=translator_for(request).locale,
-            client_ip=_client_ip(request),
+            client_ip=client_ip(request),
             honeypot=_text(form, "website"),
             base_url=request.app.state.settings.base_url,
             now=now,
@@ -245,6 +241,7 @@ def submit_comment_page(
 
 
 @pages.get("/consultation/confirm/{token}")
+@writes  # the e-mailed link publishes the comment
 def confirm_comment_page(
     request: Request, session: DbSession, now: Now, token: str
 ) -> HTMLResponse:
@@ -592,7 +589,7 @@ def api_submit_comment(
         organisation=body.organisation,
         body=body.body,
         locale=translator_for(request).locale,
-        client_ip=_client_ip(request),
+        client_ip=client_ip(request),
         honeypot="",
         base_url=request.app.state.settings.base_url,
         now=now,

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from core.accounts import Role, User
 from core.api import ObjectId, parse_int
-from core.auth import MaybeUser, Now, Staff, require, sign_in
+from core.auth import MaybeUser, Now, Staff, client_ip, require, sign_in
 from core.db import get_session
 from core.errors import N_, Conflict, DomainError, Invalid, NotFound, RateLimited
 from core.forms import parse_input
@@ -162,10 +162,6 @@ def _organization_options(request: Request) -> dict[str, list[tuple[str, str]]]:
     }
 
 
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def _store(request: Request) -> FileStore:
     store: FileStore = request.app.state.file_store
     return store
@@ -215,7 +211,7 @@ def register_form(request: Request, user: MaybeUser) -> Response:
 def register(request: Request, session: DbSession, now: Now, form: SubmittedForm) -> Response:
     """Mail a confirmation link; the account and organisation open only when it is followed."""
     values = {name: _text(form, name) for name in (*PERSON_FIELDS, *ORGANIZATION_FIELDS)}
-    ip = _client_ip(request)
+    ip = client_ip(request)
     try:
         # Every attempt counts, refused ones too.
         check_limit(

@@ -20,6 +20,7 @@ ROLES = [PUBLIC, *[role.value for role in Role]]
 ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/"): set(ROLES),
     ("GET", "/healthz"): set(ROLES),
+    ("GET", "/readyz"): set(ROLES),
     ("POST", "/language"): set(ROLES),
     ("GET", "/signin"): set(ROLES),
     ("POST", "/signin"): set(ROLES),
