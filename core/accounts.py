@@ -664,7 +664,12 @@ def revoke_api_token(session: Session, *, user: User, token_id: int, now: dt.dat
 
 
 def user_for_api_token(
-    session: Session, plain: str, *, now: dt.datetime, client_ip: str = "unknown"
+    session: Session,
+    plain: str,
+    *,
+    now: dt.datetime,
+    client_ip: str = "unknown",
+    record_use: bool = True,
 ) -> User | None:
     """The active account a bearer token belongs to, if the token is valid and not revoked."""
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
@@ -673,10 +678,27 @@ def user_for_api_token(
     user = session.get(User, token.user_id)
     if user is None or not user.is_active:
         return None
+    if record_use:
+        _record_token_use(session, token, user=user, now=now, client_ip=client_ip[:64])
+    return user
+
+
+def token_use_due(session: Session, plain: str, *, now: dt.datetime, client_ip: str) -> bool:
+    """Whether a call with this token has bookkeeping to write (last use, a new address)."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
+    if token is None or token.revoked_at is not None:
+        return False
+    stale = token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION
+    return stale or token.last_used_ip != client_ip[:64]
+
+
+def _record_token_use(
+    session: Session, token: ApiToken, *, user: User, now: dt.datetime, client_ip: str
+) -> None:
     # Written at most every few minutes, so reading the API does not write on every call.
     if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
         token.last_used_at = now
-    if token.last_used_ip != client_ip[:64]:
+    if token.last_used_ip != client_ip:
         # A token used from somewhere new may have leaked: the owner and auditors can see it.
         record_event(
             session,
@@ -684,12 +706,11 @@ def user_for_api_token(
             action="api_token.new_address",
             object_type="api_token",
             object_id=token.id,
-            summary={"ip": client_ip[:64], "previous_ip": token.last_used_ip},
+            summary={"ip": client_ip, "previous_ip": token.last_used_ip},
             now=now,
         )
-        token.last_used_ip = client_ip[:64]
+        token.last_used_ip = client_ip
         token.last_used_at = now
-    return user
 
 
 def _session_key(token: str) -> str:

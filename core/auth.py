@@ -19,10 +19,11 @@ from core.accounts import (
     User,
     end_session,
     start_session,
+    token_use_due,
     user_for_api_token,
     user_for_session,
 )
-from core.db import SAFE_METHODS, get_session, is_write_request, utcnow
+from core.db import SAFE_METHODS, get_session, is_write_request, side_session, utcnow
 from core.errors import N_, Forbidden, Unauthenticated
 
 logger = logging.getLogger("council.auth")
@@ -68,11 +69,9 @@ def load_principal(request: Request, session: Annotated[Session, Depends(get_ses
     if is_api_request(request):
         token = _bearer_token(request)
         if token:
-            user = user_for_api_token(session, token, now=utcnow(), client_ip=client_ip(request))
+            user = _user_for_token(request, session, token)
             if user is None:
                 raise Unauthenticated(N_("The API token is not valid or was revoked."))
-            if session.dirty:
-                _record_use(request, session)
     else:
         key = request.session.get(SESSION_KEY)
         if key is not None:
@@ -92,13 +91,28 @@ def load_principal(request: Request, session: Annotated[Session, Depends(get_ses
 
 
 def _record_use(request: Request, session: Session) -> None:
-    """Keep a session's last sighting or a token's last use (written every few minutes)."""
+    """Keep a session's last sighting (written every few minutes) without failing the page."""
     if is_write_request(request):
         session.commit()  # the request writes anyway, under the write lock it already holds
         return
     # A read holds no write lock: on SQLite its upgrade to a write can be refused when another
     # request committed first. The bookkeeping is then lost, never the page.
     _commit_quietly(session)
+
+
+def _user_for_token(request: Request, session: Session, token: str) -> User | None:
+    now, ip = utcnow(), client_ip(request)
+    if is_write_request(request):
+        user = user_for_api_token(session, token, now=now, client_ip=ip)
+        session.commit()  # the token's use is kept even if the request then fails
+        return user
+    if token_use_due(session, token, now=now, client_ip=ip):
+        # A read must not write in its own transaction (see _record_use): the token's use and
+        # its audit event go in a short writing transaction beside it.
+        with side_session(session) as writer:
+            user_for_api_token(writer, token, now=now, client_ip=ip)
+            _commit_quietly(writer)
+    return user_for_api_token(session, token, now=now, client_ip=ip, record_use=False)
 
 
 def current_user(request: Request) -> User | None:

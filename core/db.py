@@ -227,6 +227,14 @@ def open_session(factory: sessionmaker[Session], *, writes: bool) -> Session:
     return factory(bind=bind.execution_options(**{WRITE_OPTION: True}), info={"writes": True})
 
 
+def side_session(session: Session) -> Session:
+    """A writing session beside `session`, for bookkeeping that must not join its transaction."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine):
+        return Session(bind=bind.execution_options(**{WRITE_OPTION: True}), info={"writes": True})
+    return Session(bind=bind)  # a test's connection: the write joins its open transaction
+
+
 def writes(endpoint: EndpointT) -> EndpointT:
     """Mark a route that changes state although its method is safe (a link opened from a mail)."""
     setattr(endpoint, _WRITES_MARK, True)
