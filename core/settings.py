@@ -63,6 +63,16 @@ class Settings(BaseSettings):
     signin_lockout_minutes: int = Field(
         default=15, description="Window and lockout length for failed sign-ins, in minutes."
     )
+    max_form_bytes: int = Field(
+        default=1024 * 1024, description="Largest form or other non-JSON request body, in bytes."
+    )
+    max_json_bytes: int = Field(
+        default=5 * 1024 * 1024, description="Largest JSON request body, in bytes."
+    )
+    max_upload_request_bytes: int = Field(
+        default=55 * 1024 * 1024,
+        description="Largest request that carries files (a checklist page, a message), in bytes.",
+    )
 
     @property
     def secure_cookies(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -16,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core.auth import csrf_token, current_user, is_api_request
 from core.errors import N_, DomainError, Invalid, Unauthenticated
 from core.i18n import LOCALE_COOKIE, LOCALES, Translator, negotiate_locale, translator
+from core.limits import RequestTooLarge
 from core.templating import environment
 
 logger = logging.getLogger("council.web")
@@ -157,16 +159,24 @@ def error_message(request: Request, error: DomainError) -> str:
     return tr.gettext(error.message, **_translated_params(tr, error))
 
 
-def _error_response(request: Request, status: int, code: str, detail: str) -> Response:
+def _error_response(
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    extra = dict(headers or {})
     if is_api_request(request):
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+        if status == 401:
+            extra["WWW-Authenticate"] = "Bearer"
+        return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=extra)
     tr = translator_for(request)
     title = tr.gettext(STATUS_TITLES.get(status, STATUS_TITLES[400]))
     candidates = [f"errors/{status}.html", "errors/error.html"]
     template = environment().select_template(candidates)
     context = {**page_context(request), "status": status, "title": title, "detail": detail}
-    return HTMLResponse(template.render(**context), status_code=status)
+    return HTMLResponse(template.render(**context), status_code=status, headers=extra)
 
 
 async def handle_domain_error(request: Request, exc: Exception) -> Response:
@@ -190,10 +200,15 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     tr = translator_for(request)
     codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
-    detail = tr.gettext(STATUS_TITLES.get(exc.status_code, STATUS_TITLES[400]))
-    return _error_response(
-        request, exc.status_code, codes.get(exc.status_code, "http_error"), detail
-    )
+    if isinstance(exc, RequestTooLarge):
+        detail = tr.gettext(exc.message, size=exc.size_mb)
+    elif exc.status_code == 400:  # a body that could not be parsed (malformed JSON, a broken form)
+        detail = tr.gettext(N_("The request body could not be read."))
+    else:
+        detail = tr.gettext(STATUS_TITLES.get(exc.status_code, STATUS_TITLES[400]))
+    code = codes.get(exc.status_code, "http_error")
+    # The headers matter: Allow on a 405, Retry-After and the like.
+    return _error_response(request, exc.status_code, code, detail, exc.headers)
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> Response:

@@ -18,6 +18,7 @@ from core.auth import MaybeUser, Now, Staff
 from core.db import get_session
 from core.errors import N_, Conflict, DomainError, Invalid, NotFound, RateLimited
 from core.forms import parse_input
+from core.limits import accepts_uploads
 from core.web import (
     SubmittedForm,
     error_fields,
@@ -823,6 +824,7 @@ async def import_upload(form: SubmittedForm) -> bytes | Invalid:
 
 
 @pages.post("/guidelines/{slug}/import", response_model=None)
+@accepts_uploads
 def import_page(
     request: Request,
     session: DbSession,

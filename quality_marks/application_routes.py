@@ -19,6 +19,7 @@ from core.db import get_session
 from core.errors import N_, Invalid, NotFound
 from core.forms import parse_input
 from core.i18n import Translator
+from core.limits import accepts_uploads
 from core.settings import Settings
 from core.storage import FileStore, clean_filename
 from core.web import (
@@ -427,6 +428,7 @@ def _add_evidence(batch: EvidenceBatch, form: FormData, items: list[ChecklistIte
 
 
 @pages.post("/applications/{application_id}/checklist/{principle_code}", response_model=None)
+@accepts_uploads
 def save_checklist(
     request: Request,
     session: DbSession,
@@ -694,6 +696,7 @@ def request_information_page(
 
 
 @pages.post("/applications/{application_id}/messages", response_model=None)
+@accepts_uploads
 def post_message_page(
     request: Request,
     session: DbSession,
