@@ -68,13 +68,18 @@ def _form_error(
 
 @pages.post("/language")
 def choose_language(
-    locale: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
+    request: Request, locale: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
 ) -> RedirectResponse:
     """Remember the visitor's language choice in a cookie."""
     chosen = normalize_locale(locale) or LOCALES[0]
     response = redirect(safe_next(next))
     response.set_cookie(
-        LOCALE_COOKIE, chosen, max_age=LANGUAGE_COOKIE_AGE, httponly=True, samesite="lax"
+        LOCALE_COOKIE,
+        chosen,
+        max_age=LANGUAGE_COOKIE_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.secure_cookies,
     )
     return response
 
