@@ -153,6 +153,15 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+EMAIL_MAX_CHARS = 320  # the longest address RFC 5321 allows, and the width of every e-mail column
+
+
+def check_email_length(email: str) -> None:
+    """Refuse an address too long to be one, before it reaches a column of that width."""
+    if len(email.strip()) > EMAIL_MAX_CHARS:
+        raise Invalid(fields={"email": N_("This text is too long.")})
+
+
 def find_user_by_email(session: Session, email: str) -> User | None:
     """The account with this e-mail address, if any."""
     return session.scalar(select(User).where(User.email == normalize_email(email)))
@@ -223,6 +232,7 @@ def authenticate(
     lockout: dt.timedelta,
 ) -> User:
     """Sign a person in by e-mail and password, locking the address after repeated failures."""
+    check_email_length(email)
     email = normalize_email(email)
     check_limit(
         session, bucket=SIGNIN_BUCKET, key=email, limit=max_failures, window=lockout, now=now
@@ -320,6 +330,7 @@ def request_password_reset(
     session: Session, *, email: str, client_ip: str, base_url: str, now: dt.datetime
 ) -> None:
     """E-mail a single-use reset link; silent about whether the address has an account."""
+    check_email_length(email)
     check_limit(
         session,
         bucket=RESET_IP_BUCKET,

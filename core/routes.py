@@ -233,18 +233,21 @@ def reset_request_form(request: Request) -> HTMLResponse:
     return render_page(request, "core/reset_request.html", {"values": {}, "errors": {}})
 
 
-@pages.post("/account/reset")
+@pages.post("/account/reset", response_model=None)
 def reset_request(
     request: Request, session: DbSession, now: Now, email: Annotated[str, Form()] = ""
-) -> RedirectResponse:
+) -> Response:
     """E-mail a reset link if the address has an account; the answer never tells which."""
-    request_password_reset(
-        session,
-        email=email,
-        client_ip=request.client.host if request.client else "unknown",
-        base_url=request.app.state.settings.base_url,
-        now=now,
-    )
+    try:
+        request_password_reset(
+            session,
+            email=email,
+            client_ip=request.client.host if request.client else "unknown",
+            base_url=request.app.state.settings.base_url,
+            now=now,
+        )
+    except DomainError as error:
+        return _form_error(request, "core/reset_request.html", error, {"email": email})
     session.commit()
     flash(
         request,
