@@ -67,6 +67,8 @@ def paginate(session: Session, stmt: Select[Any], params: PageParams) -> tuple[l
     return list(rows), total
 
 
+# Every status an operation may answer besides its success: 400 a body that cannot be read,
+# 413 a body over its size limit, the rest from the typed errors.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (401, 403, 404, 409, 422, 429)
+    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 413, 422, 429)
 }

@@ -65,7 +65,10 @@ Pagination = Annotated[PageParams, Depends(page_params)]
 Applicant = Annotated[User, Depends(require(Role.applicant))]
 TOO_LARGE: dict[int | str, dict[str, Any]] = {413: {"model": ErrorBody}}
 FILE_CONTENT: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The file, as an attachment.", "content": {"application/octet-stream": {}}}
+    200: {
+        "description": "The file, as an attachment, with the type its content was checked to be.",
+        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+    }
 }
 MESSAGE_BODY: dict[str, Any] = {
     "requestBody": {
