@@ -33,6 +33,7 @@ from core.db import get_session
 from core.errors import N_, DomainError, Invalid
 from core.i18n import LOCALE_COOKIE, LOCALES, normalize_locale
 from core.schemas import InvitationIn, UserOut
+from core.submissions import Once
 from core.web import error_fields, error_message, flash, redirect, render_page
 
 pages = APIRouter(include_in_schema=False)
@@ -185,6 +186,7 @@ def account_password(
 def account_token_create(
     request: Request,
     session: DbSession,
+    once: Once,
     user: SignedIn,
     now: Now,
     name: Annotated[str, Form()] = "",
@@ -202,6 +204,7 @@ def account_token_create(
             role_labels=ROLE_LABELS,
             new_token=None,
         )
+    once.done("/account", now=now)  # a resend lists the token; its value is shown only once
     session.commit()
     return render_page(
         request,
@@ -351,6 +354,7 @@ def users_page(request: Request, session: DbSession, user: Staff) -> HTMLRespons
 def users_invite(
     request: Request,
     session: DbSession,
+    once: Once,
     user: Staff,
     now: Now,
     email: Annotated[str, Form()] = "",
@@ -385,6 +389,7 @@ def users_invite(
             role_labels=ROLE_LABELS,
             invitable_roles=INVITABLE_ROLES,
         )
+    once.done("/admin/users", now=now)
     session.commit()
     flash(request, N_("An invitation has been sent to %(email)s."), email=email)
     return redirect("/admin/users")

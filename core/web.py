@@ -18,6 +18,7 @@ from core.auth import csrf_token, current_user, is_api_request
 from core.errors import N_, DomainError, Invalid, Unauthenticated
 from core.i18n import LOCALE_COOKIE, LOCALES, Translator, negotiate_locale, translator
 from core.limits import RequestTooLarge
+from core.submissions import AlreadySubmitted
 from core.templating import environment
 
 logger = logging.getLogger("council.web")
@@ -236,8 +237,16 @@ async def handle_unexpected_error(request: Request, exc: Exception) -> Response:
     return _error_response(request, 500, "server_error", detail)
 
 
+async def handle_repeated_submission(request: Request, exc: Exception) -> Response:
+    """A create form sent a second time: show what the first send produced, create nothing."""
+    assert isinstance(exc, AlreadySubmitted)
+    flash(request, exc.message, "info")
+    return RedirectResponse(exc.result_url, status_code=303)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every error through the house handlers."""
+    app.add_exception_handler(AlreadySubmitted, handle_repeated_submission)
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)

@@ -17,6 +17,7 @@ from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params, p
 from core.auth import MaybeUser, Now, Staff
 from core.db import get_session
 from core.errors import N_, DomainError, Invalid, NotFound
+from core.submissions import Once
 from core.web import (
     SubmittedForm,
     error_fields,
@@ -185,6 +186,7 @@ def consultation_page(
 def submit_comment_page(
     request: Request,
     session: DbSession,
+    once: Once,
     user: MaybeUser,
     now: Now,
     form: SubmittedForm,
@@ -220,6 +222,7 @@ def submit_comment_page(
             errors=fields,
             form_error=None if fields else error_message(request, error),
         )
+    once.done(version_url(version, "/consultation"), now=now)
     session.commit()
     flash(
         request,

@@ -22,6 +22,7 @@ from core.i18n import Translator
 from core.limits import accepts_uploads
 from core.settings import Settings
 from core.storage import FileStore, clean_filename
+from core.submissions import Once
 from core.web import (
     SubmittedForm,
     error_fields,
@@ -667,6 +668,7 @@ def return_page(
 def request_information_page(
     request: Request,
     session: DbSession,
+    once: Once,
     user: Staff,
     now: Now,
     form: SubmittedForm,
@@ -687,6 +689,7 @@ def request_information_page(
     except Invalid as error:
         typed = PageForm("request_information", {"body": body})
         return _refused_form(request, session, user, application_id, error, typed)
+    once.done(application_url(application_id), now=now)
     session.commit()
     flash(request, N_("The request has been sent to the organisation."))
     return redirect(application_url(application_id))
@@ -700,6 +703,7 @@ def request_information_page(
 def post_message_page(
     request: Request,
     session: DbSession,
+    once: Once,
     user: SignedIn,
     now: Now,
     form: SubmittedForm,
@@ -726,6 +730,7 @@ def post_message_page(
         if not error.fields:  # a refused file: say so next to the file input
             typed.errors["attachments"] = error_message(request, error)
         return _refused_form(request, session, user, application_id, error, typed)
+    once.done(application_url(application_id, "#messages"), now=now)
     session.commit()
     flash(request, N_("Your message has been sent."))
     return redirect(application_url(application_id, "#messages"))
@@ -735,6 +740,7 @@ def post_message_page(
 def answer_request_page(
     request: Request,
     session: DbSession,
+    once: Once,
     user: SignedIn,
     now: Now,
     form: SubmittedForm,
@@ -771,6 +777,7 @@ def answer_request_page(
             missing=applications.missing_items(session, application),
             status_code=422,
         )
+    once.done(application_url(application_id), now=now)
     session.commit()
     flash(request, N_("Your answer has been sent; the review continues."))
     return redirect(application_url(application_id))

@@ -20,6 +20,7 @@ from core.errors import N_, Conflict, DomainError, Invalid, RateLimited
 from core.forms import parse_input
 from core.i18n import LOCALE_NAMES, normalize_locale
 from core.ratelimit import check_limit, record_hit
+from core.submissions import Once
 from core.web import (
     SubmittedForm,
     error_fields,
@@ -191,7 +192,9 @@ def register_form(request: Request, user: MaybeUser) -> Response:
 
 
 @pages.post("/register", response_model=None)
-def register(request: Request, session: DbSession, now: Now, form: SubmittedForm) -> Response:
+def register(
+    request: Request, session: DbSession, once: Once, now: Now, form: SubmittedForm
+) -> Response:
     """Open the applicant account, register the organisation and sign the person in."""
     values = {name: _text(form, name) for name in (*PERSON_FIELDS, *ORGANIZATION_FIELDS)}
     ip = _client_ip(request)
@@ -231,6 +234,7 @@ def register(request: Request, session: DbSession, now: Now, form: SubmittedForm
             status_code=error.status_code,
         )
     record_hit(session, bucket=SIGNUP_BUCKET, key=ip, now=now)
+    once.done("/organisation", now=now)
     session.commit()
     sign_in(request, user)
     flash(
@@ -249,7 +253,7 @@ def new_organization_form(request: Request, user: Applicant) -> HTMLResponse:
 
 @pages.post("/organisations/new", response_model=None)
 def register_organization_page(
-    request: Request, session: DbSession, user: Applicant, now: Now, form: SubmittedForm
+    request: Request, session: DbSession, once: Once, user: Applicant, now: Now, form: SubmittedForm
 ) -> Response:
     """Register an organisation; the applicant becomes its owner."""
     values = {name: _text(form, name) for name in ORGANIZATION_FIELDS}
@@ -268,6 +272,7 @@ def register_organization_page(
             with_person=False,
             status_code=422,
         )
+    once.done(f"/organisations/{organization.id}", now=now)
     session.commit()
     flash(request, N_("Your organisation has been registered."))
     return redirect(f"/organisations/{organization.id}")
@@ -394,6 +399,7 @@ def organization_page(
 def invite_colleague_page(
     request: Request,
     session: DbSession,
+    once: Once,
     user: Applicant,
     now: Now,
     form: SubmittedForm,
@@ -428,6 +434,7 @@ def invite_colleague_page(
             invite_error=form_error,
             status_code=error.status_code,
         )
+    once.done(f"/organisations/{organization_id}", now=now)
     session.commit()
     flash(
         request,
@@ -540,6 +547,7 @@ def new_product_form(
 def create_product_page(
     request: Request,
     session: DbSession,
+    once: Once,
     user: Applicant,
     now: Now,
     form: SubmittedForm,
@@ -568,6 +576,7 @@ def create_product_page(
             form_error=form_error,
             status_code=422,
         )
+    once.done(f"/products/{product.id}", now=now)
     session.commit()
     flash(request, N_("The product has been saved. Its risk level comes from your answers."))
     return redirect(f"/products/{product.id}")
@@ -708,6 +717,7 @@ def _chosen_version(session: Session, raw: str) -> GuidelineVersion:
 def start_application_page(
     request: Request,
     session: DbSession,
+    once: Once,
     user: Applicant,
     now: Now,
     form: SubmittedForm,
@@ -739,6 +749,7 @@ def start_application_page(
             form_error=form_error,
             status_code=error.status_code,
         )
+    once.done(f"/applications/{application.id}", now=now)
     session.commit()
     flash(
         request,
