@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from core.auth import csrf_token, current_user, is_api_request
 from core.errors import N_, DomainError, Invalid, Unauthenticated
@@ -208,8 +209,22 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
     else:
         detail = tr.gettext(STATUS_TITLES.get(exc.status_code, STATUS_TITLES[400]))
     code = codes.get(exc.status_code, "http_error")
-    # The headers matter: Allow on a 405, Retry-After and the like.
-    return _error_response(request, exc.status_code, code, detail, exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return _error_response(request, exc.status_code, code, detail, headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (the router names only the first route's)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> Response:
