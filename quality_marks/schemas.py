@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -22,8 +23,8 @@ class OrganizationInput(BaseModel):
     legal_name: str = Field(min_length=2, max_length=200)
     rfc: str = Field(min_length=12, max_length=16)
     address: str = Field(min_length=5, max_length=500)
-    state: str = Field(min_length=1)
-    sector: str = Field(min_length=1)
+    state: str = Field(min_length=1, max_length=40)
+    sector: str = Field(min_length=1, max_length=60)
     size: OrgSize
     contact_name: str = Field(min_length=2, max_length=200)
     contact_email: EmailStr
@@ -46,8 +47,8 @@ class ProductInput(BaseModel):
     version: str = Field(min_length=1, max_length=40)
     identifier: str = Field(default="", max_length=40, pattern=r"^[A-Za-z0-9._:-]*$")
     intended_purpose: str = Field(min_length=10, max_length=5000)
-    sectors: list[str] = Field(min_length=1)
-    states: list[str] = Field(min_length=1)
+    sectors: list[Annotated[str, Field(max_length=60)]] = Field(min_length=1, max_length=40)
+    states: list[Annotated[str, Field(max_length=40)]] = Field(min_length=1, max_length=40)
     users_affected: str = Field(min_length=3, max_length=2000)
     risk_answers: dict[str, bool]
     data_description: str = Field(min_length=3, max_length=5000)
@@ -78,7 +79,7 @@ class ApplicationInput(BaseModel):
 class LinkInput(BaseModel):
     """A link given as evidence."""
 
-    criterion_code: str
+    criterion_code: str = Field(max_length=20)
     url: str = Field(pattern=r"^https?://", max_length=1000)
     label: str = Field(default="", max_length=300)
     public: bool = False

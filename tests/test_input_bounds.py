@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role, issue_api_token
 from tests.conftest import csrf_of
-from tests.factories import NOW, make_user
+from tests.factories import NOW, make_user, sign_in_as
 
 HUGE = "99999999999999999999"
 LONG_EMAIL = "a" * 330 + "@ejemplo.mx"
@@ -71,3 +71,32 @@ def test_an_overlong_email_for_a_reset_is_refused_with_the_form_filled(
     response = client.post("/account/reset", data={"email": LONG_EMAIL, "csrf_token": token})
     assert response.status_code == 422
     assert _field_error(response.text) == ("Este texto es demasiado largo.", LONG_EMAIL)
+
+
+def test_an_out_of_range_id_in_a_form_is_a_field_error(client: TestClient, db: Session) -> None:
+    make_user(db, role=Role.council_member)  # someone to seat, so the form is shown
+    sign_in_as(client, make_user(db, role=Role.secretariat))
+    token = csrf_of(client, "/council/members")
+    response = client.post(
+        "/council/members",
+        data={
+            "csrf_token": token,
+            "user_id": HUGE,
+            "seat": "member",
+            "starts_on": "2026-01-01",
+            "ends_on": "2027-01-01",
+        },
+    )
+    assert response.status_code == 422
+    error = BeautifulSoup(response.text, "html.parser").select_one("#f-user_id-error")
+    assert error is not None
+
+
+def test_an_overlong_locale_in_an_invitation_is_a_422(client: TestClient, db: Session) -> None:
+    response = client.post(
+        "/api/v1/users/invitations",
+        json={"email": "x@ejemplo.mx", "full_name": "X", "role": "expert", "locale": "e" * 400},
+        headers=_staff_token(db),
+    )
+    assert response.status_code == 422
+    assert "locale" in response.json()["fields"]
