@@ -5,6 +5,8 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.auth import SESSION_USER_KEY
+
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -15,7 +17,6 @@ SECURITY_HEADERS = {
     ),
 }
 HSTS = "max-age=31536000; includeSubDomains"
-SESSION_USER_KEY = "uid"  # the key core.auth keeps the signed-in person's id under
 
 
 class SecurityHeaders:

@@ -9,14 +9,13 @@ from typing import Any, ClassVar, TypeVar
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.auth import SESSION_USER_KEY
 from core.errors import N_, Unauthenticated
 
 EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
 
 # Endpoints that take files; filled by the @accepts_uploads marker at import time.
 _UPLOAD_ENDPOINTS: set[Callable[..., Any]] = set()
-
-SESSION_USER_KEY = "uid"  # the key core.auth keeps the signed-in person's id under
 
 
 def accepts_uploads(endpoint: EndpointT) -> EndpointT:
