@@ -227,6 +227,15 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+EMAIL_MAX_CHARS = 320  # the longest address RFC 5321 allows, and the width of every e-mail column
+
+
+def check_email_length(email: str) -> None:
+    """Refuse an address too long to be one, before it reaches a column of that width."""
+    if len(email.strip()) > EMAIL_MAX_CHARS:
+        raise Invalid(fields={"email": N_("This text is too long.")})
+
+
 def find_user_by_email(session: Session, email: str) -> User | None:
     """The account with this e-mail address, if any."""
     return session.scalar(select(User).where(User.email == normalize_email(email)))
@@ -303,7 +312,8 @@ def authenticate(
     Every address gets the same answer after the same work (one hash verification), whatever
     its state: unknown, invited and not activated, inactive, or real.
     """
-    email = normalize_email(email)[:320]
+    check_email_length(email)
+    email = normalize_email(email)
     limits = (
         (SIGNIN_BUCKET, email, max_failures),
         (SIGNIN_IP_BUCKET, client_ip, SIGNIN_IP_LIMIT),
@@ -454,6 +464,7 @@ def request_password_reset(
     session: Session, *, email: str, client_ip: str, base_url: str, now: dt.datetime
 ) -> None:
     """E-mail a single-use reset link; silent about whether the address has an account."""
+    check_email_length(email)
     check_limit(
         session,
         bucket=RESET_IP_BUCKET,

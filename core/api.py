@@ -39,15 +39,19 @@ class Page(BaseModel, Generic[T]):
     page_size: int
 
 
+# Past any list the council will hold, and small enough that the row offset fits every database.
+MAX_PAGE = 100_000
+
+
 class PageParams(BaseModel):
     """Which page of a list the caller asks for."""
 
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(50, ge=1, le=200)
 
 
 def page_params(
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PageParams:
     """Read `page` and `page_size` from the query string."""
@@ -63,6 +67,8 @@ def paginate(session: Session, stmt: Select[Any], params: PageParams) -> tuple[l
     return list(rows), total
 
 
+# Every status an operation may answer besides its success: 400 a body that cannot be read,
+# 413 a body over its size limit, the rest from the typed errors.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (401, 403, 404, 409, 422, 429)
+    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 413, 422, 429)
 }

@@ -37,6 +37,7 @@ from core.db import get_session, utcnow
 from core.errors import N_, DomainError, Invalid
 from core.i18n import LOCALE_COOKIE, LOCALES, normalize_locale
 from core.schemas import InvitationIn, UserOut
+from core.submissions import Once
 from core.web import error_fields, error_message, flash, redirect, render_page
 
 pages = APIRouter(include_in_schema=False)
@@ -72,13 +73,18 @@ def _form_error(
 
 @pages.post("/language")
 def choose_language(
-    locale: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
+    request: Request, locale: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
 ) -> RedirectResponse:
     """Remember the visitor's language choice in a cookie."""
     chosen = normalize_locale(locale) or LOCALES[0]
     response = redirect(safe_next(next))
     response.set_cookie(
-        LOCALE_COOKIE, chosen, max_age=LANGUAGE_COOKIE_AGE, httponly=True, samesite="lax"
+        LOCALE_COOKIE,
+        chosen,
+        max_age=LANGUAGE_COOKIE_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.secure_cookies,
     )
     return response
 
@@ -202,6 +208,7 @@ def account_sessions_end_others(
 def account_token_create(
     request: Request,
     session: DbSession,
+    once: Once,
     user: SignedIn,
     now: Now,
     name: Annotated[str, Form()] = "",
@@ -217,6 +224,7 @@ def account_token_create(
             {"name": name},
             **_account_context(request, session, user),
         )
+    once.done("/account", now=now)  # a resend lists the token; its value is shown only once
     session.commit()
     return render_page(
         request,
@@ -243,18 +251,21 @@ def reset_request_form(request: Request) -> HTMLResponse:
     return render_page(request, "core/reset_request.html", {"values": {}, "errors": {}})
 
 
-@pages.post("/account/reset")
+@pages.post("/account/reset", response_model=None)
 def reset_request(
     request: Request, session: DbSession, now: Now, email: Annotated[str, Form()] = ""
-) -> RedirectResponse:
+) -> Response:
     """E-mail a reset link if the address has an account; the answer never tells which."""
-    request_password_reset(
-        session,
-        email=email,
-        client_ip=client_ip(request),
-        base_url=request.app.state.settings.base_url,
-        now=now,
-    )
+    try:
+        request_password_reset(
+            session,
+            email=email,
+            client_ip=client_ip(request),
+            base_url=request.app.state.settings.base_url,
+            now=now,
+        )
+    except DomainError as error:
+        return _form_error(request, "core/reset_request.html", error, {"email": email})
     session.commit()
     flash(
         request,
@@ -358,6 +369,7 @@ def users_page(request: Request, session: DbSession, user: Staff) -> HTMLRespons
 def users_invite(
     request: Request,
     session: DbSession,
+    once: Once,
     user: Staff,
     now: Now,
     email: Annotated[str, Form()] = "",
@@ -392,6 +404,7 @@ def users_invite(
             role_labels=ROLE_LABELS,
             invitable_roles=INVITABLE_ROLES,
         )
+    once.done("/admin/users", now=now)
     session.commit()
     flash(request, N_("An invitation has been sent to %(email)s."), email=email)
     return redirect("/admin/users")

@@ -29,4 +29,4 @@ class InvitationIn(BaseModel):
     email: EmailStr
     full_name: SingleLine = Field(min_length=1, max_length=200)
     role: Role
-    locale: str = "es_MX"
+    locale: str = Field(default="es_MX", max_length=10)

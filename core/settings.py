@@ -82,6 +82,16 @@ class Settings(BaseSettings):
             "X-Forwarded-Proto headers are believed; empty believes no one."
         ),
     )
+    max_form_bytes: int = Field(
+        default=1024 * 1024, description="Largest form or other non-JSON request body, in bytes."
+    )
+    max_json_bytes: int = Field(
+        default=5 * 1024 * 1024, description="Largest JSON request body, in bytes."
+    )
+    max_upload_request_bytes: int = Field(
+        default=55 * 1024 * 1024,
+        description="Largest request that carries files (a checklist page, a message), in bytes.",
+    )
 
     @property
     def secure_cookies(self) -> bool:

@@ -10,6 +10,7 @@ import jinja2
 
 from core.i18n import LOCALE_NAMES, Translator
 from core.markdown import render_markdown
+from core.submissions import new_key as new_submission_key
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -26,6 +27,7 @@ def environment() -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
     )
     env.globals["locale_names"] = LOCALE_NAMES
+    env.globals["new_submission_key"] = new_submission_key
     env.filters["markdown"] = render_markdown
     return env
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -13,11 +14,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from core.auth import csrf_token, current_user, is_api_request
 from core.db import is_unavailable
 from core.errors import N_, DomainError, Invalid, Unauthenticated
 from core.i18n import LOCALE_COOKIE, LOCALES, Translator, negotiate_locale, translator
+from core.limits import RequestTooLarge
+from core.submissions import AlreadySubmitted
 from core.templating import environment
 
 logger = logging.getLogger("council.web")
@@ -169,18 +173,19 @@ def _error_response(
     code: str,
     detail: str,
     *,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
+    extra = dict(headers or {})
     if is_api_request(request):
         if status == 401:
-            headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
-        return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+            extra["WWW-Authenticate"] = "Bearer"
+        return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=extra)
     tr = translator_for(request)
     title = tr.gettext(STATUS_TITLES.get(status, STATUS_TITLES[400]))
     candidates = [f"errors/{status}.html", "errors/error.html"]
     template = environment().select_template(candidates)
     context = {**page_context(request), "status": status, "title": title, "detail": detail}
-    return HTMLResponse(template.render(**context), status_code=status, headers=headers)
+    return HTMLResponse(template.render(**context), status_code=status, headers=extra)
 
 
 async def handle_domain_error(request: Request, exc: Exception) -> Response:
@@ -204,10 +209,29 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     tr = translator_for(request)
     codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
-    detail = tr.gettext(STATUS_TITLES.get(exc.status_code, STATUS_TITLES[400]))
-    return _error_response(
-        request, exc.status_code, codes.get(exc.status_code, "http_error"), detail
-    )
+    if isinstance(exc, RequestTooLarge):
+        detail = tr.gettext(exc.message, size=exc.size_mb)
+    elif exc.status_code == 400:  # a body that could not be parsed (malformed JSON, a broken form)
+        detail = tr.gettext(N_("The request body could not be read."))
+    else:
+        detail = tr.gettext(STATUS_TITLES.get(exc.status_code, STATUS_TITLES[400]))
+    code = codes.get(exc.status_code, "http_error")
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return _error_response(request, exc.status_code, code, detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (the router names only the first route's)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> Response:
@@ -255,8 +279,16 @@ async def handle_database_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def handle_repeated_submission(request: Request, exc: Exception) -> Response:
+    """A create form sent a second time: show what the first send produced, create nothing."""
+    assert isinstance(exc, AlreadySubmitted)
+    flash(request, exc.message, "info")
+    return RedirectResponse(exc.result_url, status_code=303)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every error through the house handlers."""
+    app.add_exception_handler(AlreadySubmitted, handle_repeated_submission)
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(DBAPIError, handle_database_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)

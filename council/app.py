@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp
 
 from core import routes as account_routes
 from core.auth import load_principal, verify_csrf
 from core.db import make_engine, make_sessionmaker
 from core.errors import N_
+from core.headers import SecurityHeaders
 from core.health import probes
 from core.i18n import compile_catalogs
+from core.limits import RequestLimits
 from core.settings import Settings, ensure_secret_key
 from core.storage import FileStore
 from core.templating import environment
@@ -52,22 +54,20 @@ NAVIGATION = [
     NavLink("/admin/users", N_("People"), ("secretariat",)),
 ]
 
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
-}
+
+class CouncilApp(FastAPI):
+    """The FastAPI application with the security headers wrapped around everything, 500s too."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
+        return SecurityHeaders(super().build_middleware_stack(), https=settings.secure_cookies)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the council's web application; nothing touches the database before this runs."""
     settings = ensure_secret_key(settings or Settings())
     compile_catalogs()
-    app = FastAPI(
+    app = CouncilApp(
         title="CEIA — Consejo de Ética de la Inteligencia Artificial",
         version="0.1.0",
         description="System of record of Mexico's AI ethics council.",
@@ -87,6 +87,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # Domain helpers the templates share (core knows no domain package).
     environment().globals.update(closes_on=guideline_service.closes_on)
+    # Inside the session middleware: an upload is refused unread when nobody is signed in.
+    app.add_middleware(
+        RequestLimits,
+        form_bytes=settings.max_form_bytes,
+        json_bytes=settings.max_json_bytes,
+        upload_bytes=settings.max_upload_request_bytes,
+    )
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
@@ -95,15 +102,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.secure_cookies,
     )
-
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(probes)

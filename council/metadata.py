@@ -8,6 +8,7 @@ import core.accounts
 import core.audit
 import core.mail
 import core.ratelimit
+import core.submissions
 import council.models
 import guidelines.models
 import quality_marks.models
@@ -18,6 +19,7 @@ MODEL_MODULES = (
     core.audit,
     core.mail,
     core.ratelimit,
+    core.submissions,
     guidelines.models,
     quality_marks.models,
     council.models,

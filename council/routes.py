@@ -19,6 +19,7 @@ from core.errors import N_, Conflict, Invalid, NotFound
 from core.forms import parse_input
 from core.i18n import DISPLAY_ZONE, local_date
 from core.pdf import render_pdf
+from core.submissions import Once
 from core.templating import render_text
 from core.web import (
     SubmittedForm,
@@ -160,7 +161,7 @@ def _interests_page(
 
 @pages.post("/council/interests", response_model=None)
 def declare_interest_page(
-    request: Request, session: DbSession, user: Declarant, now: Now, form: SubmittedForm
+    request: Request, session: DbSession, once: Once, user: Declarant, now: Now, form: SubmittedForm
 ) -> Response:
     """Add a declaration to one's register."""
     values = _form_values(form)
@@ -177,6 +178,7 @@ def declare_interest_page(
             errors=error_fields(request, error),
             status_code=422,
         )
+    once.done("/council/interests", now=now)
     session.commit()
     flash(request, N_("Your declaration has been recorded."))
     return redirect("/council/interests")
@@ -266,7 +268,7 @@ def _members_page(
 
 @pages.post("/council/members", response_model=None)
 def appoint_member_page(
-    request: Request, session: DbSession, user: Staff, now: Now, form: SubmittedForm
+    request: Request, session: DbSession, once: Once, user: Staff, now: Now, form: SubmittedForm
 ) -> Response:
     """Seat a council member for a first term."""
     values = _form_values(form)
@@ -295,6 +297,7 @@ def appoint_member_page(
             errors=_field_errors(request, error, "user_id"),
             status_code=error.status_code,
         )
+    once.done("/council/members", now=now)
     session.commit()
     flash(request, N_("The member has been seated."))
     return redirect("/council/members")
@@ -304,6 +307,7 @@ def appoint_member_page(
 def add_term_page(
     request: Request,
     session: DbSession,
+    once: Once,
     user: Staff,
     now: Now,
     form: SubmittedForm,
@@ -325,6 +329,7 @@ def add_term_page(
         session.rollback()
         fields = {f"term-{member_id}-{k}": v for k, v in error_fields(request, error).items()}
         return _members_page(request, session, now, values={}, errors=fields, status_code=422)
+    once.done("/council/members", now=now)
     session.commit()
     flash(request, N_("The term has been added."))
     return redirect("/council/members")
@@ -518,7 +523,7 @@ def new_ballot_form(
 
 @pages.post("/council/ballots", response_model=None)
 def open_ballot_page(
-    request: Request, session: DbSession, user: Voter, now: Now, form: SubmittedForm
+    request: Request, session: DbSession, once: Once, user: Voter, now: Now, form: SubmittedForm
 ) -> Response:
     """Open an adoption ballot."""
     values = {key: str(form.get(key) or "") for key in form if key != "csrf_token"}
@@ -551,6 +556,7 @@ def open_ballot_page(
             },
             status_code=error.status_code,
         )
+    once.done(f"/council/ballots/{ballot.id}", now=now)
     session.commit()
     flash(request, N_("The ballot is open."))
     return redirect(f"/council/ballots/{ballot.id}")

@@ -14,9 +14,9 @@ from council.models import BallotResult, BallotRule, BallotStatus, InterestType,
 class AppointmentInput(BaseModel):
     """A seat and first term for a council member's account."""
 
-    user_id: int
+    user_id: int = Field(ge=1, le=2_147_483_647)
     seat: Seat
-    areas: SingleLine = ""
+    areas: SingleLine = Field(default="", max_length=1000)
     starts_on: dt.date
     ends_on: dt.date
 
@@ -42,8 +42,8 @@ class InterestInput(BaseModel):
 class AdoptionBallotInput(BaseModel):
     """What the secretary sets when putting a guideline version to a vote."""
 
-    slug: SingleLine
-    number: SingleLine
+    slug: SingleLine = Field(max_length=80)
+    number: SingleLine = Field(max_length=20)
     rule: BallotRule = BallotRule.simple_majority
     quorum_percent: int = Field(default=50, ge=0, le=100)
     closes_on: dt.date

@@ -18,6 +18,7 @@ from core.auth import MaybeUser, Now, Staff, client_ip
 from core.db import get_session, writes
 from core.errors import N_, DomainError, Invalid
 from core.forms import SingleLine, check_single_line, parse_input
+from core.submissions import Once
 from core.web import (
     SubmittedForm,
     error_fields,
@@ -192,6 +193,7 @@ def consultation_page(
 def submit_comment_page(
     request: Request,
     session: DbSession,
+    once: Once,
     user: MaybeUser,
     now: Now,
     form: SubmittedForm,
@@ -228,6 +230,7 @@ def submit_comment_page(
             errors=fields,
             form_error=None if fields else error_message(request, error),
         )
+    once.done(version_url(version, "/consultation"), now=now)
     session.commit()
     flash(
         request,

@@ -18,6 +18,8 @@ from core.auth import MaybeUser, Now, Staff
 from core.db import get_session
 from core.errors import N_, Conflict, DomainError, Invalid, NotFound, RateLimited
 from core.forms import parse_input
+from core.limits import accepts_uploads
+from core.submissions import Once
 from core.web import (
     SubmittedForm,
     error_fields,
@@ -115,7 +117,7 @@ def new_guideline_form(request: Request, user: Staff) -> HTMLResponse:
 
 @pages.post("/guidelines", response_model=None)
 def create_guideline_page(
-    request: Request, session: DbSession, user: Staff, now: Now, form: SubmittedForm
+    request: Request, session: DbSession, once: Once, user: Staff, now: Now, form: SubmittedForm
 ) -> Response:
     """Start a guideline with an empty draft."""
     values = _form_dict(form)
@@ -130,6 +132,7 @@ def create_guideline_page(
             {"values": values, "errors": error_fields(request, error)},
             status_code=422,
         )
+    once.done(f"/guidelines/{guideline.slug}/1.0/edit", now=now)
     session.commit()
     flash(request, N_("The guideline has been created with an empty draft 1.0."))
     return redirect(f"/guidelines/{guideline.slug}/1.0/edit")
@@ -838,6 +841,7 @@ def rebase_draft_page(
 def new_draft_page(
     request: Request,
     session: DbSession,
+    once: Once,
     user: Staff,
     now: Now,
     form: SubmittedForm,
@@ -867,6 +871,7 @@ def new_draft_page(
             ),
             status_code=422,
         )
+    once.done(f"/guidelines/{slug}/{version.number}/edit", now=now)
     session.commit()
     flash(request, N_("Draft %(number)s has been started."), number=version.number)
     return redirect(f"/guidelines/{slug}/{version.number}/edit")
@@ -890,9 +895,11 @@ async def import_upload(form: SubmittedForm) -> bytes | Invalid:
 
 
 @pages.post("/guidelines/{slug}/import", response_model=None)
+@accepts_uploads
 def import_page(
     request: Request,
     session: DbSession,
+    once: Once,
     user: Staff,
     now: Now,
     slug: str,
@@ -925,6 +932,7 @@ def import_page(
             ),
             status_code=422,
         )
+    once.done(f"/guidelines/{slug}/{version.number}/edit", now=now)
     session.commit()
     flash(request, N_("Draft %(number)s has been imported."), number=version.number)
     return redirect(f"/guidelines/{slug}/{version.number}/edit")

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from core.db import get_session
 from core.errors import N_, DomainError, Invalid, NotFound
 from core.forms import parse_input
 from core.i18n import Translator
+from core.limits import accepts_uploads
 from core.storage import FileStore, FileTooLarge
 from core.web import translator_for
 from guidelines import service as guideline_service
@@ -64,7 +65,10 @@ Pagination = Annotated[PageParams, Depends(page_params)]
 Applicant = Annotated[User, Depends(require(Role.applicant))]
 TOO_LARGE: dict[int | str, dict[str, Any]] = {413: {"model": ErrorBody}}
 FILE_CONTENT: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The file, as an attachment.", "content": {"application/octet-stream": {}}}
+    200: {
+        "description": "The file, as an attachment, with the type its content was checked to be.",
+        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+    }
 }
 MESSAGE_BODY: dict[str, Any] = {
     "requestBody": {
@@ -395,21 +399,65 @@ def api_save_answers(
     return _application_out(request, session, user, application)
 
 
+EVIDENCE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["criterion_code", "file"],
+                    "properties": {
+                        "criterion_code": {"type": "string", "maxLength": 20},
+                        "file": {"type": "string", "format": "binary"},
+                        "public": {"type": "boolean", "default": False},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@dataclass
+class EvidenceUpload:
+    """An evidence file as sent: the criterion it supports, the file, whether it is public."""
+
+    criterion_code: str
+    file: StarletteUploadFile
+    public: bool
+
+
+async def evidence_upload(request: Request) -> EvidenceUpload:
+    """Read the multipart body of an evidence upload (only after the token was checked)."""
+    form = await request.form()
+    code, upload = form.get("criterion_code"), form.get("file")
+    if not isinstance(code, str) or not code.strip() or not isinstance(upload, StarletteUploadFile):
+        fields: dict[str, str] = {}
+        if not isinstance(code, str) or not code.strip():
+            fields["criterion_code"] = N_("This field is required.")
+        if not isinstance(upload, StarletteUploadFile):
+            fields["file"] = N_("Choose a file.")
+        raise Invalid(fields=fields)
+    public = str(form.get("public", "")).lower() in {"true", "1", "on", "yes"}
+    return EvidenceUpload(code.strip(), upload, public)
+
+
 @api.post(
     "/applications/{application_id}/evidence",
     response_model=EvidenceOut,
     status_code=201,
     responses=TOO_LARGE,
+    openapi_extra=EVIDENCE_BODY,
 )
+@accepts_uploads
 def api_add_evidence_file(
     request: Request,
     session: DbSession,
     user: SignedIn,
     now: Now,
     application_id: ObjectId,
-    criterion_code: Annotated[str, Form()],
-    file: Annotated[UploadFile, File()],
-    public: Annotated[bool, Form()] = False,
+    sent: Annotated[EvidenceUpload, Depends(evidence_upload)],
 ) -> Evidence:
     """Upload a file as evidence for a criterion; refusals say why (type, size, state)."""
     application = applications.get_application(session, user, application_id)
@@ -420,10 +468,10 @@ def api_add_evidence_file(
             session,
             actor=user,
             application=application,
-            criterion_code=criterion_code,
-            stream=file.file,
-            filename=file.filename or "",
-            public=public,
+            criterion_code=sent.criterion_code,
+            stream=sent.file.file,
+            filename=sent.file.filename or "",
+            public=sent.public,
             store=store,
             max_file_bytes=settings.max_upload_bytes,
             max_total_bytes=settings.max_application_upload_bytes,
@@ -609,6 +657,7 @@ async def message_request(request: Request) -> MessageRequest:
     responses=TOO_LARGE,
     openapi_extra=MESSAGE_BODY,
 )
+@accepts_uploads
 def api_post_message(
     request: Request,
     session: DbSession,

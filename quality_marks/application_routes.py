@@ -19,8 +19,10 @@ from core.db import get_session
 from core.errors import N_, Invalid, NotFound
 from core.forms import parse_input
 from core.i18n import Translator
+from core.limits import accepts_uploads
 from core.settings import Settings
 from core.storage import FileStore, clean_filename
+from core.submissions import Once
 from core.web import (
     SubmittedForm,
     error_fields,
@@ -429,6 +431,7 @@ def _add_evidence(batch: EvidenceBatch, form: FormData, items: list[ChecklistIte
 
 
 @pages.post("/applications/{application_id}/checklist/{principle_code}", response_model=None)
+@accepts_uploads
 def save_checklist(
     request: Request,
     session: DbSession,
@@ -667,6 +670,7 @@ def return_page(
 def request_information_page(
     request: Request,
     session: DbSession,
+    once: Once,
     user: Staff,
     now: Now,
     form: SubmittedForm,
@@ -687,6 +691,7 @@ def request_information_page(
     except Invalid as error:
         typed = PageForm("request_information", {"body": body})
         return _refused_form(request, session, user, application_id, error, typed)
+    once.done(application_url(application_id), now=now)
     session.commit()
     flash(request, N_("The request has been sent to the organisation."))
     return redirect(application_url(application_id))
@@ -696,9 +701,11 @@ def request_information_page(
 
 
 @pages.post("/applications/{application_id}/messages", response_model=None)
+@accepts_uploads
 def post_message_page(
     request: Request,
     session: DbSession,
+    once: Once,
     user: SignedIn,
     now: Now,
     form: SubmittedForm,
@@ -727,6 +734,7 @@ def post_message_page(
         if not error.fields:  # a refused file: say so next to the file input
             typed.errors["attachments"] = error_message(request, error)
         return _refused_form(request, session, user, application_id, error, typed)
+    once.done(application_url(application_id, "#messages"), now=now)
     session.commit()
     flash(request, N_("Your message has been sent."))
     return redirect(application_url(application_id, "#messages"))
@@ -736,6 +744,7 @@ def post_message_page(
 def answer_request_page(
     request: Request,
     session: DbSession,
+    once: Once,
     user: SignedIn,
     now: Now,
     form: SubmittedForm,
@@ -772,6 +781,7 @@ def answer_request_page(
             missing=applications.missing_items(session, application),
             status_code=422,
         )
+    once.done(application_url(application_id), now=now)
     session.commit()
     flash(request, N_("Your answer has been sent; the review continues."))
     return redirect(application_url(application_id))

@@ -22,6 +22,7 @@ from core.forms import parse_input
 from core.i18n import LOCALE_NAMES, normalize_locale
 from core.ratelimit import check_limit, record_hit
 from core.storage import FileStore
+from core.submissions import Once
 from core.web import (
     SubmittedForm,
     error_fields,
@@ -208,7 +209,9 @@ def register_form(request: Request, user: MaybeUser) -> Response:
 
 
 @pages.post("/register", response_model=None)
-def register(request: Request, session: DbSession, now: Now, form: SubmittedForm) -> Response:
+def register(
+    request: Request, session: DbSession, once: Once, now: Now, form: SubmittedForm
+) -> Response:
     """Mail a confirmation link; the account and organisation open only when it is followed."""
     values = {name: _text(form, name) for name in (*PERSON_FIELDS, *ORGANIZATION_FIELDS)}
     ip = client_ip(request)
@@ -244,6 +247,7 @@ def register(request: Request, session: DbSession, now: Now, form: SubmittedForm
             status_code=error.status_code,
         )
     record_hit(session, bucket=SIGNUP_BUCKET, key=ip, now=now)
+    once.done("/register/sent", now=now)
     session.commit()
     return redirect("/register/sent")
 
@@ -519,7 +523,7 @@ def new_organization_form(request: Request, user: Applicant) -> HTMLResponse:
 
 @pages.post("/organisations/new", response_model=None)
 def register_organization_page(
-    request: Request, session: DbSession, user: Applicant, now: Now, form: SubmittedForm
+    request: Request, session: DbSession, once: Once, user: Applicant, now: Now, form: SubmittedForm
 ) -> Response:
     """Register an organisation; the applicant becomes its owner."""
     values = {name: _text(form, name) for name in ORGANIZATION_FIELDS}
@@ -538,6 +542,7 @@ def register_organization_page(
             with_person=False,
             status_code=422,
         )
+    once.done(f"/organisations/{organization.id}", now=now)
     session.commit()
     flash(request, N_("Your organisation has been registered."))
     return redirect(f"/organisations/{organization.id}")
@@ -702,6 +707,7 @@ def organization_page(
 def invite_colleague_page(
     request: Request,
     session: DbSession,
+    once: Once,
     user: Applicant,
     now: Now,
     form: SubmittedForm,
@@ -736,6 +742,7 @@ def invite_colleague_page(
             invite_error=form_error,
             status_code=error.status_code,
         )
+    once.done(f"/organisations/{organization_id}", now=now)
     session.commit()
     flash(
         request,
@@ -913,6 +920,7 @@ def new_product_form(
 def create_product_page(
     request: Request,
     session: DbSession,
+    once: Once,
     user: Applicant,
     now: Now,
     form: SubmittedForm,
@@ -941,6 +949,7 @@ def create_product_page(
             form_error=form_error,
             status_code=422,
         )
+    once.done(f"/products/{product.id}", now=now)
     session.commit()
     flash(request, N_("The product has been saved. Its risk level comes from your answers."))
     return redirect(f"/products/{product.id}")
@@ -1081,6 +1090,7 @@ def _chosen_version(session: Session, raw: str) -> GuidelineVersion:
 def start_application_page(
     request: Request,
     session: DbSession,
+    once: Once,
     user: Applicant,
     now: Now,
     form: SubmittedForm,
@@ -1112,6 +1122,7 @@ def start_application_page(
             form_error=form_error,
             status_code=error.status_code,
         )
+    once.done(f"/applications/{application.id}", now=now)
     session.commit()
     flash(
         request,

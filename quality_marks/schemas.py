@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -24,8 +25,8 @@ class OrganizationInput(BaseModel):
     legal_name: SingleLine = Field(min_length=2, max_length=200)
     rfc: SingleLine = Field(min_length=12, max_length=16)
     address: str = Field(min_length=5, max_length=500)
-    state: SingleLine = Field(min_length=1)
-    sector: SingleLine = Field(min_length=1)
+    state: SingleLine = Field(min_length=1, max_length=40)
+    sector: SingleLine = Field(min_length=1, max_length=60)
     size: OrgSize
     contact_name: SingleLine = Field(min_length=2, max_length=200)
     contact_email: EmailStr
@@ -48,8 +49,8 @@ class ProductInput(BaseModel):
     version: SingleLine = Field(min_length=1, max_length=40)
     identifier: str = Field(default="", max_length=40, pattern=r"^[A-Za-z0-9._:-]*$")
     intended_purpose: str = Field(min_length=10, max_length=5000)
-    sectors: list[str] = Field(min_length=1)
-    states: list[str] = Field(min_length=1)
+    sectors: list[Annotated[str, Field(max_length=60)]] = Field(min_length=1, max_length=40)
+    states: list[Annotated[str, Field(max_length=40)]] = Field(min_length=1, max_length=40)
     users_affected: str = Field(min_length=3, max_length=2000)
     risk_answers: dict[str, bool]
     data_description: str = Field(min_length=3, max_length=5000)
@@ -80,7 +81,7 @@ class ApplicationInput(BaseModel):
 class LinkInput(BaseModel):
     """A link given as evidence."""
 
-    criterion_code: SingleLine
+    criterion_code: SingleLine = Field(max_length=20)
     url: SingleLine = Field(pattern=r"^https?://", max_length=1000)
     label: SingleLine = Field(default="", max_length=300)
     public: bool = False
