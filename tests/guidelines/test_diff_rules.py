@@ -1,0 +1,128 @@
+"""Diff rules at their edges: moves beyond adjacent swaps, every text field, what makes a change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from guidelines.diff import VersionDiff, diff_versions
+from guidelines.documents import VersionDoc
+from tests.guidelines.test_diff import criterion, principle, version
+
+
+def _principle_of(numbers: str, code: str = "TR") -> dict[str, Any]:
+    """A principle holding criteria CODE-n for the numbers given, in that order."""
+    return principle(code, *(criterion(f"{code}-{n}") for n in numbers.split()))
+
+
+def _moves(old: str, new: str) -> tuple[set[str], int]:
+    diff = diff_versions(version("1.0", _principle_of(old)), version("1.1", _principle_of(new)))
+    moved = {change.code.removeprefix("TR-") for change in diff.changed if change.moved}
+    assert all(change.fields == [] for change in diff.changed)
+    assert diff.counts.moved == len(moved)
+    return moved, diff.counts.unchanged
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "moved"),
+    [
+        ("1 2 3 4 5", "5 1 2 3 4", {"5"}),
+        ("1 2 3 4 5", "2 3 4 5 1", {"1"}),
+        ("1 2 3 4 5 6", "1 5 3 4 2 6", {"5", "2"}),
+        ("1 2 3 4 5 6 7", "1 2 6 3 4 5 7", {"6"}),
+        ("1 2 3 4", "1 2 3 4", set()),
+    ],
+)
+def test_a_criterion_moved_far_is_the_only_one_marked_moved(
+    old: str, new: str, moved: set[str]
+) -> None:
+    found, unchanged = _moves(old, new)
+    assert found == moved
+    assert unchanged == len(old.split()) - len(moved)
+
+
+def test_moves_are_found_among_added_and_removed_criteria() -> None:
+    old = version("1.0", _principle_of("1 2 8 3 4"))
+    new = version("1.1", _principle_of("4 1 9 2 3"))
+    diff = diff_versions(old, new)
+    assert [c.code for c in diff.changed] == ["TR-4"]
+    assert diff.changed[0].moved
+    assert [e.criterion.code for e in diff.added] == ["TR-9"]
+    assert [e.criterion.code for e in diff.removed] == ["TR-8"]
+    assert diff.unchanged == ["TR-1", "TR-2", "TR-3"]
+
+
+def test_a_principle_moved_from_last_to_first_is_the_only_one_moved() -> None:
+    codes = ["TR", "EQ", "PR", "RS"]
+    old = version("1.0", *(_principle_of("1", c) for c in codes))
+    new = version("1.1", *(_principle_of("1", c) for c in ["RS", *codes[:3]]))
+    diff = diff_versions(old, new)
+    assert [(p.code, p.moved, p.fields) for p in diff.changed_principles] == [("RS", True, [])]
+    assert diff.counts.principles_changed == 1
+    assert diff.changed == []
+
+
+@pytest.mark.parametrize("name", ["title", "requirement", "guidance", "evidence"])
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_every_criterion_text_in_every_language_is_compared(name: str, language: str) -> None:
+    old_c = criterion("TR-1")
+    texts = dict(old_c[name])
+    texts[language] = texts[language] + " Nuevo texto."
+    old = version("1.0", principle("TR", old_c))
+    new = version("1.1", principle("TR", criterion("TR-1", **{name: texts})))
+    diff = diff_versions(old, new)
+    assert [f.field for f in diff.changed[0].fields] == [f"{name}.{language}"]
+    assert not diff.is_empty
+
+
+@pytest.mark.parametrize("name", ["title", "description"])
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_every_principle_text_in_every_language_is_compared(name: str, language: str) -> None:
+    before = principle("TR", criterion("TR-1"))
+    texts = dict(before[name])
+    texts[language] = texts[language] + " Nuevo."
+    after = principle("TR", criterion("TR-1"), **{name: texts})
+    diff = diff_versions(version("1.0", before), version("1.1", after))
+    assert [f.field for p in diff.changed_principles for f in p.fields] == [f"{name}.{language}"]
+    assert not diff.is_empty
+
+
+def _base() -> VersionDoc:
+    return version("1.0", _principle_of("1 2"), _principle_of("1", "EQ"))
+
+
+CHANGES: dict[str, VersionDoc] = {
+    "summary": version(
+        "1.1",
+        _principle_of("1 2"),
+        _principle_of("1", "EQ"),
+        summary={"es": "Segunda versión.", "en": "First version."},
+    ),
+    "added principle": version(
+        "1.1", _principle_of("1 2"), _principle_of("1", "EQ"), principle("NUEVO")
+    ),
+    "removed principle": version(
+        "1.1", principle("TR", criterion("TR-1"), criterion("TR-2"), criterion("EQ-1"))
+    ),
+    "changed principle": version(
+        "1.1",
+        _principle_of("1 2"),
+        principle("EQ", criterion("EQ-1"), title={"es": "Equidad", "en": "Principle EQ"}),
+    ),
+    "added criterion": version("1.1", _principle_of("1 2 3"), _principle_of("1", "EQ")),
+    "removed criterion": version("1.1", _principle_of("1"), _principle_of("1", "EQ")),
+    "changed criterion": version("1.1", _principle_of("2 1"), _principle_of("1", "EQ")),
+}
+
+
+@pytest.mark.parametrize("kind", list(CHANGES))
+def test_any_single_kind_of_change_makes_the_diff_non_empty(kind: str) -> None:
+    diff = diff_versions(_base(), CHANGES[kind])
+    assert not diff.is_empty
+
+
+def test_the_same_text_in_a_new_number_is_an_empty_diff() -> None:
+    diff: VersionDiff = diff_versions(_base(), version("1.1", *_base().model_dump()["principles"]))
+    assert diff.is_empty
+    assert (diff.from_number, diff.to_number) == ("1.0", "1.1")
