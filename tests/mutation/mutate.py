@@ -157,18 +157,22 @@ def mutmut_outcomes(plan: Plan, seconds: int) -> tuple[list[Outcome], str | None
     log = ROOT / "mutants" / f"mutmut-{plan.module}.log"
     log.parent.mkdir(exist_ok=True)
     code = _in_child(lambda: _mutmut_run(plan), log=log, seconds=seconds)
-    if code != 0:
-        return [], f"mutmut stopped (exit {code}); see {log.relative_to(ROOT)}"
     data = SourceFileMutationData(path=plan.path)
     data.load()
     patterns = [f"{plan.module}.{pattern}" for pattern in plan.functions]
-    outcomes = []
+    outcomes, unchecked = [], 0
     for name, exit_code in sorted(data.exit_code_by_key.items()):
         if not any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
+            continue
+        if exit_code is None:
+            unchecked += 1
             continue
         status = status_by_exit_code[exit_code]
         change = "" if status in KILLED else _change_of(get_diff_for_mutant(name, path=plan.path))
         outcomes.append(Outcome(name, status, change))
+    if code != 0:
+        where = log.relative_to(ROOT)
+        return outcomes, f"mutmut stopped (exit {code}), {unchecked} mutants unchecked; see {where}"
     return outcomes, None
 
 
@@ -295,7 +299,11 @@ def _pytest(tests: list[str], before: Callable[[], None] | None = None) -> Calla
                 before()
             except Exception:
                 return 98
-        return int(pytest.main([*tests, "-x", "-q", "-p", "no:cacheprovider", "--tb=no"]))
+        options = ["-x", "-q", "-p", "no:cacheprovider", "--tb=no"]
+        # The project is imported before pytest starts, which pytest warns about (and the
+        # suite turns warnings into errors).
+        options += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
+        return int(pytest.main([*tests, *options]))
 
     return work
 
@@ -369,16 +377,22 @@ class Score:
         return not (self.survivors or self.stale or self.problems) and self.percent >= TARGET
 
 
-def score_module(plan: Plan, equivalents: dict[str, Equivalent], seconds: int) -> Score:
+def score_module(
+    plan: Plan, equivalents: dict[str, Equivalent], seconds: int, stages: str = "all"
+) -> Score:
     """Mutate one module and judge the outcomes against the list of equivalent mutants."""
     started = time.monotonic()
     problems = [f"test file missing: {t}" for t in plan.tests if t not in plan.existing_tests()]
-    outcomes, problem = mutmut_outcomes(plan, seconds)
-    problems += [problem] if problem else []
-    left = max(60, seconds - int(time.monotonic() - started))
-    extra, problem = small_mutator_outcomes(plan, left)
-    problems += [problem] if problem else []
-    outcomes += extra
+    outcomes: list[Outcome] = []
+    if stages in ("all", "functions"):
+        found, problem = mutmut_outcomes(plan, seconds)
+        outcomes += found
+        problems += [problem] if problem else []
+    if stages in ("all", "tables"):
+        left = max(60, seconds - int(time.monotonic() - started))
+        found, problem = small_mutator_outcomes(plan, left)
+        outcomes += found
+        problems += [problem] if problem else []
     survivors, stale, equivalent, killed = [], [], 0, 0
     for outcome in outcomes:
         listed = equivalents.get(outcome.name)
@@ -413,6 +427,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bin/mutate", description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="module paths, e.g. council/ballots.py")
     parser.add_argument("--seconds", type=int, default=MODULE_SECONDS, help="budget per module")
+    parser.add_argument(
+        "--only",
+        choices=["functions", "tables"],
+        help="run only mutmut (functions) or only the table and property mutator",
+    )
     args = parser.parse_args(argv)
     os.chdir(ROOT)
     plans = load_plans()
@@ -423,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     scores = []
     for path in args.modules or list(plans):
         print(f"== {path}", flush=True)
-        scores.append(score_module(plans[path], equivalents, args.seconds))
+        scores.append(score_module(plans[path], equivalents, args.seconds, args.only or "all"))
         report(scores[-1])
     print("\n== scores")
     for score in scores:
