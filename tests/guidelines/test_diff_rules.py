@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from guidelines.diff import VersionDiff, diff_versions
+from guidelines.diff import VersionDiff, diff_versions, word_diff
 from guidelines.documents import VersionDoc
 from tests.guidelines.test_diff import criterion, principle, version
 
@@ -126,3 +126,43 @@ def test_the_same_text_in_a_new_number_is_an_empty_diff() -> None:
     diff: VersionDiff = diff_versions(_base(), version("1.1", *_base().model_dump()["principles"]))
     assert diff.is_empty
     assert (diff.from_number, diff.to_number) == ("1.0", "1.1")
+
+
+def _ops(old: str, new: str) -> list[tuple[str, str]]:
+    return [(segment.op, segment.text) for segment in word_diff(old, new)]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "segments"),
+    [
+        # A lone space kept between two changes joins them into one replaced phrase...
+        ("a b c", "a x y", [("equal", "a "), ("delete", "b c"), ("insert", "x y")]),
+        # ...but a kept word does not, nor does a space at either end.
+        (
+            "a b c",
+            "x b y",
+            [("delete", "a"), ("insert", "x"), ("equal", " b "), ("delete", "c"), ("insert", "y")],
+        ),
+        (" a", " b", [("equal", " "), ("delete", "a"), ("insert", "b")]),
+        ("a ", "b ", [("delete", "a"), ("insert", "b"), ("equal", " ")]),
+        ("a  b", "a b", [("equal", "a"), ("delete", "  "), ("insert", " "), ("equal", "b")]),
+        ("a b", "a b c d", [("equal", "a b"), ("insert", " c d")]),
+        ("x", "", [("delete", "x")]),
+        ("", "", []),
+    ],
+)
+def test_word_diff_segments(old: str, new: str, segments: list[tuple[str, str]]) -> None:
+    assert _ops(old, new) == segments
+
+
+def test_one_word_changed_in_a_long_text_is_one_replacement() -> None:
+    # Long texts repeat the same words and spaces; none of them may be skipped as noise.
+    words = ["el", "modelo", "debe", "informar", "a", "las", "personas", "usuarias"] * 25
+    changed = [*words[:100], "claramente", *words[101:]]
+    old, new = " ".join(words), " ".join(changed)
+    assert _ops(old, new) == [
+        ("equal", " ".join(words[:100]) + " "),
+        ("delete", words[100]),
+        ("insert", "claramente"),
+        ("equal", " " + " ".join(words[101:])),
+    ]
