@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import pytest
 
@@ -16,7 +17,7 @@ LATER = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
 
 def _tally(
     rule: BallotRule,
-    kinds: list[PositionKind | None],
+    kinds: Sequence[PositionKind | None],
     *,
     quorum: int = 0,
     conflicted: frozenset[int] = frozenset(),

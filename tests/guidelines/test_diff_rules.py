@@ -32,6 +32,12 @@ def _moves(old: str, new: str) -> tuple[set[str], int]:
         ("1 2 3 4 5 6", "1 5 3 4 2 6", {"5", "2"}),
         ("1 2 3 4 5 6 7", "1 2 6 3 4 5 7", {"6"}),
         ("1 2 3 4", "1 2 3 4", set()),
+        # When more than one set of moves explains the new order, the criteria that came
+        # first in the old order are the ones marked moved: a fixed rule, so a diff never
+        # changes from one run to the next.
+        ("1 2", "2 1", {"1"}),
+        ("1 2 3", "2 1 3", {"1"}),
+        ("1 2 3 4", "3 1 4 2", {"1", "2"}),
     ],
 )
 def test_a_criterion_moved_far_is_the_only_one_marked_moved(
@@ -51,6 +57,15 @@ def test_moves_are_found_among_added_and_removed_criteria() -> None:
     assert [e.criterion.code for e in diff.added] == ["TR-9"]
     assert [e.criterion.code for e in diff.removed] == ["TR-8"]
     assert diff.unchanged == ["TR-1", "TR-2", "TR-3"]
+
+
+def test_a_new_principle_does_not_hide_changes_to_the_ones_after_it() -> None:
+    old = version("1.0", _principle_of("1"), _principle_of("1", "EQ"))
+    changed_eq = principle("EQ", criterion("EQ-1"), title={"es": "Equidad", "en": "Principle EQ"})
+    new = version("1.1", _principle_of("1"), principle("NUEVO"), changed_eq)
+    diff = diff_versions(old, new)
+    assert [p.code for p in diff.added_principles] == ["NUEVO"]
+    assert [(p.code, p.moved) for p in diff.changed_principles] == [("EQ", False)]
 
 
 def test_a_principle_moved_from_last_to_first_is_the_only_one_moved() -> None:
@@ -149,6 +164,22 @@ def _ops(old: str, new: str) -> list[tuple[str, str]]:
         ("a b", "a b c d", [("equal", "a b"), ("insert", " c d")]),
         ("x", "", [("delete", "x")]),
         ("", "", []),
+        # Spaces around a change: an insertion's leading space slides to its end when the text
+        # after it starts with the same space, at the start of the text too; a change at the
+        # very start keeps its spaces; a space kept only at the end stays kept.
+        (
+            "  b   a",
+            " ca  b",
+            [("equal", " "), ("insert", "ca "), ("equal", " b"), ("delete", "   a")],
+        ),
+        ("  b", "      c a", [("delete", "  b"), ("insert", "      c a")]),
+        (
+            " a bb  ",
+            "a a  ",
+            [("insert", "a"), ("equal", " a "), ("delete", "bb "), ("equal", " ")],
+        ),
+        (" ac  ", "a  ", [("delete", " ac"), ("insert", "a"), ("equal", "  ")]),
+        (" a  a", " bcc ", [("equal", " "), ("delete", "a  a"), ("insert", "bcc ")]),
     ],
 )
 def test_word_diff_segments(old: str, new: str, segments: list[tuple[str, str]]) -> None:

@@ -17,6 +17,7 @@ from guidelines.models import VersionStatus as V
 from quality_marks import applications
 from quality_marks.models import Answer, AnswerValue, Application, Decision, OrgRole
 from quality_marks.models import ApplicationStatus as S
+from quality_marks.organizations import members_of
 from quality_marks.schemas import AnswerInput
 from tests.factories import NOW, make_user
 from tests.quality_marks.factories import (
@@ -57,7 +58,7 @@ def case(db: Session) -> Case:
     staff = make_user(db, role=Role.secretariat)
     version = make_adopted_version(db, staff, layout=LAYOUT)
     organization = make_organization(db)
-    owner = next(p for p, r in applications.members_of(db, organization.id) if r == OrgRole.owner)
+    owner = next(p for p, r in members_of(db, organization.id) if r == OrgRole.owner)
     viewer = make_member(db, organization, OrgRole.viewer)
     product = make_product(db, owner, organization)
     application = make_application(db, actor=owner, product=product, version=version)
