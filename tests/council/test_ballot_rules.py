@@ -72,7 +72,7 @@ def test_quorum_alone_can_fail_a_ballot_with_enough_favourable_positions() -> No
 
 @pytest.mark.parametrize(
     ("percent", "counted", "quorum"),
-    [(0, 7, 0), (50, 7, 4), (50, 8, 4), (60, 7, 5), (100, 7, 7), (1, 7, 1)],
+    [(0, 7, 0), (50, 7, 4), (50, 8, 4), (60, 7, 5), (100, 7, 7), (1, 7, 1), (67, 3, 3)],
 )
 def test_quorum_is_a_rounded_up_share_of_the_members_who_count(
     percent: int, counted: int, quorum: int
