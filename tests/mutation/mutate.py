@@ -330,7 +330,8 @@ def _small_mutator_run(plan: Plan, result_file: Path, seconds: int) -> int:
             code, f"exit {code}"
         )
         results.append({"name": mutant.name, "status": status, "change": mutant.change})
-    result_file.write_text(json.dumps(results), "utf-8")
+        # Written after each mutant, so a run stopped by its budget still reports what it saw.
+        result_file.write_text(json.dumps({"results": results, "total": len(mutants)}), "utf-8")
     return 0
 
 
@@ -344,10 +345,16 @@ def small_mutator_outcomes(plan: Plan, seconds: int) -> tuple[list[Outcome], str
     code = _in_child(
         lambda: _small_mutator_run(plan, result_file, seconds), log=log, seconds=seconds
     )
-    if code != 0 or not result_file.exists():
+    data = json.loads(result_file.read_text("utf-8")) if result_file.exists() else None
+    outcomes = [Outcome(**entry) for entry in data["results"]] if data else []
+    if code != 0 or data is None or len(outcomes) < data["total"]:
         where = log.relative_to(ROOT)
-        return [], f"the table and property mutator stopped (exit {code}); see {where}"
-    return [Outcome(**entry) for entry in json.loads(result_file.read_text("utf-8"))], None
+        unchecked = data["total"] - len(outcomes) if data else "all"
+        return outcomes, (
+            f"the table and property mutator stopped (exit {code}), {unchecked} mutants "
+            f"unchecked; see {where}"
+        )
+    return outcomes, None
 
 
 # Report ----------------------------------------------------------------------------------------
