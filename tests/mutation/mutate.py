@@ -341,6 +341,7 @@ def small_mutator_outcomes(plan: Plan, seconds: int) -> tuple[list[Outcome], str
         return [], None
     result_file = ROOT / "mutants" / f"tables-{plan.module}.json"
     log = ROOT / "mutants" / f"tables-{plan.module}.log"
+    log.parent.mkdir(exist_ok=True)
     result_file.unlink(missing_ok=True)
     code = _in_child(
         lambda: _small_mutator_run(plan, result_file, seconds), log=log, seconds=seconds
