@@ -185,7 +185,10 @@ def test_the_self_assessment_may_change_only_in_a_draft_or_on_request(
             editable.add(status)
         else:
             assert refused.params == {"status": applications.STATUS_LABELS[status]}
-            assert "self-assessment is frozen" in refused.message
+            assert refused.message == (
+                "The application is %(status)s and its self-assessment is frozen; "
+                "it can change only when the secretariat returns it or asks for information."
+            )
     assert editable == EDITABLE
 
 
