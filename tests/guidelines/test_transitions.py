@@ -106,4 +106,7 @@ def test_only_a_draft_may_be_edited(db: Session, status: S) -> None:
     else:
         assert refused is not None
         assert refused.params == {"number": "1.0", "status": service.STATUS_LABELS[status]}
-        assert "cannot be edited" in refused.message
+        assert refused.message == (
+            "Version %(number)s is %(status)s and cannot be edited. "
+            "Start a new draft to propose changes."
+        )
