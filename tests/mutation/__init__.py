@@ -1,0 +1,1 @@
+"""Mutation testing of the rule modules: the plan, the runner and the equivalent mutants."""

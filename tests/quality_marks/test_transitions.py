@@ -1,0 +1,287 @@
+"""An application's life cycle: every (from, to) pair, what may be edited, the 90-day period."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy.orm import Session
+
+from core.accounts import Role, User
+from core.errors import Conflict
+from core.i18n import translator
+from guidelines.models import Criterion, Guideline, GuidelineVersion, Principle, RiskLevel
+from guidelines.models import VersionStatus as V
+from quality_marks import applications
+from quality_marks.models import Answer, AnswerValue, Application, Decision, OrgRole
+from quality_marks.models import ApplicationStatus as S
+from quality_marks.organizations import members_of
+from quality_marks.schemas import AnswerInput
+from tests.factories import NOW, make_user
+from tests.quality_marks.factories import (
+    make_adopted_version,
+    make_application,
+    make_member,
+    make_organization,
+    make_product,
+)
+
+# The rule, written out: from each status, where an application may go next.
+ALLOWED: dict[S, set[S]] = {
+    S.draft: {S.submitted, S.withdrawn},
+    S.submitted: {S.screening, S.withdrawn},
+    S.screening: {S.under_review, S.draft, S.withdrawn},
+    S.under_review: {S.information_requested, S.decided, S.withdrawn},
+    S.information_requested: {S.under_review, S.withdrawn},
+    S.decided: set(),
+    S.withdrawn: set(),
+}
+EDITABLE = {S.draft, S.information_requested}
+LAYOUT = {"TR": {"TR-1": [RiskLevel.minimal, RiskLevel.limited, RiskLevel.high]}}
+URL = "http://testserver"
+
+
+@dataclass
+class Case:
+    """An application with a complete self-assessment and the people around it."""
+
+    application: Application
+    owner: User
+    viewer: User
+    staff: User
+
+
+@pytest.fixture
+def case(db: Session) -> Case:
+    staff = make_user(db, role=Role.secretariat)
+    version = make_adopted_version(db, staff, layout=LAYOUT)
+    organization = make_organization(db)
+    owner = next(p for p, r in members_of(db, organization.id) if r == OrgRole.owner)
+    viewer = make_member(db, organization, OrgRole.viewer)
+    product = make_product(db, owner, organization)
+    application = make_application(db, actor=owner, product=product, version=version)
+    applications.save_answers(
+        db,
+        actor=owner,
+        application=application,
+        answers={"TR-1": AnswerInput(value=AnswerValue.meets)},
+        now=NOW,
+    )
+    return Case(application, owner, viewer, staff)
+
+
+Move = Callable[[Session, Case], object]
+MOVES: dict[S, Move] = {
+    S.submitted: lambda db, c: applications.submit_application(
+        db, actor=c.owner, application=c.application, base_url=URL, now=NOW
+    ),
+    S.screening: lambda db, c: applications.start_screening(
+        db, actor=c.staff, application=c.application, now=NOW
+    ),
+    S.under_review: lambda db, c: applications.accept_application(
+        db, actor=c.staff, application=c.application, base_url=URL, now=NOW
+    ),
+    S.draft: lambda db, c: applications.return_application(
+        db,
+        actor=c.staff,
+        application=c.application,
+        reason="Falta evidencia.",
+        base_url=URL,
+        now=NOW,
+    ),
+    S.information_requested: lambda db, c: applications.request_information(
+        db, actor=c.staff, application=c.application, body="¿Quién revisa?", base_url=URL, now=NOW
+    ),
+    S.decided: lambda db, c: applications.record_decision(
+        db,
+        application=c.application,
+        decision=Decision.granted,
+        resolution="CEIA-2026-010",
+        actor=None,
+        base_url=URL,
+        now=NOW,
+    ),
+    S.withdrawn: lambda db, c: applications.withdraw_application(
+        db, actor=c.owner, application=c.application, reason="Cambio de planes.", now=NOW
+    ),
+}
+
+
+def _refusal(change: Callable[[], object]) -> Conflict | None:
+    """The conflict a change is refused with, or None when it is made."""
+    try:
+        change()
+    except Conflict as refused:
+        return refused
+    return None
+
+
+def _put_in(db: Session, application: Application, status: S) -> None:
+    application.status = status
+    db.flush()
+
+
+@pytest.mark.parametrize("start", list(S))
+def test_each_move_is_refused_exactly_when_the_life_cycle_forbids_it(
+    db: Session, case: Case, start: S
+) -> None:
+    # Every target from this status, each in a savepoint so the next starts from `start` again
+    # (one application per status keeps the 49 pairs fast).
+    _put_in(db, case.application, start)
+    done = set()
+    for target in S:
+        savepoint = db.begin_nested()
+        refused = _refusal(lambda: MOVES[target](db, case))  # noqa: B023
+        if refused is None:
+            assert case.application.status == target
+            done.add(target)
+        else:
+            assert refused.message == "The application is %(status)s; it cannot become %(target)s."
+            assert refused.params == {
+                "status": applications.STATUS_LABELS[start],
+                "target": applications.STATUS_LABELS[target],
+            }
+        savepoint.rollback()
+        assert case.application.status == start
+    assert done == ALLOWED[start]
+
+
+def test_refused_move_reads_well_in_both_languages(db: Session, case: Case) -> None:
+    _put_in(db, case.application, S.decided)
+    with pytest.raises(Conflict) as refused:
+        MOVES[S.draft](db, case)
+    error = refused.value
+    shown = {}
+    for locale in ("es_MX", "en"):
+        tr = translator(locale)
+        params = {key: tr.gettext(value) for key, value in error.params.items()}
+        shown[locale] = tr.gettext(error.message, **params)
+    assert shown == {
+        "es_MX": "La solicitud está en estado «Resuelta»; no puede pasar a «Borrador».",
+        "en": "The application is Decided; it cannot become Draft.",
+    }
+
+
+def test_the_self_assessment_may_change_only_in_a_draft_or_on_request(
+    db: Session, case: Case
+) -> None:
+    editable = set()
+    for status in S:
+        _put_in(db, case.application, status)
+        savepoint = db.begin_nested()
+        refused = _refusal(
+            lambda: applications.save_answers(
+                db,
+                actor=case.owner,
+                application=case.application,
+                answers={"TR-1": AnswerInput(value=AnswerValue.meets)},
+                now=NOW,
+            )
+        )
+        savepoint.rollback()
+        if refused is None:
+            editable.add(status)
+        else:
+            assert refused.params == {"status": applications.STATUS_LABELS[status]}
+            assert refused.message == (
+                "The application is %(status)s and its self-assessment is frozen; "
+                "it can change only when the secretariat returns it or asks for information."
+            )
+    assert editable == EDITABLE
+
+
+ACTIONS: dict[S, tuple[list[str], list[str]]] = {
+    # status: (what an editor of the organisation may do, what the secretariat may do)
+    S.draft: (["edit", "submit", "withdraw"], []),
+    S.submitted: (["withdraw"], ["start_screening"]),
+    S.screening: (["withdraw"], ["accept", "return"]),
+    S.under_review: (["withdraw"], ["request_information"]),
+    S.information_requested: (["edit", "answer_request", "withdraw"], []),
+    S.decided: ([], []),
+    S.withdrawn: ([], []),
+}
+
+
+def test_next_actions_follow_the_status_and_the_person(db: Session, case: Case) -> None:
+    for status in S:
+        _put_in(db, case.application, status)
+        editor_actions, staff_actions = ACTIONS[status]
+        assert applications.next_actions(db, case.application, case.owner) == editor_actions
+        assert applications.next_actions(db, case.application, case.staff) == staff_actions
+        assert applications.next_actions(db, case.application, case.viewer) == []
+
+
+# The transition period ---------------------------------------------------------------------
+
+PERIOD_START = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def _guideline(superseded_at: dt.datetime | None) -> tuple[Guideline, GuidelineVersion]:
+    in_force = GuidelineVersion(number="2.0", status=V.adopted)
+    old = GuidelineVersion(number="1.0", status=V.superseded, superseded_at=superseded_at)
+    withdrawn = GuidelineVersion(number="1.5", status=V.withdrawn)
+    guideline = Guideline(slug="etica-ia", versions=[old, withdrawn, in_force])
+    return guideline, in_force
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "accepted"),
+    [
+        (dt.timedelta(days=89, hours=23), True),
+        (dt.timedelta(days=90), True),
+        (dt.timedelta(days=90, seconds=1), False),
+        (dt.timedelta(days=91), False),
+    ],
+)
+def test_a_superseded_version_is_accepted_for_90_days(
+    elapsed: dt.timedelta, accepted: bool
+) -> None:
+    guideline, in_force = _guideline(PERIOD_START)
+    old = guideline.versions[0]
+    versions = applications.accepted_versions(guideline, PERIOD_START + elapsed)
+    assert versions == ([in_force, old] if accepted else [in_force])
+
+
+def test_a_superseded_version_without_a_date_is_not_accepted() -> None:
+    guideline, in_force = _guideline(None)
+    assert applications.accepted_versions(guideline, PERIOD_START) == [in_force]
+
+
+def test_without_a_version_in_force_only_the_recent_superseded_one_is_accepted() -> None:
+    old = GuidelineVersion(number="1.0", status=V.superseded, superseded_at=PERIOD_START)
+    guideline = Guideline(slug="etica-ia", versions=[old])
+    assert applications.accepted_versions(guideline, PERIOD_START) == [old]
+
+
+# What a checklist item still needs -----------------------------------------------------------
+
+
+def _item(value: AnswerValue | None, justification: str) -> applications.ChecklistItem:
+    answer = Answer(criterion_code="TR-1", value=value, justification=justification)
+    return applications.ChecklistItem(Principle(code="TR"), Criterion(code="TR-1"), answer)
+
+
+@pytest.mark.parametrize(
+    ("value", "justification", "missing"),
+    [
+        (None, "Texto.", ["Choose an answer."]),
+        (AnswerValue.meets, "", []),
+        (AnswerValue.meets, "   ", []),
+        (AnswerValue.partly_meets, "Falta la auditoría externa.", []),
+        (AnswerValue.partly_meets, " \t\n ", ["Give a justification for this answer."]),
+        (AnswerValue.does_not_meet, "", ["Give a justification for this answer."]),
+        (AnswerValue.not_applicable, "  ", ["Give a justification for this answer."]),
+        (AnswerValue.not_applicable, "No trata datos personales.", []),
+    ],
+)
+def test_answers_other_than_meets_need_a_justification_that_is_not_blank(
+    value: AnswerValue | None, justification: str, missing: list[str]
+) -> None:
+    assert _item(value, justification).missing == missing
+
+
+def test_an_unanswered_criterion_needs_an_answer() -> None:
+    item = applications.ChecklistItem(Principle(code="TR"), Criterion(code="TR-1"), None)
+    assert item.missing == ["Choose an answer."]
