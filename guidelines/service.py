@@ -187,7 +187,7 @@ def _is_council(user: User | None) -> bool:
     return user is not None and user.has_role(Role.council_member)
 
 
-def _transition(version: GuidelineVersion, target: VersionStatus) -> None:
+def _check_transition(version: GuidelineVersion, target: VersionStatus) -> None:
     if target not in TRANSITIONS[version.status]:
         raise Conflict(
             N_("Version %(number)s is %(status)s; it cannot become %(target)s."),
@@ -195,6 +195,10 @@ def _transition(version: GuidelineVersion, target: VersionStatus) -> None:
             status=STATUS_LABELS[version.status],
             target=STATUS_LABELS[target],
         )
+
+
+def _transition(version: GuidelineVersion, target: VersionStatus) -> None:
+    _check_transition(version, target)
     version.status = target
 
 
@@ -964,6 +968,8 @@ def adopt_version(
         raise Invalid(
             fields={"resolution": N_("Adoption needs the resolution that authorises it.")}
         )
+    # A version that may not become adopted is told so first, before what else it lacks.
+    _check_transition(version, VersionStatus.adopted)
     if version.status == VersionStatus.consultation and not consultation_closed(version, now):
         raise Conflict(N_("The consultation is still open; wait until it closes."))
     pending = count_undisposed_comments(session, version)

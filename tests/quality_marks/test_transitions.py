@@ -218,41 +218,41 @@ def test_next_actions_follow_the_status_and_the_person(db: Session, case: Case) 
 PERIOD_START = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def _guideline(superseded_at: dt.datetime | None) -> tuple[Guideline, GuidelineVersion]:
-    in_force = GuidelineVersion(number="2.0", status=V.adopted)
-    old = GuidelineVersion(number="1.0", status=V.superseded, superseded_at=superseded_at)
-    withdrawn = GuidelineVersion(number="1.5", status=V.withdrawn)
+def _guideline() -> tuple[Guideline, GuidelineVersion, GuidelineVersion]:
+    """1.0 in force until 2.0 took effect on PERIOD_START's day; 1.5 withdrawn."""
+    old = GuidelineVersion(
+        id=1,
+        number="1.0",
+        status=V.adopted,
+        adopted_at=PERIOD_START - dt.timedelta(days=400),
+        effective_on=(PERIOD_START - dt.timedelta(days=400)).date(),
+    )
+    withdrawn = GuidelineVersion(id=2, number="1.5", status=V.withdrawn)
+    in_force = GuidelineVersion(
+        id=3,
+        number="2.0",
+        status=V.adopted,
+        adopted_at=PERIOD_START - dt.timedelta(days=10),
+        effective_on=PERIOD_START.date(),
+    )
     guideline = Guideline(slug="etica-ia", versions=[old, withdrawn, in_force])
-    return guideline, in_force
+    return guideline, old, in_force
 
 
 @pytest.mark.parametrize(
-    ("elapsed", "accepted"),
-    [
-        (dt.timedelta(days=89, hours=23), True),
-        (dt.timedelta(days=90), True),
-        (dt.timedelta(days=90, seconds=1), False),
-        (dt.timedelta(days=91), False),
-    ],
+    ("elapsed_days", "accepted"),
+    [(0, True), (89, True), (90, True), (91, False), (365, False)],
 )
-def test_a_superseded_version_is_accepted_for_90_days(
-    elapsed: dt.timedelta, accepted: bool
-) -> None:
-    guideline, in_force = _guideline(PERIOD_START)
-    old = guideline.versions[0]
-    versions = applications.accepted_versions(guideline, PERIOD_START + elapsed)
+def test_a_superseded_version_is_accepted_for_90_days(elapsed_days: int, accepted: bool) -> None:
+    guideline, old, in_force = _guideline()
+    now = PERIOD_START + dt.timedelta(days=elapsed_days)
+    versions = applications.accepted_versions(guideline, now)
     assert versions == ([in_force, old] if accepted else [in_force])
 
 
-def test_a_superseded_version_without_a_date_is_not_accepted() -> None:
-    guideline, in_force = _guideline(None)
-    assert applications.accepted_versions(guideline, PERIOD_START) == [in_force]
-
-
-def test_without_a_version_in_force_only_the_recent_superseded_one_is_accepted() -> None:
-    old = GuidelineVersion(number="1.0", status=V.superseded, superseded_at=PERIOD_START)
-    guideline = Guideline(slug="etica-ia", versions=[old])
-    assert applications.accepted_versions(guideline, PERIOD_START) == [old]
+def test_before_its_effective_day_the_newer_version_is_not_accepted() -> None:
+    guideline, old, _in_force = _guideline()
+    assert applications.accepted_versions(guideline, PERIOD_START - dt.timedelta(days=1)) == [old]
 
 
 # What a checklist item still needs -----------------------------------------------------------
