@@ -87,6 +87,10 @@ def load_principal(request: Request, session: Annotated[Session, Depends(get_ses
                 request.session.pop(SESSION_KEY, None)
             elif session.dirty:
                 _record_use(request, session)
+    if is_write_request(request) and session.in_transaction():
+        # On SQLite a writing request's transaction holds the database's write lock; the body
+        # (an upload, perhaps over a slow link) is read next, so release it until the route.
+        session.commit()
     request.state.user = user
 
 
@@ -108,7 +112,9 @@ def _user_for_token(request: Request, session: Session, token: str) -> User | No
         return user
     if token_use_due(session, token, now=now, client_ip=ip):
         # A read must not write in its own transaction (see _record_use): the token's use and
-        # its audit event go in a short writing transaction beside it.
+        # its audit event go in a short writing transaction beside it, and the read gives back
+        # its connection meanwhile, so a burst of such reads cannot exhaust the pool.
+        session.rollback()
         with side_session(session) as writer:
             user_for_api_token(writer, token, now=now, client_ip=ip)
             _commit_quietly(writer)

@@ -20,6 +20,7 @@ from core.db import get_session
 from core.errors import N_, Conflict, DomainError, Invalid, NotFound, RateLimited
 from core.forms import parse_input
 from core.i18n import LOCALE_NAMES, normalize_locale
+from core.limits import accepts_uploads
 from core.ratelimit import check_limit, record_hit
 from core.storage import FileStore
 from core.submissions import Once
@@ -474,6 +475,7 @@ def new_dispute_form(request: Request, user: Applicant) -> HTMLResponse:
 
 
 @pages.post("/organisations/disputes", response_model=None)
+@accepts_uploads
 def file_dispute_page(
     request: Request, session: DbSession, user: Applicant, now: Now, form: SubmittedForm
 ) -> Response:
@@ -760,6 +762,7 @@ def invite_colleague_page(
 
 
 @pages.post("/organisations/{organization_id}/proof", response_model=None)
+@accepts_uploads
 def upload_proof_page(
     request: Request,
     session: DbSession,

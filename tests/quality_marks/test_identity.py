@@ -3,6 +3,7 @@ message attachments within the application's total."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
@@ -410,3 +411,21 @@ def test_message_attachments_count_toward_the_applications_total(
     assert error is not None
     assert "in total" in error.get_text()
     assert db.scalar(select(func.count(Message.id))) == 1
+
+
+def test_a_scanned_proof_larger_than_a_form_is_accepted(client: TestClient, db: Session) -> None:
+    owner = make_user(db)
+    organization = make_organization(db, owner=owner, verified=False)
+    sign_in_as(client, owner)
+    scan = PDF + b"%" + b"0" * (3 * 1024 * 1024 // 2)  # a 1.5 MB scan: over the form limit
+    uploaded = post(
+        client,
+        f"/organisations/{organization.id}/proof",
+        {},
+        files={"proof": ("constancia.pdf", scan, "application/pdf")},
+    )
+    assert uploaded.status_code == 303
+    db.expire_all()
+    stored = db.get(Organization, organization.id)
+    assert stored is not None
+    assert stored.proof_sha256 == hashlib.sha256(scan).hexdigest()
