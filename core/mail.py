@@ -134,7 +134,11 @@ def deliver_outbox(
 ) -> DeliveryReport:
     """Send due messages over SMTP; a failure is retried with growing delays, then marked failed."""
     sent = retried = failed = 0
-    for message in pending_messages(session, now=now):
+    due = pending_messages(session, now=now)
+    # End the reading transaction: on SQLite a writing one holds the database's write lock, which
+    # must not wait on an SMTP server. Each message's outcome is written in its own short one.
+    session.commit()
+    for message in due:
         message.attempts += 1
         try:
             email = _to_email(message, smtp.sender)

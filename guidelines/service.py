@@ -522,8 +522,9 @@ def start_new_draft(
         number=number,
         status=VersionStatus.draft,
         based_on_id=source.id,
-        # A copy of a draft builds on no adopted text: every adoption is news to it.
-        base_version_id=source.id if source.status in ADOPTED_STATUSES else None,
+        # A copy of a draft builds on what that draft built on (no adopted text at all when it
+        # had no base: then every adoption is news to it).
+        base_version_id=source.id if source.status in ADOPTED_STATUSES else source.base_version_id,
         created_at=now,
         updated_at=now,
         revision_number=0,
@@ -982,8 +983,8 @@ def adopt_version(
     ensure_builds_on_latest(session, version, replaces=replaces)
     if version.consultation_opened_at is None and not consultation_skipped_reason.strip():
         raise Conflict(NO_CONSULTATION_REASON)
-    _transition(version, VersionStatus.adopted)
     previous = latest_adopted(guideline_versions(session, version.guideline_id))
+    _transition(version, VersionStatus.adopted)
     version.adopted_at = now
     version.adoption_resolution = resolution.strip()
     version.effective_on = effective_on

@@ -260,8 +260,18 @@ def register_sent(request: Request) -> HTMLResponse:
 
 
 @pages.get("/register/confirm/{token}", response_model=None)
+def confirm_registration_form(request: Request, token: str) -> Response:
+    """The e-mailed link's page: one button confirms.
+
+    Opening the link changes nothing, so a mail scanner that follows links cannot use it up,
+    and a link sent by someone else cannot sign a visitor into that person's account unasked.
+    """
+    return render_page(request, "quality_marks/register_confirm.html", {"token": token[:100]})
+
+
+@pages.post("/register/confirm/{token}", response_model=None)
 def confirm_registration(request: Request, session: DbSession, now: Now, token: str) -> Response:
-    """Follow the e-mailed link: open the account, register the organisation, sign in."""
+    """Confirm the address: open the account, register the organisation, sign in."""
     confirmed = organizations.confirm_sign_up(session, token=token[:100], now=now)
     session.commit()
     sign_in(request, confirmed.user)
@@ -1008,8 +1018,10 @@ def _version_options(request: Request, session: Session, now: dt.datetime) -> li
     options = []
     for guideline in guidelines.list_guidelines(session):
         title = tr.pick(guideline.title_es, guideline.title_en)
+        standing = guidelines.standings(guideline.versions, now)
         for version in applications.accepted_versions(guideline, now):
-            status = tr.gettext(guidelines.STATUS_LABELS[version.status])
+            # A version in its transition period is stored as adopted but shown as superseded.
+            status = tr.gettext(guidelines.STATUS_LABELS[standing[version.id].status])
             options.append(
                 (
                     str(version.id),

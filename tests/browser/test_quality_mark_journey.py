@@ -84,6 +84,7 @@ def test_company_signs_up_assesses_its_product_and_submits(
     company.get_by_role("button", name="Open the account").click()
     expect(company.get_by_role("heading", level=1)).to_contain_text("Check your e-mail")
     company.goto(live_server.url + _confirmation_link(live_server))
+    company.get_by_role("button", name="Confirm and open my account").click()
     expect(company.get_by_role("heading", level=1)).to_contain_text("Vigía Urbana")
     expect(company.locator("body")).to_contain_text("Awaiting verification")
 

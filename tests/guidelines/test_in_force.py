@@ -9,15 +9,19 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.accounts import User
+from core.accounts import Role, User
+from core.audit import AuditEvent
 from core.auth import now_utc
 from guidelines import service
 from guidelines.models import GuidelineVersion, VersionStatus
 from quality_marks.applications import accepted_versions
+from tests.factories import make_user, sign_in_as
 from tests.guidelines.builders import make_staff
 from tests.guidelines.factories import load_version, make_adopted, start_draft
+from tests.quality_marks.factories import make_organization, make_product
 
 S = VersionStatus
 ADOPTED_AT = dt.datetime(2026, 12, 1, 18, 0, tzinfo=dt.UTC)
@@ -141,3 +145,32 @@ def test_applications_start_on_the_version_in_force_until_the_effective_date(
     # From the day 1.1 takes effect, 1.0 is still accepted during the transition period.
     assert accepted(ON_THE_DAY) == ["1.0", "1.1"]
     assert accepted(ON_THE_DAY + dt.timedelta(days=91)) == ["1.1"]
+
+
+def test_the_adoption_record_names_the_version_it_succeeds(
+    db: Session, adopted_for_later: tuple[GuidelineVersion, GuidelineVersion]
+) -> None:
+    events = db.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "guideline_version.adopt")
+        .order_by(AuditEvent.id)
+    ).all()
+    assert [event.summary["succeeds"] for event in events] == [None, "1.0"]
+
+
+def test_the_application_form_labels_a_version_in_its_transition_period_superseded(
+    db: Session,
+    client: TestClient,
+    clock: Clock,
+    adopted_for_later: tuple[GuidelineVersion, GuidelineVersion],
+) -> None:
+    owner = make_user(db, role=Role.applicant)
+    organization = make_organization(db, owner=owner)
+    product = make_product(db, owner, organization)
+    db.commit()
+    sign_in_as(client, owner)
+    clock.now = ON_THE_DAY
+    page = BeautifulSoup(client.get(f"/products/{product.id}", headers=ENGLISH).text, "html.parser")
+    options = [option.get_text(" ", strip=True) for option in page.select("option")]
+    assert any("version 1.0 (Superseded)" in option for option in options), options
+    assert any("version 1.1 (Adopted)" in option for option in options), options

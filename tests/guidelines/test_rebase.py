@@ -117,7 +117,9 @@ def test_a_draft_records_its_base_and_may_start_from_any_version(
         now=ADOPTED_AT,
     )
     assert from_draft.based_on_id == draft.id
-    assert from_draft.base_version_id is None
+    # A copy of a draft builds on what that draft built on, so it still misses 1.1.
+    assert from_draft.base_version_id == load_version(db, "1.0").id
+    assert [v.number for v in service.newer_adopted(db, from_draft)] == ["1.1"]
 
 
 def test_adopting_a_draft_that_misses_a_newer_version_is_refused(

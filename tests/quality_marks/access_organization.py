@@ -18,6 +18,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/register"): ALL,
     ("GET", "/register/sent"): ALL,
     ("GET", "/register/confirm/{token}"): ALL,
+    ("POST", "/register/confirm/{token}"): ALL,
     ("POST", "/invitations/{invitation_id}/{answer}"): APPLICANTS,
     ("GET", "/organisations/verification"): STAFF,
     ("POST", "/organisations/{organization_id}/verification"): STAFF,
