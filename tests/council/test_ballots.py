@@ -520,3 +520,30 @@ def test_adopting_without_consultation_needs_a_recorded_reason(db: Session) -> N
     resolution = ballots.close_ballot(db, actor=secretariat, ballot=ballot, now=NOW)
     assert resolution.record["terms"]["consultation_skipped_reason"] == reason
     assert load_version_tree(db, version.id).status == VersionStatus.adopted
+
+
+def test_a_ballot_opened_before_reasons_were_required_closes_as_failed(db: Session) -> None:
+    secretariat, council = seat_council(db, 3)
+    version = make_draft(db, secretariat)
+    ballot = ballots.open_adoption_ballot(
+        db,
+        actor=secretariat,
+        version=version,
+        rule=BallotRule.simple_majority,
+        quorum_percent=50,
+        closes_at=CLOSES,
+        effective_on=dt.date(2027, 1, 1),
+        consultation_skipped_reason="Reforma legal urgente.",
+        now=NOW,
+    )
+    # Terms as written before a version without consultation needed a reason.
+    ballot.terms = {k: v for k, v in ballot.terms.items() if k != "consultation_skipped_reason"}
+    db.flush()
+    for user, _member in council:
+        ballots.cast_position(db, actor=user, ballot=ballot, kind=K.yes, text="", now=NOW)
+    resolution = ballots.close_ballot(db, actor=secretariat, ballot=ballot, now=NOW)
+    assert resolution.result == BallotResult.failed
+    assert resolution.record["void_reason"] == (
+        "The version skipped public consultation and the ballot gives no reason."
+    )
+    assert load_version_tree(db, version.id).status == VersionStatus.draft
