@@ -112,6 +112,28 @@ def _to_email(message: OutboxMessage, sender: str) -> EmailMessage:
     return email
 
 
+def _build(message: OutboxMessage, sender: str) -> EmailMessage | str:
+    """The message ready to send, or why it cannot be built."""
+    try:
+        return _to_email(message, sender)
+    except (ValueError, TypeError, IndexError) as exc:
+        return f"cannot build the message: {type(exc).__name__}: {exc}"[:2000]
+
+
+def _send(email: EmailMessage, smtp: SmtpConfig) -> str | None:
+    """Hand one message to the SMTP server; what went wrong, if anything."""
+    try:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as client:
+            if smtp.starttls:
+                client.starttls()
+            if smtp.username:
+                client.login(smtp.username, smtp.password)
+            client.send_message(email)
+    except (OSError, smtplib.SMTPException) as exc:
+        return f"{type(exc).__name__}: {exc}"[:2000]
+    return None
+
+
 def pending_messages(
     session: Session, *, now: dt.datetime, limit: int = 100
 ) -> list[OutboxMessage]:
@@ -134,30 +156,26 @@ def deliver_outbox(
 ) -> DeliveryReport:
     """Send due messages over SMTP; a failure is retried with growing delays, then marked failed."""
     sent = retried = failed = 0
-    due = pending_messages(session, now=now)
-    # End the reading transaction: on SQLite a writing one holds the database's write lock, which
-    # must not wait on an SMTP server. Each message's outcome is written in its own short one.
+    outgoing = [
+        (message, _build(message, smtp.sender)) for message in pending_messages(session, now=now)
+    ]
+    # End the reading transaction before talking to SMTP: on SQLite a writing transaction holds
+    # the database's write lock, which no server's slowness may keep. Each outcome is written
+    # in a short transaction of its own, after its exchange.
     session.commit()
-    for message in due:
-        message.attempts += 1
-        try:
-            email = _to_email(message, smtp.sender)
-        except (ValueError, TypeError, IndexError) as exc:
+    for message, email in outgoing:
+        if isinstance(email, str):
             # A message that cannot be built never will be: give up on it, go on with the rest.
-            message.last_error = f"cannot build the message: {type(exc).__name__}: {exc}"[:2000]
+            message.attempts += 1
+            message.last_error = email
             message.status = MailStatus.failed
             failed += 1
             session.commit()
             continue
-        try:
-            with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as client:
-                if smtp.starttls:
-                    client.starttls()
-                if smtp.username:
-                    client.login(smtp.username, smtp.password)
-                client.send_message(email)
-        except (OSError, smtplib.SMTPException) as exc:
-            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        problem = _send(email, smtp)
+        message.attempts += 1
+        if problem is not None:
+            message.last_error = problem
             if message.attempts >= max_attempts:
                 message.status = MailStatus.failed
                 failed += 1

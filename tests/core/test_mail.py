@@ -291,3 +291,26 @@ def test_a_name_with_a_line_break_cannot_break_a_subject(
     assert rcpt_tos == ["nueva@ejemplo.mx"]
     assert received["Bcc"] is None
     assert received["Subject"] == message.subject
+
+
+def test_no_transaction_is_open_while_the_smtp_server_answers(
+    db: Session, smtp_server: tuple[RecordingHandler, int]
+) -> None:
+    # On SQLite the mail run's transaction would hold the write lock while a slow SMTP server
+    # answers, and every writer of the site would wait on it.
+    handler, port = smtp_server
+    during: list[bool] = []
+    accept = handler.handle_DATA
+
+    async def watching(server: Any, session: Any, envelope: Any) -> str:
+        during.append(db.in_transaction())
+        return await accept(server, session, envelope)
+
+    handler.handle_DATA = watching  # type: ignore[method-assign]
+    _queue_reset(db)
+    _queue_reset(db, to="pedro@ejemplo.mx")
+    db.commit()
+    deliver_outbox(
+        db, smtp=SmtpConfig(host="127.0.0.1", port=port, sender=SENDER), now=NOW, max_attempts=3
+    )
+    assert during == [False, False]

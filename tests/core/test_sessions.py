@@ -303,3 +303,23 @@ def test_a_reset_signs_out_every_session(
     assert _use_reset_link(client, link, NEW_PASSWORD) == 303
     assert not _signed_in(second_client)
     assert _signed_in(client)
+
+
+def test_a_writing_request_holds_no_transaction_while_its_body_is_read(
+    app: FastAPI, client: TestClient, db: Session
+) -> None:
+    # On SQLite a writing transaction holds the database's write lock: it must not stay open
+    # from the sign-in check until the route, across the reading of a (perhaps large) body.
+    seen: list[bool] = []
+
+    @app.post("/test-probe")
+    def probe() -> dict[str, bool]:
+        seen.append(db.in_transaction())
+        return {"ok": True}
+
+    user = make_user(db)
+    sign_in_as(client, user)
+    token = csrf_of(client, "/account")
+    answer = client.post("/test-probe", data={"csrf_token": token, "padding": "x" * 100_000})
+    assert answer.status_code == 200
+    assert seen == [False]
