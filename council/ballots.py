@@ -430,9 +430,10 @@ def _subject_changed(session: Session, ballot: Ballot) -> str | None:
     replaced = ballot.terms.get("replaces", [])
     if any(v.number not in replaced for v in guidelines.newer_adopted(session, version)):
         return N_("A newer version was adopted while the ballot was open; the draft misses it.")
-    if version.consultation_opened_at is None and not ballot.terms.get(
-        "consultation_skipped_reason", ""
-    ).strip():
+    if (
+        version.consultation_opened_at is None
+        and not ballot.terms.get("consultation_skipped_reason", "").strip()
+    ):
         # Ballots opened before a reason was required could otherwise never be closed.
         return N_("The version skipped public consultation and the ballot gives no reason.")
     return None
