@@ -113,8 +113,9 @@ def _user_for_token(request: Request, session: Session, token: str) -> User | No
     if token_use_due(session, token, now=now, client_ip=ip):
         # A read must not write in its own transaction (see _record_use): the token's use and
         # its audit event go in a short writing transaction beside it, and the read gives back
-        # its connection meanwhile, so a burst of such reads cannot exhaust the pool.
-        session.rollback()
+        # its connection meanwhile, so a burst of such reads cannot exhaust the pool (the
+        # transaction has only read: ending it writes nothing).
+        session.commit()
         with side_session(session) as writer:
             user_for_api_token(writer, token, now=now, client_ip=ip)
             _commit_quietly(writer)
