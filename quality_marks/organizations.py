@@ -590,10 +590,22 @@ def _domain(value: str) -> str:
     return host.removeprefix("www.")
 
 
+# A web address on one of these proves nothing about who owns it: anyone has an address there
+# (free mail) or under it (public suffixes). A list, not a rule: extend it as cases appear.
+SHARED_DOMAINS = frozenset(
+    {
+        "com", "net", "org", "mx", "com.mx", "org.mx", "net.mx", "edu.mx", "gob.mx", "edu",
+        "gmail.com", "googlemail.com", "hotmail.com", "hotmail.es", "outlook.com", "outlook.es",
+        "live.com", "live.com.mx", "msn.com", "yahoo.com", "yahoo.com.mx", "icloud.com",
+        "me.com", "aol.com", "proton.me", "protonmail.com", "prodigy.net.mx", "gmx.com",
+    }
+)  # fmt: skip
+
+
 def domain_matches(organization: Organization, people: list[User]) -> bool:
-    """Whether an owner's e-mail address is on the organisation's web domain."""
+    """Whether an owner's e-mail address is on the organisation's own web domain."""
     site = _domain(organization.website) if organization.website.strip() else ""
-    if not site:
+    if not site or site in SHARED_DOMAINS:
         return False
     return any(
         (domain := _domain(person.email)) == site or domain.endswith(f".{site}")

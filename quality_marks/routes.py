@@ -217,7 +217,8 @@ def register(
     values = {name: _text(form, name) for name in (*PERSON_FIELDS, *ORGANIZATION_FIELDS)}
     ip = client_ip(request)
     try:
-        # Every attempt counts, refused ones too.
+        # Every attempt counts, refused ones too: counted and committed under the key's lock
+        # before anything else, so parallel attempts cannot all slip under the limit.
         check_limit(
             session,
             bucket=SIGNUP_BUCKET,
@@ -226,6 +227,8 @@ def register(
             window=SIGNUP_WINDOW,
             now=now,
         )
+        record_hit(session, bucket=SIGNUP_BUCKET, key=ip, now=now)
+        session.commit()
         data = parse_input(SignUpInput, {**values, "password": form.get("password") or ""})
         organizations.request_sign_up(
             session,
@@ -236,9 +239,6 @@ def register(
         )
     except (Invalid, RateLimited) as error:
         session.rollback()
-        if not isinstance(error, RateLimited):
-            record_hit(session, bucket=SIGNUP_BUCKET, key=ip, now=now)
-            session.commit()
         errors, form_error = _failure(request, error)
         return _register_page(
             request,
@@ -247,7 +247,6 @@ def register(
             form_error=form_error,
             status_code=error.status_code,
         )
-    record_hit(session, bucket=SIGNUP_BUCKET, key=ip, now=now)
     once.done("/register/sent", now=now)
     session.commit()
     return redirect("/register/sent")

@@ -429,3 +429,17 @@ def test_a_scanned_proof_larger_than_a_form_is_accepted(client: TestClient, db: 
     stored = db.get(Organization, organization.id)
     assert stored is not None
     assert stored.proof_sha256 == hashlib.sha256(scan).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("website", "email"),
+    [("https://gmail.com", "ana@gmail.com"), ("com.mx", "ana@cualquiera.com.mx")],
+)
+def test_a_shared_domain_proves_no_identity(db: Session, website: str, email: str) -> None:
+    owner = make_user(db, email=email)
+    organization = make_organization(db, owner=owner, verified=False)
+    organization.website = website
+    assert not organizations.domain_matches(organization, [owner])
+    organization.website = "https://datos.example.mx"
+    owner.email = "ana@datos.example.mx"
+    assert organizations.domain_matches(organization, [owner])
