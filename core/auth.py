@@ -191,11 +191,16 @@ def csrf_token(request: Request) -> str:
     return str(token)
 
 
-def _origin(url: str) -> str:
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _origin(url: str, *, loopback_as_one: bool = False) -> str:
     """scheme://host[:port] of a URL, lower case, without the scheme's default port."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
+    if loopback_as_one and host in LOOPBACK_HOSTS:
+        host = "loopback"
     try:
         port = parts.port
     except ValueError:
@@ -213,7 +218,11 @@ def _check_origin(request: Request) -> None:
         if not referer:
             return  # neither sent (privacy settings): the CSRF token alone decides
         sent_from = referer
-    if _origin(sent_from) != _origin(request.app.state.settings.base_url):
+    base_url = request.app.state.settings.base_url
+    # A service on this machine only (the demo, development) is as often opened at localhost
+    # as at 127.0.0.1: any loopback name is the same site there, and only there.
+    local = urlsplit(base_url).hostname in LOOPBACK_HOSTS
+    if _origin(sent_from, loopback_as_one=local) != _origin(base_url, loopback_as_one=local):
         raise Forbidden(
             N_(
                 "The form was sent from another site, so it was refused. "

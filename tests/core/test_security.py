@@ -377,3 +377,22 @@ def test_token_use_from_a_new_address_is_audited_once(
         ("203.0.113.7", "testclient"),
     ]
     assert all(e.object_id == str(_token.id) for e in events)
+
+
+@pytest.mark.parametrize(
+    ("origin", "status"),
+    [
+        ("http://localhost:8000", 303),
+        ("http://127.0.0.1:8000", 303),
+        ("http://[::1]:8000", 303),
+        ("http://localhost:9000", 403),
+        ("https://localhost:8000", 403),
+    ],
+)
+def test_a_local_service_takes_forms_from_any_loopback_name_on_its_port(
+    app: FastAPI, client: TestClient, db: Session, origin: str, status: int
+) -> None:
+    # The demo prints 127.0.0.1:8000; people often type localhost:8000.
+    app.state.settings = app.state.settings.model_copy(update={"base_url": "http://127.0.0.1:8000"})
+    user = make_user(db)
+    assert _signin(client, user.email, PASSWORD, origin=origin).status_code == status
