@@ -217,8 +217,8 @@ def register(
     values = {name: _text(form, name) for name in (*PERSON_FIELDS, *ORGANIZATION_FIELDS)}
     ip = client_ip(request)
     try:
-        # Every attempt counts, refused ones too: counted and committed under the key's lock
-        # before anything else, so parallel attempts cannot all slip under the limit.
+        # Every attempt counts, refused ones too: counted under the key's lock before anything
+        # else, so parallel attempts cannot all slip under the limit.
         check_limit(
             session,
             bucket=SIGNUP_BUCKET,
@@ -228,7 +228,6 @@ def register(
             now=now,
         )
         record_hit(session, bucket=SIGNUP_BUCKET, key=ip, now=now)
-        session.commit()
         data = parse_input(SignUpInput, {**values, "password": form.get("password") or ""})
         organizations.request_sign_up(
             session,
@@ -238,7 +237,10 @@ def register(
             now=now,
         )
     except (Invalid, RateLimited) as error:
-        session.rollback()
+        if isinstance(error, RateLimited):
+            session.rollback()
+        else:
+            session.commit()  # nothing but the counted attempt was written before the refusal
         errors, form_error = _failure(request, error)
         return _register_page(
             request,

@@ -296,6 +296,11 @@ def test_sign_up_with_a_malformed_rfc_keeps_what_was_typed(client: TestClient, d
     assert _value(page, "#f-password") == ""  # never sent back
     assert "una-clave-larga-123" not in response.text
     assert find_user_by_email(db, "paola@datasalud.example.mx") is None
+    # The refused attempt still counts toward the network's sign-up limit, and nothing else stays.
+    assert (
+        db.scalar(select(func.count(RateLimitHit.id)).where(RateLimitHit.bucket == "signup")) == 1
+    )
+    assert db.scalar(select(func.count(OutboxMessage.id))) == 0
 
 
 def test_a_second_claimant_of_a_registered_rfc_is_led_to_a_dispute(
