@@ -19,12 +19,10 @@ from core.i18n import compile_catalogs
 from core.limits import RequestLimits
 from core.settings import Settings, ensure_secret_key
 from core.storage import FileStore
-from core.templating import environment
 from core.web import NavLink, install_error_handlers
 from council import routes as council_routes
 from guidelines import consultation_routes
 from guidelines import routes as guideline_routes
-from guidelines import service as guideline_service
 from quality_marks import api_routes as quality_marks_api
 from quality_marks import application_routes
 from quality_marks import routes as organization_routes
@@ -85,8 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.file_store = FileStore(settings.storage_dir)
 
     install_error_handlers(app)
-    # Domain helpers the templates share (core knows no domain package).
-    environment().globals.update(closes_on=guideline_service.closes_on)
     # Inside the session middleware: an upload is refused unread when nobody is signed in.
     app.add_middleware(
         RequestLimits,

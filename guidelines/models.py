@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime
+from core.i18n import DISPLAY_ZONE
 
 
 class VersionStatus(enum.StrEnum):
@@ -102,6 +103,14 @@ class GuidelineVersion(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     # Optimistic lock: every saved change bumps it; a stale edit gets 409.
     revision_number: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def closes_on(self) -> dt.date | None:
+        """The last day of the consultation, in Mexico City."""
+        if self.consultation_closes_at is None:
+            return None
+        last_moment = self.consultation_closes_at - dt.timedelta(microseconds=1)
+        return last_moment.astimezone(DISPLAY_ZONE).date()
 
     guideline: Mapped[Guideline] = relationship(back_populates="versions", lazy="raise")
     principles: Mapped[list[Principle]] = relationship(

@@ -426,10 +426,7 @@ def available_actions(
 
 def closes_on(version: GuidelineVersion) -> dt.date | None:
     """The last day of the consultation, in Mexico City."""
-    if version.consultation_closes_at is None:
-        return None
-    last_moment = version.consultation_closes_at - dt.timedelta(microseconds=1)
-    return last_moment.astimezone(DISPLAY_ZONE).date()
+    return version.closes_on
 
 
 def days_left(version: GuidelineVersion, now: dt.datetime) -> int:

@@ -13,6 +13,8 @@ from sqlalchemy import Engine
 
 from core.schema import PROJECT_ROOT, alembic_config
 from core.settings import Settings
+from core.templating import environment
+from council.app import create_app
 from council.metadata import target_metadata
 
 # Each package may import only the packages to its left.
@@ -57,12 +59,22 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
     assert diff == []
 
 
+def _migration_order(name: str) -> tuple[str, int]:
+    date, sequence = re.match(r"(\d{4}_\d{2}_\d{2})_(\d+)_", name).groups()  # type: ignore[union-attr]
+    return date, int(sequence)
+
+
 def test_migration_history_is_linear_with_date_slug_names() -> None:
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     assert len(script.get_heads()) == 1
+    names = []
     for revision in script.walk_revisions():
         assert revision.path is not None
-        assert re.fullmatch(r"\d{4}_\d{2}_\d{2}_[a-z0-9_]+\.py", Path(revision.path).name)
+        names.append(Path(revision.path).name)
+        assert re.fullmatch(r"\d{4}_\d{2}_\d{2}_\d+_[a-z0-9_]+\.py", names[-1])
+    # A directory listing reads as the history: the date, then the order within the day.
+    history = list(reversed(names))
+    assert sorted(history, key=_migration_order) == history
     migration_sources = (PROJECT_ROOT / "migrations" / "versions").glob("*.py")
     for path in migration_sources:
         imported = _imported_packages(path)
@@ -85,3 +97,11 @@ def test_only_a_council_ballot_adopts_a_guideline_version() -> None:
         and path != PROJECT_ROOT / "guidelines" / "service.py"
     )
     assert callers == ["council/ballots.py"]
+
+
+def test_building_the_app_leaves_the_shared_template_environment_alone(
+    settings: Settings,
+) -> None:
+    before = dict(environment().globals)
+    create_app(settings)
+    assert dict(environment().globals) == before
