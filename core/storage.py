@@ -1,4 +1,9 @@
-"""The file store: uploads kept outside the web root under random keys, typed by their content."""
+"""The file store: uploads kept outside the web root under random keys, typed by their content.
+
+Files follow the database transaction they belong to: a file stored for a session is removed
+again when that session rolls back, and a file discarded for it is removed only after it commits,
+so no row ever points at a missing file and no failed write leaves a file behind.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from core.errors import N_, Invalid
 
@@ -130,8 +138,18 @@ class FileStore:
             raise ValueError("not a store key")
         return self.root / key
 
-    def save(self, stream: BinaryIO, *, original_name: str, max_bytes: int) -> StoredFile:
-        """Write an upload, refusing it when empty, too large or of a type not accepted."""
+    def save(
+        self,
+        stream: BinaryIO,
+        *,
+        original_name: str,
+        max_bytes: int,
+        session: Session | None = None,
+    ) -> StoredFile:
+        """Write an upload, refusing it when empty, too large or of a type not accepted.
+
+        With a session, the file is removed again if that session's transaction rolls back.
+        """
         token = secrets.token_urlsafe(24)
         key = f"{hashlib.sha256(token.encode()).hexdigest()[:2]}/{token}"
         target = self.path_of(key)
@@ -162,6 +180,9 @@ class FileStore:
         except BaseException:
             target.unlink(missing_ok=True)
             raise
+        if session is not None:
+            session.connection()  # begins the transaction whose end decides the file's fate
+            _pending(session, SAVED).append((self, key))
         return StoredFile(
             key=key,
             size=size,
@@ -171,5 +192,36 @@ class FileStore:
         )
 
     def delete(self, key: str) -> None:
-        """Remove a stored file (used when the transaction that stored it fails)."""
+        """Remove a stored file now."""
         self.path_of(key).unlink(missing_ok=True)
+
+    def discard(self, session: Session, key: str) -> None:
+        """Remove a stored file once the session's transaction commits (kept if it rolls back)."""
+        _pending(session, DISCARDED).append((self, key))
+
+
+# Keys in Session.info of the files waiting for the transaction's outcome.
+SAVED = "storage.saved"
+DISCARDED = "storage.discarded"
+
+
+def _pending(session: Session, kind: str) -> list[tuple[FileStore, str]]:
+    files: list[tuple[FileStore, str]] = session.info.setdefault(kind, [])
+    return files
+
+
+@event.listens_for(Session, "after_commit")
+def _remove_discarded_files(session: Session) -> None:
+    for store, key in session.info.pop(DISCARDED, ()):
+        store.delete(key)
+    session.info.pop(SAVED, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _remove_saved_files(session: Session, transaction: SessionTransaction) -> None:
+    # Ends without a commit (rollback, close) leave the stored files unreferenced.
+    if transaction.parent is not None:  # a savepoint: the outer transaction decides
+        return
+    for store, key in session.info.pop(SAVED, ()):
+        store.delete(key)
+    session.info.pop(DISCARDED, None)

@@ -1,4 +1,4 @@
-"""The web layer shared by every package: page rendering, flash messages and error responses."""
+"""The web layer shared by every package: pages, refused forms, flash messages and errors."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -142,6 +143,90 @@ async def form_data(request: Request) -> FormData:
 
 
 SubmittedForm = Annotated[FormData, Depends(form_data)]
+
+
+def field_text(form: FormData, name: str) -> str:
+    """A submitted text field, stripped; empty when absent or when a file came instead."""
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def field_list(form: FormData, name: str) -> list[str]:
+    """Every text value submitted under one name (checkboxes, multiple selects)."""
+    return [value for value in form.getlist(name) if isinstance(value, str)]
+
+
+def form_values(form: FormData) -> dict[str, str]:
+    """What the user typed, to fill a form again: text fields only, without the CSRF token."""
+    # Empty fields are left out: optional ones take their defaults and stay empty when shown.
+    return {
+        key: value
+        for key in form
+        if key != "csrf_token" and isinstance(value := form.get(key), str) and value
+    }
+
+
+@dataclass
+class PageForm:
+    """A form on a page: what it holds when shown again, and why it was refused."""
+
+    name: str = ""
+    values: Mapping[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+
+    def context(self) -> dict[str, Any]:
+        """The names the shared field macros read: values, errors and a whole-form message."""
+        return {
+            "form": self,
+            "values": self.values,
+            "errors": self.errors,
+            "form_error": self.message if self.message and not self.errors else None,
+        }
+
+
+def refuse_form(
+    request: Request,
+    session: Session,
+    error: DomainError,
+    values: Mapping[str, Any],
+    *,
+    name: str = "",
+    on_field: str | None = None,
+) -> PageForm:
+    """Undo the refused write and describe the form to show again, in the visitor's language.
+
+    A refusal without field messages is shown on `on_field` when given (a conflict about one
+    field), otherwise as one message for the whole form.
+    """
+    session.rollback()
+    errors = error_fields(request, error) if isinstance(error, Invalid) else {}
+    message = error_message(request, error)
+    if not errors and on_field:
+        errors = {on_field: message}
+    return PageForm(name=name, values=dict(values), errors=errors, message=message)
+
+
+def render_refused(
+    request: Request,
+    session: Session,
+    error: DomainError,
+    template: str,
+    values: Mapping[str, Any],
+    context: Mapping[str, Any] | None = None,
+    *,
+    name: str = "",
+    on_field: str | None = None,
+) -> HTMLResponse:
+    """A refused form's page again, with what was typed and the messages, at the error's status.
+
+    Pages whose other content must be loaded again after the rollback call `refuse_form` first
+    and build their context from the fresh session.
+    """
+    form = refuse_form(request, session, error, values, name=name, on_field=on_field)
+    return render_page(
+        request, template, {**(context or {}), **form.context()}, status_code=error.status_code
+    )
 
 
 def redirect(url: str) -> RedirectResponse:

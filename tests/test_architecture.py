@@ -105,3 +105,163 @@ def test_building_the_app_leaves_the_shared_template_environment_alone(
     before = dict(environment().globals)
     create_app(settings)
     assert dict(environment().globals) == before
+
+
+# Modules of the web layer itself: they may speak FastAPI without being pages or an API.
+HTTP_INFRASTRUCTURE = {
+    "core/api.py",
+    "core/auth.py",
+    "core/db.py",
+    "core/headers.py",
+    "core/health.py",
+    "core/limits.py",
+    "core/submissions.py",
+    "core/web.py",
+    "council/app.py",
+}
+# Route modules written before the thin-routes rules; each leaves this list when it is split
+# into `<concept>_pages.py` and `<concept>_api.py`. The list only shrinks.
+LEGACY_ROUTE_MODULES = {
+    "core/routes.py",
+    "council/routes.py",
+    "guidelines/consultation_routes.py",
+    "guidelines/routes.py",
+    "quality_marks/api_routes.py",
+    "quality_marks/application_routes.py",
+    "quality_marks/downloads.py",
+    "quality_marks/routes.py",
+}
+ROUTE_METHODS = {"get", "post", "put", "patch", "delete", "api_route"}
+MAX_HANDLER_LINES = 25
+
+
+def _modules() -> list[Path]:
+    return [path for package in LAYERS for path in sorted((PROJECT_ROOT / package).rglob("*.py"))]
+
+
+def _name(path: Path) -> str:
+    return str(path.relative_to(PROJECT_ROOT))
+
+
+def _is_http_module(path: Path) -> bool:
+    return path.stem.endswith(("_pages", "_api"))
+
+
+def _handlers(tree: ast.Module) -> list[ast.FunctionDef]:
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef)
+        and any(
+            isinstance(d, ast.Call)
+            and isinstance(d.func, ast.Attribute)
+            and d.func.attr in ROUTE_METHODS
+            for d in node.decorator_list
+        )
+    ]
+
+
+def _body_lines(handler: ast.FunctionDef) -> int:
+    body = handler.body
+    if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    if not body:
+        return 0
+    return (body[-1].end_lineno or body[-1].lineno) - body[0].lineno + 1
+
+
+def _commits(handler: ast.FunctionDef) -> int:
+    return sum(
+        1
+        for node in ast.walk(handler)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "commit"
+    )
+
+
+def _queries(tree: ast.Module) -> list[int]:
+    """Lines that build a query or load a row by id: `select(...)`, `session.get(...)`."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if (isinstance(func, ast.Name) and func.id in {"select", "update", "delete", "insert"}) or (
+            isinstance(func, ast.Attribute)
+            and func.attr in {"get", "execute", "scalar", "scalars", "query"}
+            and isinstance(func.value, ast.Name)
+            and func.value.id in {"session", "db"}
+        ):
+            found.append(node.lineno)
+    return found
+
+
+def test_only_web_modules_speak_http() -> None:
+    speaking = [
+        _name(path)
+        for path in _modules()
+        if _imported_packages(path) & {"fastapi", "starlette"}
+        and not _is_http_module(path)
+        and _name(path) not in HTTP_INFRASTRUCTURE | LEGACY_ROUTE_MODULES
+    ]
+    assert speaking == []
+
+
+def test_route_modules_are_named_pages_or_api() -> None:
+    routers = [
+        _name(path)
+        for path in _modules()
+        if "APIRouter(" in path.read_text()
+        and not _is_http_module(path)
+        and _name(path) not in HTTP_INFRASTRUCTURE | LEGACY_ROUTE_MODULES
+    ]
+    assert routers == []
+
+
+def test_legacy_route_modules_only_leave_the_list() -> None:
+    assert {name for name in LEGACY_ROUTE_MODULES if (PROJECT_ROOT / name).exists()} == (
+        LEGACY_ROUTE_MODULES
+    )
+
+
+def _thin_route_violations(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    problems = [f"line {line}: a query" for line in _queries(tree)]
+    for handler in _handlers(tree):
+        if (lines := _body_lines(handler)) > MAX_HANDLER_LINES:
+            problems.append(f"{handler.name}: {lines} lines")
+        if (commits := _commits(handler)) > 1:
+            problems.append(f"{handler.name}: {commits} commits")
+    return problems
+
+
+def test_routes_hold_no_query_and_stay_short() -> None:
+    found = {
+        _name(path): problems
+        for path in _modules()
+        if _is_http_module(path) and (problems := _thin_route_violations(path))
+    }
+    assert found == {}
+
+
+def test_the_thin_route_check_catches_what_it_forbids(tmp_path: Path) -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_HANDLER_LINES + 1))
+    module = tmp_path / "sample_pages.py"
+    module.write_text(
+        "@pages.post('/x')\n"
+        "def handler(session):\n"
+        '    """A handler."""\n'
+        "    session.get(Thing, 1)\n"
+        "    rows = select(Thing)\n"
+        "    session.commit()\n"
+        "    session.commit()\n"
+        f"{body}\n"
+    )
+    problems = _thin_route_violations(module)
+    assert problems == [
+        "line 4: a query",
+        "line 5: a query",
+        f"handler: {MAX_HANDLER_LINES + 5} lines",
+        "handler: 2 commits",
+    ]
