@@ -16,6 +16,7 @@ from core.accounts import Role, User
 from core.api import ERROR_RESPONSES, ErrorBody, ObjectId, Page, PageParams, page_params, paginate
 from core.auth import Now, SignedIn, require
 from core.db import get_session
+from core.downloads import stored_file
 from core.errors import N_, DomainError, Invalid, NotFound
 from core.forms import parse_input
 from core.i18n import Translator
@@ -25,7 +26,6 @@ from core.web import translator_for
 from guidelines import service as guideline_service
 from guidelines.models import Guideline, GuidelineVersion, RiskLevel
 from quality_marks import applications, organizations, products
-from quality_marks.downloads import stored_file
 from quality_marks.models import (
     Application,
     ApplicationStatus,

@@ -16,6 +16,7 @@ from core.accounts import Role, User
 from core.api import ObjectId
 from core.auth import Now, SignedIn, Staff
 from core.db import get_session
+from core.downloads import stored_file
 from core.errors import N_, Invalid, NotFound
 from core.forms import parse_input
 from core.i18n import Translator
@@ -36,7 +37,6 @@ from guidelines.documents import load_version_tree
 from guidelines.service import RISK_LABELS
 from quality_marks import applications
 from quality_marks.applications import ChecklistItem
-from quality_marks.downloads import stored_file
 from quality_marks.models import (
     AnswerValue,
     Application,

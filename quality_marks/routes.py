@@ -17,6 +17,7 @@ from core.accounts import Role, User
 from core.api import ObjectId, parse_int
 from core.auth import MaybeUser, Now, Staff, client_ip, require, sign_in
 from core.db import get_session
+from core.downloads import stored_file
 from core.errors import N_, Conflict, DomainError, Invalid, NotFound, RateLimited
 from core.forms import parse_input
 from core.i18n import LOCALE_NAMES, normalize_locale
@@ -36,7 +37,6 @@ from core.web import (
 from guidelines import service as guidelines
 from guidelines.models import Guideline, GuidelineVersion
 from quality_marks import applications, organizations, products
-from quality_marks.downloads import stored_file
 from quality_marks.geography import MEXICAN_STATES, SECTORS
 from quality_marks.models import (
     Application,

@@ -112,6 +112,7 @@ HTTP_INFRASTRUCTURE = {
     "core/api.py",
     "core/auth.py",
     "core/db.py",
+    "core/downloads.py",
     "core/headers.py",
     "core/health.py",
     "core/limits.py",
@@ -128,7 +129,6 @@ LEGACY_ROUTE_MODULES = {
     "guidelines/routes.py",
     "quality_marks/api_routes.py",
     "quality_marks/application_routes.py",
-    "quality_marks/downloads.py",
     "quality_marks/routes.py",
 }
 ROUTE_METHODS = {"get", "post", "put", "patch", "delete", "api_route"}
