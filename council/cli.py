@@ -18,6 +18,7 @@ from core.settings import Settings
 from core.storage import FileStore
 from council.ballots import send_ballot_reminders
 from council.demo import DEMO_PASSWORD, seed_demo
+from council.demo_scale import Progress, seed_scale
 
 app = typer.Typer(help="Command line of the AI ethics council's system.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -98,18 +99,27 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="Start the web service afterwards.")
     ] = False,
     port: Annotated[int, typer.Option(help="Port for --serve.")] = 8000,
+    scale: Annotated[
+        int,
+        typer.Option(
+            help="Also add this many applications and comments, with the ballots of that much "
+            "work and a 300-criterion guideline (e.g. 10000; takes minutes).",
+            min=0,
+        ),
+    ] = 0,
 ) -> None:
     """Migrate an empty database and seed it with realistic Spanish demo data."""
     settings = Settings()
     upgrade_database(settings.database_url)
     engine = make_engine(settings.database_url)
     with open_session(make_sessionmaker(engine), writes=True) as session:
+        now = utcnow()
         accounts = seed_demo(
-            session,
-            store=FileStore(settings.storage_dir),
-            base_url=settings.base_url,
-            now=utcnow(),
+            session, store=FileStore(settings.storage_dir), base_url=settings.base_url, now=now
         )
+        if accounts and scale:
+            counts = seed_scale(session, scale=scale, now=now, progress=_progress_bar())
+            typer.echo(f"\nAdded at scale {scale}: {counts}")
         session.commit()
     if accounts:
         typer.echo(f"Demo data loaded. Demo sign-ins (password for all: {DEMO_PASSWORD}):")
@@ -123,6 +133,21 @@ def demo(
         serve(host="127.0.0.1", port=port, workers=1)
     else:
         typer.echo(f"Start the service with `council serve` and open {url}")
+
+
+def _progress_bar() -> Progress:
+    """A one-line progress report per stage of a long seed."""
+    shown: dict[str, int] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        percent = 100 * done // max(total, 1)
+        if shown.get(stage) != percent:
+            shown[stage] = percent
+            typer.echo(f"\r{stage:<14} {done:>7}/{total:<7} {percent:>3}%", nl=False)
+            if done >= total:
+                typer.echo("")
+
+    return report
 
 
 @audit_app.command("verify")
