@@ -24,8 +24,12 @@ from council import routes as council_routes
 from guidelines import consultation_routes
 from guidelines import routes as guideline_routes
 from quality_marks import api_routes as quality_marks_api
-from quality_marks import application_routes
-from quality_marks import routes as organization_routes
+from quality_marks import (
+    application_routes,
+    organizations_pages,
+    products_pages,
+    registration_pages,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 SESSION_COOKIE = "ceia_session"
@@ -109,7 +113,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(guideline_routes.api)
     app.include_router(consultation_routes.pages)
     app.include_router(consultation_routes.api)
-    app.include_router(organization_routes.pages)
+    # Registration first: its /organisations/new and /organisations/disputes/new come before
+    # /organisations/{id}.
+    app.include_router(registration_pages.pages)
+    app.include_router(organizations_pages.pages)
+    app.include_router(products_pages.pages)
     app.include_router(application_routes.pages)
     app.include_router(quality_marks_api.api)
     return app

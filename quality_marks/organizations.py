@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
@@ -25,18 +26,23 @@ from core.accounts import (
 )
 from core.audit import record_event
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound, RateLimited
+from core.forms import parse_input
 from core.identifiers import is_valid_rfc, normalize_rfc
 from core.mail import queue_mail
 from core.ratelimit import check_limit, record_hit
 from core.storage import FileStore
+from guidelines.models import Guideline, GuidelineVersion
 from quality_marks.geography import MEXICAN_STATES, SECTORS
 from quality_marks.models import (
+    Application,
+    ApplicationStatus,
     DisputeStatus,
     InvitationStatus,
     Organization,
     OrganizationInvitation,
     OrganizationMember,
     OrgRole,
+    OrgSize,
     OrgVerification,
     RfcDispute,
     SignUpRequest,
@@ -50,6 +56,7 @@ ROLE_LABELS = {
     OrgRole.viewer: N_("Viewer"),
 }
 EDITING_ROLES = frozenset({OrgRole.owner, OrgRole.editor})
+INVITING_ROLES = frozenset({OrgRole.owner})
 # One answer for every refused addition: a distinct one would tell owners which addresses
 # belong to council staff.
 CANNOT_ADD = N_("This person cannot be added to the organisation.")
@@ -76,6 +83,32 @@ DISPUTE_LABELS = {
     DisputeStatus.awarded: N_("Awarded to you"),
     DisputeStatus.dismissed: N_("Dismissed"),
 }
+SIZE_LABELS = {
+    OrgSize.micro: N_("Micro (up to 10 people)"),
+    OrgSize.small: N_("Small (11 to 50 people)"),
+    OrgSize.medium: N_("Medium (51 to 250 people)"),
+    OrgSize.large: N_("Large (more than 250 people)"),
+}
+SECTOR_LABELS = {
+    "salud": N_("Health"),
+    "finanzas": N_("Finance"),
+    "seguros": N_("Insurance"),
+    "educación": N_("Education"),
+    "empleo": N_("Employment"),
+    "gobierno": N_("Government"),
+    "justicia": N_("Justice"),
+    "comercio": N_("Commerce"),
+    "telecomunicaciones": N_("Telecommunications"),
+    "transporte": N_("Transport"),
+    "energía": N_("Energy"),
+    "agricultura": N_("Agriculture"),
+    "medios": N_("Media"),
+    "otro": N_("Other"),
+}
+# Sign-ups from one network address: every attempt counts, refused ones too.
+SIGNUP_BUCKET = "signup"
+SIGNUP_LIMIT = 10
+SIGNUP_WINDOW = dt.timedelta(hours=1)
 SIGNUP_TOKEN_LIFETIME = dt.timedelta(hours=24)
 SIGNUP_EMAIL_BUCKET = "signup-email"
 SIGNUP_EMAIL_LIMIT = 3
@@ -113,6 +146,16 @@ def require_member(
     if roles and member.role not in roles:
         raise Forbidden()
     return member
+
+
+def may_edit(member: OrganizationMember | None) -> bool:
+    """Whether a person's role lets them change the organisation's products and applications."""
+    return member is not None and member.role in EDITING_ROLES
+
+
+def may_invite(member: OrganizationMember | None) -> bool:
+    """Whether a person's role lets them bring colleagues into the organisation."""
+    return member is not None and member.role in INVITING_ROLES
 
 
 def get_organization(session: Session, user: User, organization_id: int) -> Organization:
@@ -222,13 +265,33 @@ def _base(base_url: str) -> str:
 
 
 def request_sign_up(
-    session: Session, *, data: SignUpInput, locale: str, base_url: str, now: dt.datetime
+    session: Session,
+    *,
+    details: Mapping[str, Any],
+    client_ip: str,
+    locale: str,
+    base_url: str,
+    now: dt.datetime,
 ) -> None:
     """Mail a link that confirms the address; nothing is opened before it is followed.
 
     Every address gets the same answer and the same work: a new one a confirmation link, one
-    with an account a notice to its owner, so the form never tells who has an account.
+    with an account a notice to its owner, so the form never tells who has an account. The
+    attempt is counted against the network address first, refused ones too: a refusal leaves
+    only that count written, for the caller to keep.
     """
+    # Counted under the key's lock before anything else, so parallel attempts cannot all slip
+    # under the limit.
+    check_limit(
+        session,
+        bucket=SIGNUP_BUCKET,
+        key=client_ip,
+        limit=SIGNUP_LIMIT,
+        window=SIGNUP_WINDOW,
+        now=now,
+    )
+    record_hit(session, bucket=SIGNUP_BUCKET, key=client_ip, now=now)
+    data = parse_input(SignUpInput, dict(details))
     fields: dict[str, str] = {}
     if not data.full_name.strip():
         fields["full_name"] = N_("Enter the person's name.")
@@ -433,9 +496,14 @@ def _count_invitation(
         record_hit(session, bucket=bucket, key=key, now=now)
 
 
+def is_verified(organization: Organization) -> bool:
+    """Whether the secretariat has verified the organisation's identity."""
+    return organization.verification == OrgVerification.verified
+
+
 def require_verified(organization: Organization) -> None:
     """Refuse what only a verified organisation may do (apply, invite)."""
-    if organization.verification != OrgVerification.verified:
+    if not is_verified(organization):
         raise Conflict(NOT_VERIFIED)
 
 
@@ -452,7 +520,7 @@ def invite_colleague(
     now: dt.datetime,
 ) -> User:
     """An owner brings a colleague in: a new account by a link, an existing one by invitation."""
-    require_member(session, actor, organization_id, OrgRole.owner)
+    require_member(session, actor, organization_id, *INVITING_ROLES)
     organization = get_organization(session, actor, organization_id)
     require_verified(organization)
     _count_invitation(session, actor, organization_id, now)
@@ -623,18 +691,27 @@ def upload_proof(
     *,
     actor: User,
     organization_id: int,
-    stream: BinaryIO,
+    stream: BinaryIO | None,
     filename: str,
     store: FileStore,
     max_bytes: int,
     now: dt.datetime,
 ) -> Organization:
-    """An owner sends proof of identity; a refused organisation is reviewed again."""
+    """An owner sends proof of identity; a refused organisation is reviewed again.
+
+    The proof it replaces is removed once the new one is committed.
+    """
     require_member(session, actor, organization_id, OrgRole.owner)
+    if stream is None:
+        raise Invalid(N_("Choose the file to upload."))
     organization = get_organization(session, actor, organization_id)
-    if organization.verification == OrgVerification.verified:
+    if is_verified(organization):
         raise Conflict(N_("The organisation is already verified."))
-    stored = store.save(stream, original_name=filename, max_bytes=max_bytes)
+    stored = store.save(stream, original_name=filename, max_bytes=max_bytes, session=session)
+    # Only an unverified organisation sends proof, so the old file is never an awarded
+    # dispute's proof (an award verifies the organisation).
+    if organization.proof_key is not None:
+        store.discard(session, organization.proof_key)
     organization.proof_key = stored.key
     organization.proof_name = stored.original_name
     organization.proof_content_type = stored.content_type
@@ -790,6 +867,40 @@ def reject_organization(
     return organization
 
 
+def decide_verification(
+    session: Session,
+    *,
+    actor: User,
+    organization_id: int,
+    decision: str,
+    method: str,
+    reason: str,
+    base_url: str,
+    now: dt.datetime,
+) -> Organization:
+    """The secretariat's answer on an identity: "verify" by a method, anything else refuses."""
+    if decision != "verify":
+        return reject_organization(
+            session,
+            actor=actor,
+            organization_id=organization_id,
+            reason=reason,
+            base_url=base_url,
+            now=now,
+        )
+    if method not in set(VerificationMethod):
+        raise Invalid(fields={"method": N_("Choose one of the options.")})
+    return verify_organization(
+        session,
+        actor=actor,
+        organization_id=organization_id,
+        method=VerificationMethod(method),
+        reason=reason,
+        base_url=base_url,
+        now=now,
+    )
+
+
 # Disputes over an RFC ----------------------------------------------------------------------
 
 
@@ -829,7 +940,7 @@ def file_dispute(
         )
     ):
         raise Conflict(N_("You already have an open dispute over this RFC."))
-    stored = store.save(stream, original_name=filename, max_bytes=max_bytes)
+    stored = store.save(stream, original_name=filename, max_bytes=max_bytes, session=session)
     dispute = RfcDispute(
         organization_id=holder.id,
         claimant_id=actor.id,
@@ -989,3 +1100,87 @@ def resolve_dispute(
         now=now,
     )
     return dispute
+
+
+# What the organisation is expected to do ---------------------------------------------------
+
+
+def expected_of(application: Application) -> str | None:
+    """Why an application waits for its organisation (draft, returned, information requested)."""
+    if application.status == ApplicationStatus.draft:
+        return "returned" if application.return_reason else "draft"
+    if application.status == ApplicationStatus.information_requested:
+        return "information_requested"
+    return None
+
+
+# Queries for the pages ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MyOrganizations:
+    """What an applicant's way in shows: their organisations, invitations and disputes."""
+
+    organizations: list[tuple[Organization, OrgRole]]
+    invitations: list[PendingInvitation]
+    disputes: list[tuple[RfcDispute, Organization]]
+
+    @property
+    def only(self) -> Organization | None:
+        """The one organisation to go straight to, when there is nothing else to answer."""
+        if len(self.organizations) == 1 and not self.invitations:
+            return self.organizations[0][0]
+        return None
+
+
+def my_organizations_overview(session: Session, user: User) -> MyOrganizations:
+    """A person's organisations, the invitations they have not answered and their disputes."""
+    return MyOrganizations(
+        my_organizations(session, user), my_invitations(session, user), my_disputes(session, user)
+    )
+
+
+def editable_organization(session: Session, user: User, organization_id: int) -> Organization:
+    """The organisation, if the person may change its products (owners and editors)."""
+    require_member(session, user, organization_id, *EDITING_ROLES)
+    return get_organization(session, user, organization_id)
+
+
+def organization_proof(session: Session, user: User, organization_id: int) -> Organization:
+    """An organisation whose proof of identity its people or the secretariat may download."""
+    organization = get_organization(session, user, organization_id)
+    if organization.proof_key is None:
+        raise NotFound()
+    return organization
+
+
+def get_dispute(session: Session, dispute_id: int) -> RfcDispute:
+    """A dispute over an RFC, with its proof (the secretariat's to read)."""
+    dispute = session.get(RfcDispute, dispute_id)
+    if dispute is None:
+        raise NotFound()
+    return dispute
+
+
+@dataclass(frozen=True)
+class VersionName:
+    """What names a guideline version on a page: its guideline's titles and its number."""
+
+    number: str
+    title_es: str
+    title_en: str
+
+
+def version_names(session: Session, version_ids: set[int]) -> dict[int, VersionName]:
+    """The names of the guideline versions applications were made against, by version id."""
+    if not version_ids:
+        return {}
+    rows = session.execute(
+        select(GuidelineVersion.id, GuidelineVersion.number, Guideline.title_es, Guideline.title_en)
+        .join(Guideline, Guideline.id == GuidelineVersion.guideline_id)
+        .where(GuidelineVersion.id.in_(version_ids))
+    )
+    return {
+        version_id: VersionName(number, title_es, title_en)
+        for version_id, number, title_es, title_en in rows
+    }

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from core.accounts import User
 from core.audit import record_event
 from core.errors import N_, Invalid, NotFound
-from guidelines.models import RiskLevel
+from guidelines.models import GuidelineVersion, RiskLevel
 from quality_marks.geography import MEXICAN_STATES, SECTORS
-from quality_marks.models import Product
+from quality_marks.models import Application, Product
 from quality_marks.organizations import EDITING_ROLES, require_member
 from quality_marks.schemas import ProductInput
 
@@ -72,6 +72,15 @@ def risk_from_answers(answers: dict[str, bool]) -> RiskLevel:
         if answers.get(question.key) and RISK_ORDER[question.level] > RISK_ORDER[level]:
             level = question.level
     return level
+
+
+def decisive_questions(product: Product) -> list[str]:
+    """The questions answered yes whose level is the product's: why it has that level."""
+    return [
+        q.key
+        for q in RISK_QUESTIONS
+        if product.risk_answers.get(q.key) and q.level == product.risk_level
+    ]
 
 
 def _check_product(session: Session, data: ProductInput, *, product_id: int | None) -> None:
@@ -184,3 +193,25 @@ def update_product(
         now=now,
     )
     return product
+
+
+# Queries for the pages ---------------------------------------------------------------------
+
+
+def product_applications(session: Session, product_id: int) -> list[Application]:
+    """A product's applications, newest first."""
+    return list(
+        session.scalars(
+            select(Application)
+            .where(Application.product_id == product_id)
+            .order_by(Application.updated_at.desc())
+        )
+    )
+
+
+def version_to_apply_on(session: Session, version_id: int | None) -> GuidelineVersion:
+    """The guideline version chosen for a new application, refused when there is none."""
+    version = session.get(GuidelineVersion, version_id) if version_id is not None else None
+    if version is None:
+        raise Invalid(fields={"version": N_("Choose one of the options.")})
+    return version

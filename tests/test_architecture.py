@@ -129,7 +129,6 @@ LEGACY_ROUTE_MODULES = {
     "guidelines/routes.py",
     "quality_marks/api_routes.py",
     "quality_marks/application_routes.py",
-    "quality_marks/routes.py",
 }
 ROUTE_METHODS = {"get", "post", "put", "patch", "delete", "api_route"}
 MAX_HANDLER_LINES = 25
