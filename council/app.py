@@ -23,8 +23,7 @@ from core.web import NavLink, install_error_handlers
 from council import routes as council_routes
 from guidelines import consultation_routes
 from guidelines import routes as guideline_routes
-from quality_marks import api_routes as quality_marks_api
-from quality_marks import application_routes
+from quality_marks import applications_api, applications_pages, organizations_api, products_api
 from quality_marks import routes as organization_routes
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -110,6 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(consultation_routes.pages)
     app.include_router(consultation_routes.api)
     app.include_router(organization_routes.pages)
-    app.include_router(application_routes.pages)
-    app.include_router(quality_marks_api.api)
+    app.include_router(applications_pages.pages)
+    app.include_router(organizations_api.api)
+    app.include_router(products_api.api)
+    app.include_router(applications_api.api)
     return app

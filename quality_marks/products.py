@@ -10,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.accounts import User
+from core.api import PageParams, paginate
 from core.audit import record_event
 from core.errors import N_, Invalid, NotFound
 from guidelines.models import RiskLevel
 from quality_marks.geography import MEXICAN_STATES, SECTORS
-from quality_marks.models import Product
+from quality_marks.models import Organization, Product
 from quality_marks.organizations import EDITING_ROLES, require_member
 from quality_marks.schemas import ProductInput
 
@@ -184,3 +185,18 @@ def update_product(
         now=now,
     )
     return product
+
+
+# Queries for the API -----------------------------------------------------------------------
+
+
+def products_page(
+    session: Session, organization: Organization, *, params: PageParams
+) -> tuple[list[Product], int]:
+    """One page of an organisation's products, by name."""
+    query = (
+        select(Product)
+        .where(Product.organization_id == organization.id)
+        .order_by(Product.name, Product.id)
+    )
+    return paginate(session, query, params)
