@@ -1181,20 +1181,13 @@ def thread(
     session: Session, application: Application
 ) -> list[tuple[Message, User, list[MessageAttachment]]]:
     """The messages of an application with their authors and attachments, oldest first."""
-    rows = session.execute(
-        select(Message, User)
-        .join(User, User.id == Message.author_id)
+    messages = session.scalars(
+        select(Message)
         .where(Message.application_id == application.id)
+        .options(joinedload(Message.author), selectinload(Message.attachments))
         .order_by(Message.id)
-    ).all()
-    attachments: dict[int, list[MessageAttachment]] = {}
-    ids = [m.id for m, _u in rows]
-    if ids:
-        for att in session.scalars(
-            select(MessageAttachment).where(MessageAttachment.message_id.in_(ids))
-        ):
-            attachments.setdefault(att.message_id, []).append(att)
-    return [(m, u, attachments.get(m.id, [])) for m, u in rows]
+    )
+    return [(m, m.author, list(m.attachments)) for m in messages]
 
 
 def attachment_file(
