@@ -142,11 +142,14 @@ def _common(request: Request) -> dict[str, Any]:
 # Page contexts -----------------------------------------------------------------------------
 
 
+@dataclass
 class _Context:
+    """A typed page context; its template reads the fields by name."""
+
     def context(self) -> dict[str, Any]:
         """The page's names for its template (the fields themselves, not copies)."""
         found: dict[str, Any] = {}
-        for item in fields(self):  # type: ignore[arg-type]
+        for item in fields(self):
             value = getattr(self, item.name)
             found.update(value.context() if isinstance(value, _Context) else {item.name: value})
         return found
