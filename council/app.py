@@ -23,10 +23,12 @@ from core.web import NavLink, install_error_handlers
 from council import routes as council_routes
 from guidelines import consultation_routes
 from guidelines import routes as guideline_routes
-from quality_marks import api_routes as quality_marks_api
 from quality_marks import (
-    application_routes,
+    applications_api,
+    applications_pages,
+    organizations_api,
     organizations_pages,
+    products_api,
     products_pages,
     registration_pages,
 )
@@ -118,6 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(registration_pages.pages)
     app.include_router(organizations_pages.pages)
     app.include_router(products_pages.pages)
-    app.include_router(application_routes.pages)
-    app.include_router(quality_marks_api.api)
+    app.include_router(applications_pages.pages)
+    app.include_router(organizations_api.api)
+    app.include_router(products_api.api)
+    app.include_router(applications_api.api)
     return app

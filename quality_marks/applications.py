@@ -8,17 +8,20 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.accounts import Role, User
+from core.api import PageParams, paginate
 from core.audit import record_event
-from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
+from core.errors import N_, Conflict, DomainError, Forbidden, Invalid, NotFound
+from core.forms import parse_input
 from core.i18n import local_date
 from core.mail import queue_mail
-from core.storage import FileStore, FileTooLarge, StoredFile
+from core.storage import FileStore, FileTooLarge, StoredFile, clean_filename
+from core.workflow import Step, Workflow
 from guidelines.documents import load_version_tree
 from guidelines.models import Criterion, Guideline, GuidelineVersion, Principle
-from guidelines.service import get_guideline, slug_of, standings
+from guidelines.service import get_guideline, get_version, slug_of, standings
 from quality_marks.models import (
     Answer,
     AnswerValue,
@@ -30,32 +33,87 @@ from quality_marks.models import (
     Message,
     MessageAttachment,
     Organization,
+    OrganizationMember,
     OrgRole,
     OrgVerification,
 )
 from quality_marks.organizations import (
     EDITING_ROLES,
+    NOT_VERIFIED,
+    member_of,
     members_of,
     membership,
     require_member,
-    require_verified,
 )
 from quality_marks.products import get_product
-from quality_marks.schemas import AnswerInput
+from quality_marks.schemas import AnswerInput, LinkInput
 
 S = ApplicationStatus
-# The life cycle of an application, one place to read what can happen next.
-TRANSITIONS: dict[ApplicationStatus, frozenset[ApplicationStatus]] = {
-    S.draft: frozenset({S.submitted, S.withdrawn}),
-    S.submitted: frozenset({S.screening, S.withdrawn}),
-    S.screening: frozenset({S.under_review, S.draft, S.withdrawn}),
-    S.under_review: frozenset({S.information_requested, S.decided, S.withdrawn}),
-    S.information_requested: frozenset({S.under_review, S.withdrawn}),
-    S.decided: frozenset(),
-    S.withdrawn: frozenset(),
-}
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the life cycle's rules read: who the person is to the application, and its applicant."""
+
+    editor: bool  # an owner or editor of the applying organisation
+    staff: bool  # the secretariat
+    verified: bool  # the secretariat has verified the applying organisation's identity
+    council: bool = False  # the council itself, deciding by a ballot's resolution
+
+
+def _by_editor(standing: Standing) -> bool:
+    return standing.editor
+
+
+def _by_staff(standing: Standing) -> bool:
+    return standing.staff
+
+
+def _by_council(standing: Standing) -> bool:
+    return standing.council
+
+
+def _verified_applicant(standing: Standing) -> bool:
+    return standing.verified
+
+
+# The life cycle of an application, one place to read what can happen next. The order of the
+# steps is the order of the buttons on the page and of `next_actions` in the API.
+LIFE_CYCLE: Workflow[ApplicationStatus, Standing] = Workflow(
+    [
+        Step("edit", S.draft, may=_by_editor),
+        Step("edit", S.information_requested, may=_by_editor),
+        Step(
+            "submit",
+            S.draft,
+            S.submitted,
+            may=_by_editor,
+            guard=_verified_applicant,
+            refusal=NOT_VERIFIED,
+        ),
+        Step("answer_request", S.information_requested, S.under_review, may=_by_editor),
+        Step("start_screening", S.submitted, S.screening, may=_by_staff),
+        Step("accept", S.screening, S.under_review, may=_by_staff),
+        Step("return", S.screening, S.draft, may=_by_staff),
+        Step("request_information", S.under_review, S.information_requested, may=_by_staff),
+        # The council's decision (record_decision); the reviews issue opens it by a ballot.
+        Step("decide", S.under_review, S.decided, may=_by_council),
+        *(
+            Step("withdraw", source, S.withdrawn, may=_by_editor)
+            for source in (
+                S.draft,
+                S.submitted,
+                S.screening,
+                S.under_review,
+                S.information_requested,
+            )
+        ),
+    ]
+)
+# The council acting through a ballot's resolution: no person, only the `decide` step.
+COUNCIL = Standing(editor=False, staff=False, verified=False, council=True)
 # The organisation may change its self-assessment only in these states.
-EDITABLE = frozenset({S.draft, S.information_requested})
+EDITABLE = frozenset(step.source for step in LIFE_CYCLE.steps if step.action == "edit")
 STATUS_LABELS = {
     S.draft: N_("Draft"),
     S.submitted: N_("Submitted"),
@@ -102,8 +160,19 @@ class ChecklistItem:
 
 
 def get_application(session: Session, user: User, application_id: int) -> Application:
-    """An application its organisation's people or the secretariat may read."""
-    application = session.get(Application, application_id)
+    """An application its organisation's people or the secretariat may read.
+
+    Loaded with what its pages name: the product, the organisation and the guideline version.
+    """
+    application = session.scalar(
+        select(Application)
+        .where(Application.id == application_id)
+        .options(
+            joinedload(Application.product),
+            joinedload(Application.organization),
+            joinedload(Application.guideline_version).joinedload(GuidelineVersion.guideline),
+        )
+    )
     if application is None:
         raise NotFound()
     require_member(session, user, application.organization_id)
@@ -129,6 +198,37 @@ def list_applications(
     if status is not None:
         query = query.where(Application.status == status)
     return list(session.scalars(query))
+
+
+def application_queue(session: Session, *, status: S | None = None) -> list[Application]:
+    """The secretariat's queue: every application, newest activity first, with its parties."""
+    query = (
+        select(Application)
+        .options(joinedload(Application.organization), joinedload(Application.product))
+        .order_by(Application.updated_at.desc())
+    )
+    if status is not None:
+        query = query.where(Application.status == status)
+    return list(session.scalars(query))
+
+
+def applications_for(
+    session: Session, user: User, *, status: S | None, params: PageParams
+) -> tuple[list[Application], int]:
+    """One page of the applications of the person's organisations (the secretariat: all).
+
+    Newest change first, each with its guideline version.
+    """
+    query = (
+        select(Application)
+        .options(joinedload(Application.guideline_version).joinedload(GuidelineVersion.guideline))
+        .order_by(Application.updated_at.desc(), Application.id.desc())
+    )
+    if not user.has_role(Role.secretariat):
+        query = query.where(Application.organization_id.in_(member_of(user)))
+    if status is not None:
+        query = query.where(Application.status == status)
+    return paginate(session, query, params)
 
 
 def checklist(session: Session, application: Application) -> list[ChecklistItem]:
@@ -170,6 +270,48 @@ def checklists(session: Session, items: Sequence[Application]) -> dict[int, list
     }
 
 
+@dataclass
+class ChecklistPart:
+    """One principle's criteria of an application's checklist, within the whole checklist."""
+
+    everything: list[ChecklistItem]
+    items: list[ChecklistItem]
+
+    @property
+    def principle_codes(self) -> list[str]:
+        """The principles of the whole checklist, in document order."""
+        return list(dict.fromkeys(item.principle.code for item in self.everything))
+
+
+def checklist_part(
+    session: Session, application: Application, principle_code: str
+) -> ChecklistPart:
+    """The checklist of one principle; NotFound when no criterion of it applies."""
+    everything = checklist(session, application)
+    items = [item for item in everything if item.principle.code == principle_code]
+    if not items:
+        raise NotFound()
+    return ChecklistPart(everything, items)
+
+
+def checklist_item(
+    session: Session, application: Application, criterion_code: str
+) -> ChecklistItem:
+    """One criterion of the application's checklist with its answer and evidence."""
+    for item in checklist(session, application):
+        if item.criterion.code == criterion_code:
+            return item
+    raise NotFound()
+
+
+def principle_of(session: Session, application: Application, criterion_code: str) -> str | None:
+    """The principle a criterion of the application's checklist belongs to."""
+    for item in checklist(session, application):
+        if item.criterion.code == criterion_code:
+            return item.principle.code
+    return None
+
+
 def applicable_codes(session: Session, application: Application) -> set[str]:
     """The codes of the criteria that apply to the application's risk level (one query)."""
     rows = session.execute(
@@ -191,39 +333,24 @@ def completeness(items: list[ChecklistItem]) -> dict[str, dict[str, int]]:
     return result
 
 
+def _standing(session: Session, user: User, application: Application) -> Standing:
+    member = membership(session, user, application.organization_id)
+    return Standing(
+        editor=member is not None and member.role in EDITING_ROLES,
+        staff=user.has_role(Role.secretariat),
+        verified=_organization_of(session, application).verification == OrgVerification.verified,
+    )
+
+
 def next_actions(session: Session, application: Application, user: User) -> list[str]:
     """What the person may do next with the application (drives the page's buttons)."""
-    member = membership(session, user, application.organization_id)
-    editor = member is not None and member.role in EDITING_ROLES
-    staff = user.has_role(Role.secretariat)
-    status = application.status
-    actions: list[str] = []
-    if editor and status in EDITABLE:
-        actions.append("edit")
-    if editor and status == S.draft and _verified(session, application):
-        actions.append("submit")
-    if editor and status == S.information_requested:
-        actions.append("answer_request")
-    if staff and status == S.submitted:
-        actions.append("start_screening")
-    if staff and status == S.screening:
-        actions += ["accept", "return"]
-    if staff and status == S.under_review:
-        actions.append("request_information")
-    if editor and TRANSITIONS[status] and S.withdrawn in TRANSITIONS[status]:
-        actions.append("withdraw")
-    return actions
+    return LIFE_CYCLE.actions(application.status, _standing(session, user, application))
 
 
 def _organization_of(session: Session, application: Application) -> Organization:
     organization = session.get(Organization, application.organization_id)
     assert organization is not None
     return organization
-
-
-def _verified(session: Session, application: Application) -> bool:
-    """Whether the secretariat has verified the applying organisation's identity."""
-    return _organization_of(session, application).verification == OrgVerification.verified
 
 
 def accepted_versions(guideline: Guideline, now: dt.datetime) -> list[GuidelineVersion]:
@@ -245,13 +372,29 @@ def accepted_versions(guideline: Guideline, now: dt.datetime) -> list[GuidelineV
 # Changes by the organisation ---------------------------------------------------------------
 
 
-def _transition(application: Application, target: ApplicationStatus) -> None:
-    if target not in TRANSITIONS[application.status]:
+def _step(application: Application, action: str, standing: Standing) -> ApplicationStatus:
+    """Where an action takes the application now; Conflict when the life cycle forbids it.
+
+    The table decides which moves a status allows; a verb leading to an allowed status may take
+    it from there, as the life cycle always has (the secretariat may accept an application back
+    into review while it waits for information), though the buttons offer only the steps written.
+    """
+    status = application.status
+    target = next(s.target for s in LIFE_CYCLE.steps if s.action == action and s.target)
+    if not LIFE_CYCLE.allows(status, target):
         raise Conflict(
             N_("The application is %(status)s; it cannot become %(target)s."),
-            status=STATUS_LABELS[application.status],
+            status=STATUS_LABELS[status],
             target=STATUS_LABELS[target],
         )
+    if any(s.action == action and s.source == status for s in LIFE_CYCLE.steps):
+        LIFE_CYCLE.require(action, status, standing)  # who may take it, and when
+    elif not any(s.may(standing) for s in LIFE_CYCLE.steps if s.action == action):
+        raise Forbidden()
+    return target
+
+
+def _transition(application: Application, target: ApplicationStatus) -> None:
     application.status = target
 
 
@@ -284,6 +427,22 @@ def _log(
         summary={"status": application.status.value, "revision": application.revision, **summary},
         now=now,
     )
+
+
+def version_to_apply_on(
+    session: Session, *, user: User, product_id: int, guideline: str, number: str
+) -> GuidelineVersion:
+    """The guideline version named to start an application for a product on.
+
+    A version the person cannot see is not a valid choice; an unknown product is not found first.
+    """
+    get_product(session, user, product_id)
+    try:
+        return get_version(session, slug=guideline, number=number, viewer=user)
+    except NotFound:
+        raise Invalid(
+            fields={"version": N_("Applications start on the version in force of the guideline.")}
+        ) from None
 
 
 def start_application(
@@ -373,6 +532,7 @@ def _used_bytes(session: Session, application: Application) -> int:
 
 
 def _save_within(
+    session: Session,
     store: FileStore,
     stream: BinaryIO,
     filename: str,
@@ -381,9 +541,14 @@ def _save_within(
     max_file_bytes: int,
     max_total_bytes: int,
 ) -> StoredFile:
-    """Store a file no larger than the single-file limit nor the room left in the total."""
+    """Store a file no larger than the single-file limit nor the room left in the total.
+
+    The file follows the session's transaction: a rollback removes it again.
+    """
     try:
-        return store.save(stream, original_name=filename, max_bytes=min(max_file_bytes, room))
+        return store.save(
+            stream, original_name=filename, max_bytes=min(max_file_bytes, room), session=session
+        )
     except FileTooLarge:
         if room < max_file_bytes:
             raise FileTooLarge(
@@ -413,6 +578,7 @@ def add_evidence_file(
     if criterion_code not in applicable_codes(session, application):
         raise Invalid(NOT_ON_CHECKLIST, codes=criterion_code)
     stored = _save_within(
+        session,
         store,
         stream,
         filename,
@@ -483,9 +649,18 @@ def add_evidence_link(
 
 
 def remove_evidence(
-    session: Session, *, actor: User, application: Application, evidence_id: int, now: dt.datetime
-) -> None:
-    """Remove a piece of evidence added in the current round (submitted ones stay)."""
+    session: Session,
+    *,
+    actor: User,
+    application: Application,
+    evidence_id: int,
+    store: FileStore,
+    now: dt.datetime,
+) -> Evidence:
+    """Remove a piece of evidence added in the current round (submitted ones stay).
+
+    Its file leaves the store once the removal is committed.
+    """
     _require_editor(session, actor, application)
     _ensure_editable(application)
     evidence = session.get(Evidence, evidence_id)
@@ -495,18 +670,184 @@ def remove_evidence(
         raise Conflict(N_("Evidence already submitted stays on record; add new evidence instead."))
     session.delete(evidence)
     session.flush()
+    if evidence.stored_key:
+        store.discard(session, evidence.stored_key)
     _log(session, actor, "remove_evidence", application, now, criterion=evidence.criterion_code)
+    return evidence
 
 
-def evidence_for_download(
-    session: Session, *, user: User, evidence_id: int
-) -> tuple[Evidence, Application]:
-    """A stored file the person may download: the organisation's people and the secretariat."""
+# The checklist form ------------------------------------------------------------------------
+
+
+@dataclass
+class CriterionSent:
+    """What one checklist form sent for one criterion: the answer, files and a link."""
+
+    answer: dict[str, Any]  # AnswerInput's fields as typed
+    files: list[tuple[BinaryIO, str]] = field(default_factory=list)
+    files_public: bool = False
+    link_url: str = ""
+    link_label: str = ""
+    link_public: bool = False
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why one thing sent with a form was refused: the error and which of its messages applies."""
+
+    error: DomainError
+    field: str = ""  # the error's message for this field; its main message when empty
+    name: str = ""  # the file the refusal is about
+
+
+@dataclass
+class SavedChecklist:
+    """What a checklist form left unsaved, by form field: nothing when everything was saved."""
+
+    answers_refused: bool = False
+    refusals: dict[str, list[Refusal]] = field(default_factory=dict)
+
+    def refuse(self, form_field: str, refusal: Refusal) -> None:
+        """Note a refusal next to the form field it concerns."""
+        self.refusals.setdefault(form_field, []).append(refusal)
+
+
+def _parse_answers(sent: dict[str, CriterionSent], saved: SavedChecklist) -> dict[str, AnswerInput]:
+    answers: dict[str, AnswerInput] = {}
+    for code, criterion in sent.items():
+        try:
+            answers[code] = parse_input(AnswerInput, criterion.answer)
+        except Invalid as error:
+            for name in error.fields:
+                target = "answer" if name == "value" else name
+                saved.refuse(f"{target}-{code}", Refusal(error, name))
+    saved.answers_refused = bool(saved.refusals)
+    return answers
+
+
+@dataclass
+class _EvidenceBatch:
+    """The files and links of one checklist form, added together or not at all."""
+
+    session: Session
+    actor: User
+    application: Application
+    store: FileStore
+    max_file_bytes: int
+    max_total_bytes: int
+    now: dt.datetime
+    saved: SavedChecklist
+    stored_keys: list[str] = field(default_factory=list)
+
+    def add_files(self, code: str, criterion: CriterionSent) -> None:
+        for stream, filename in criterion.files:
+            try:
+                evidence = add_evidence_file(
+                    self.session,
+                    actor=self.actor,
+                    application=self.application,
+                    criterion_code=code,
+                    stream=stream,
+                    filename=filename,
+                    public=criterion.files_public,
+                    store=self.store,
+                    max_file_bytes=self.max_file_bytes,
+                    max_total_bytes=self.max_total_bytes,
+                    now=self.now,
+                )
+            except Invalid as error:
+                self.saved.refuse(f"files-{code}", Refusal(error, name=clean_filename(filename)))
+                continue
+            if evidence.stored_key:
+                self.stored_keys.append(evidence.stored_key)
+
+    def add_link(self, code: str, criterion: CriterionSent) -> None:
+        url, label = criterion.link_url.strip(), criterion.link_label
+        if not url and not label.strip():
+            return
+        try:
+            link = parse_input(LinkInput, {"criterion_code": code, "url": url, "label": label})
+            add_evidence_link(
+                self.session,
+                actor=self.actor,
+                application=self.application,
+                criterion_code=code,
+                url=link.url,
+                label=link.label,
+                public=criterion.link_public,
+                now=self.now,
+            )
+        except Invalid as error:
+            if "label" in error.fields:
+                self.saved.refuse(f"link_label-{code}", Refusal(error, "label"))
+            if "url" in error.fields:
+                self.saved.refuse(f"link_url-{code}", Refusal(error, "url"))
+            elif "label" not in error.fields:
+                self.saved.refuse(f"link_url-{code}", Refusal(error))
+
+
+def save_checklist(
+    session: Session,
+    *,
+    actor: User,
+    application: Application,
+    sent: dict[str, CriterionSent],
+    store: FileStore,
+    max_file_bytes: int,
+    max_total_bytes: int,
+    now: dt.datetime,
+) -> SavedChecklist:
+    """Save one principle's answers with the files and links sent with them.
+
+    The valid answers are kept whatever else is refused, so nothing typed is lost; the files and
+    links are added only when every answer, file and link is accepted, all of them or none.
+    """
+    saved = SavedChecklist()
+    answers = _parse_answers(sent, saved)
+    save_answers(session, actor=actor, application=application, answers=answers, now=now)
+    if saved.answers_refused:
+        return saved
+    batch = _EvidenceBatch(
+        session, actor, application, store, max_file_bytes, max_total_bytes, now, saved
+    )
+    savepoint = session.begin_nested()
+    try:
+        for code, criterion in sent.items():
+            batch.add_files(code, criterion)
+            batch.add_link(code, criterion)
+    except BaseException:
+        savepoint.rollback()
+        raise
+    if not saved.refusals:
+        savepoint.commit()
+        return saved
+    savepoint.rollback()
+    # Stored within the savepoint only: no row points at them once it is rolled back.
+    for key in batch.stored_keys:
+        store.discard(session, key)
+    return saved
+
+
+@dataclass(frozen=True)
+class StoredDownload:
+    """A stored file someone may download: its key, the name it was sent under, its type."""
+
+    key: str
+    name: str
+    content_type: str
+
+
+def evidence_file(
+    session: Session, *, user: User, application_id: int, evidence_id: int
+) -> StoredDownload:
+    """An evidence file of the application, for the organisation's people and the secretariat."""
     evidence = session.get(Evidence, evidence_id)
     if evidence is None or evidence.stored_key is None:
         raise NotFound()
     application = get_application(session, user, evidence.application_id)
-    return evidence, application
+    if application.id != application_id:
+        raise NotFound()
+    return StoredDownload(evidence.stored_key, evidence.original_name, evidence.content_type)
 
 
 def _snapshot(
@@ -577,11 +918,9 @@ def submit_application(
 ) -> ApplicationSnapshot:
     """Submit a complete self-assessment; from now on it is frozen."""
     _require_editor(session, actor, application)
-    if application.status != S.draft:
-        _transition(application, S.submitted)
-    require_verified(_organization_of(session, application))
+    target = _step(application, "submit", _standing(session, actor, application))
     items = _complete_checklist(session, application)
-    _transition(application, S.submitted)
+    _transition(application, target)
     application.submitted_at = now
     application.return_reason = None
     snapshot = _snapshot(session, application, items, actor, now)
@@ -595,7 +934,7 @@ def withdraw_application(
 ) -> None:
     """The organisation withdraws its application before a decision."""
     _require_editor(session, actor, application)
-    _transition(application, S.withdrawn)
+    _transition(application, _step(application, "withdraw", _standing(session, actor, application)))
     application.withdrawn_at = now
     _log(session, actor, "withdraw", application, now, reason=reason.strip())
 
@@ -608,7 +947,9 @@ def start_screening(
 ) -> None:
     """The secretariat starts checking that the application is complete."""
     _require_secretariat(actor)
-    _transition(application, S.screening)
+    _transition(
+        application, _step(application, "start_screening", _standing(session, actor, application))
+    )
     _log(session, actor, "start_screening", application, now)
 
 
@@ -617,7 +958,7 @@ def accept_application(
 ) -> None:
     """Screening passed: the application goes to review."""
     _require_secretariat(actor)
-    _transition(application, S.under_review)
+    _transition(application, _step(application, "accept", _standing(session, actor, application)))
     _log(session, actor, "accept", application, now)
     _notify_organization(session, application, "mail/application_status.txt", base_url, now)
 
@@ -635,7 +976,7 @@ def return_application(
     _require_secretariat(actor)
     if not reason.strip():
         raise Invalid(fields={"reason": N_("Say what the organisation must complete or correct.")})
-    _transition(application, S.draft)
+    _transition(application, _step(application, "return", _standing(session, actor, application)))
     application.revision += 1
     application.return_reason = reason.strip()
     message = _add_message(session, application, actor, reason, is_request=True, now=now)
@@ -657,7 +998,8 @@ def request_information(
     _require_secretariat(actor)
     if not body.strip():
         raise Invalid(fields={"body": N_("Write the request.")})
-    _transition(application, S.information_requested)
+    target = _step(application, "request_information", _standing(session, actor, application))
+    _transition(application, target)
     application.revision += 1
     message = _add_message(session, application, actor, body, is_request=True, now=now)
     _log(session, actor, "request_information", application, now)
@@ -676,13 +1018,12 @@ def answer_request(
 ) -> ApplicationSnapshot:
     """The organisation answers a request; the revised self-assessment is frozen again."""
     _require_editor(session, actor, application)
-    if application.status != S.information_requested:
-        _transition(application, S.under_review)
+    target = _step(application, "answer_request", _standing(session, actor, application))
     if not body.strip():
         raise Invalid(fields={"body": N_("Write your answer.")})
     items = _complete_checklist(session, application)
     _add_message(session, application, actor, body, is_request=False, now=now)
-    _transition(application, S.under_review)
+    _transition(application, target)
     snapshot = _snapshot(session, application, items, actor, now)
     _log(session, actor, "answer_request", application, now)
     _notify_secretariat(session, application, "mail/application_message.txt", base_url, now)
@@ -699,10 +1040,13 @@ def record_decision(
     base_url: str,
     now: dt.datetime,
 ) -> None:
-    """Record the council's decision, taken by the resolution named (the council calls this)."""
+    """The `decide` step of the life cycle: the council's decision, by the resolution named.
+
+    No page or API calls it yet: the reviews issue opens it by a council ballot.
+    """
     if not resolution.strip():
         raise Invalid(fields={"resolution": N_("A decision needs the resolution that took it.")})
-    _transition(application, S.decided)
+    _transition(application, _step(application, "decide", COUNCIL))
     application.decision = decision
     application.decision_resolution = resolution.strip()
     application.decided_at = now
@@ -736,6 +1080,17 @@ def _add_message(
     return message
 
 
+def _may_write(user: User, member: OrganizationMember | None) -> bool:
+    if member is None:
+        return user.has_role(Role.secretariat)
+    return member.role in EDITING_ROLES
+
+
+def may_post_message(session: Session, user: User, application: Application) -> bool:
+    """Whether the person may write in the application's thread: its editors and the secretariat."""
+    return _may_write(user, membership(session, user, application.organization_id))
+
+
 def post_message(
     session: Session,
     *,
@@ -755,9 +1110,9 @@ def post_message(
     Attachments count toward the application's total of files, like evidence.
     """
     member = membership(session, actor, application.organization_id)
-    staff = actor.has_role(Role.secretariat) and member is None
-    if not staff and (member is None or member.role not in EDITING_ROLES):
+    if not _may_write(actor, member):
         raise NotFound() if member is None else Forbidden()
+    staff = member is None  # only the secretariat writes without being a member
     if not body.strip():
         raise Invalid(fields={"body": N_("Write a message.")})
     if len(attachments) > max_files:
@@ -766,34 +1121,29 @@ def post_message(
             count=max_files,
         )
     message = _add_message(session, application, actor, body, is_request=False, now=now)
-    stored_keys: list[str] = []
     room = max_total_bytes - _used_bytes(session, application)
-    try:
-        for stream, filename in attachments:
-            stored = _save_within(
-                store,
-                stream,
-                filename,
-                room=room,
-                max_file_bytes=max_file_bytes,
-                max_total_bytes=max_total_bytes,
+    # Stored for the session: a refused attachment's rollback removes the ones stored before it.
+    for stream, filename in attachments:
+        stored = _save_within(
+            session,
+            store,
+            stream,
+            filename,
+            room=room,
+            max_file_bytes=max_file_bytes,
+            max_total_bytes=max_total_bytes,
+        )
+        room -= stored.size
+        session.add(
+            MessageAttachment(
+                message_id=message.id,
+                stored_key=stored.key,
+                original_name=stored.original_name,
+                content_type=stored.content_type,
+                size=stored.size,
+                sha256=stored.sha256,
             )
-            room -= stored.size
-            stored_keys.append(stored.key)
-            session.add(
-                MessageAttachment(
-                    message_id=message.id,
-                    stored_key=stored.key,
-                    original_name=stored.original_name,
-                    content_type=stored.content_type,
-                    size=stored.size,
-                    sha256=stored.sha256,
-                )
-            )
-    except Invalid:
-        for key in stored_keys:
-            store.delete(key)
-        raise
+        )
     session.flush()
     _log(session, actor, "message", application, now, attachments=len(attachments))
     if staff:
@@ -803,36 +1153,55 @@ def post_message(
     return message
 
 
+def thread_page(
+    session: Session, application: Application, *, params: PageParams
+) -> tuple[list[Message], int]:
+    """One page of the application's thread, oldest first, with authors and attachments."""
+    query = (
+        select(Message)
+        .where(Message.application_id == application.id)
+        .options(joinedload(Message.author), selectinload(Message.attachments))
+        .order_by(Message.id)
+    )
+    return paginate(session, query, params)
+
+
+def sent_message(session: Session, message_id: int) -> Message:
+    """A message just written, with its author and attachments."""
+    message = session.scalar(
+        select(Message)
+        .where(Message.id == message_id)
+        .options(joinedload(Message.author), selectinload(Message.attachments))
+    )
+    assert message is not None
+    return message
+
+
 def thread(
     session: Session, application: Application
 ) -> list[tuple[Message, User, list[MessageAttachment]]]:
     """The messages of an application with their authors and attachments, oldest first."""
-    rows = session.execute(
-        select(Message, User)
-        .join(User, User.id == Message.author_id)
+    messages = session.scalars(
+        select(Message)
         .where(Message.application_id == application.id)
+        .options(joinedload(Message.author), selectinload(Message.attachments))
         .order_by(Message.id)
-    ).all()
-    attachments: dict[int, list[MessageAttachment]] = {}
-    ids = [m.id for m, _u in rows]
-    if ids:
-        for att in session.scalars(
-            select(MessageAttachment).where(MessageAttachment.message_id.in_(ids))
-        ):
-            attachments.setdefault(att.message_id, []).append(att)
-    return [(m, u, attachments.get(m.id, [])) for m, u in rows]
+    )
+    return [(m, m.author, list(m.attachments)) for m in messages]
 
 
-def attachment_for_download(
-    session: Session, *, user: User, attachment_id: int
-) -> tuple[MessageAttachment, Application]:
-    """A message attachment the person may download."""
+def attachment_file(
+    session: Session, *, user: User, application_id: int, attachment_id: int
+) -> StoredDownload:
+    """A file sent with a message of the application's thread, for those who may read it."""
     attachment = session.get(MessageAttachment, attachment_id)
     if attachment is None:
         raise NotFound()
     message = session.get(Message, attachment.message_id)
     assert message is not None
-    return attachment, get_application(session, user, message.application_id)
+    if get_application(session, user, message.application_id).id != application_id:
+        raise NotFound()
+    return StoredDownload(attachment.stored_key, attachment.original_name, attachment.content_type)
 
 
 def _notify_organization(

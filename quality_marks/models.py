@@ -16,10 +16,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.accounts import User
 from core.db import Base, UTCDateTime
-from guidelines.models import RiskLevel
+from guidelines.models import GuidelineVersion, RiskLevel
 
 
 class OrgSize(enum.StrEnum):
@@ -232,6 +233,9 @@ class Product(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
+    # Read-only paths for pages, loaded explicitly by the query functions; writes go by id.
+    organization: Mapped[Organization] = relationship(lazy="raise", viewonly=True)
+
 
 class Application(Base):
     """A request for the quality mark for one product against one adopted guideline version."""
@@ -258,6 +262,20 @@ class Application(Base):
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    # Read-only paths for pages, loaded explicitly by the query functions; writes go by id.
+    organization: Mapped[Organization] = relationship(lazy="raise", viewonly=True)
+    product: Mapped[Product] = relationship(lazy="raise", viewonly=True)
+    guideline_version: Mapped[GuidelineVersion] = relationship(lazy="raise", viewonly=True)
+    answers: Mapped[list[Answer]] = relationship(
+        lazy="raise", viewonly=True, order_by="Answer.criterion_code"
+    )
+    evidence: Mapped[list[Evidence]] = relationship(
+        lazy="raise", viewonly=True, order_by="Evidence.id"
+    )
+    messages: Mapped[list[Message]] = relationship(
+        lazy="raise", viewonly=True, order_by="Message.id"
+    )
 
 
 class Answer(Base):
@@ -328,6 +346,11 @@ class Message(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
+    author: Mapped[User] = relationship(lazy="raise", viewonly=True)
+    attachments: Mapped[list[MessageAttachment]] = relationship(
+        lazy="raise", viewonly=True, order_by="MessageAttachment.id"
+    )
+
 
 class MessageAttachment(Base):
     """A file sent with a message."""
@@ -341,3 +364,5 @@ class MessageAttachment(Base):
     content_type: Mapped[str] = mapped_column(String(120))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
+
+    message: Mapped[Message] = relationship(lazy="raise", viewonly=True)

@@ -10,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.accounts import User
+from core.api import PageParams, paginate
 from core.audit import record_event
 from core.errors import N_, Invalid, NotFound
 from guidelines.models import GuidelineVersion, RiskLevel
 from quality_marks.geography import MEXICAN_STATES, SECTORS
-from quality_marks.models import Application, Product
+from quality_marks.models import Application, Organization, Product
 from quality_marks.organizations import EDITING_ROLES, require_member
 from quality_marks.schemas import ProductInput
 
@@ -209,9 +210,24 @@ def product_applications(session: Session, product_id: int) -> list[Application]
     )
 
 
-def version_to_apply_on(session: Session, version_id: int | None) -> GuidelineVersion:
+def chosen_version(session: Session, version_id: int | None) -> GuidelineVersion:
     """The guideline version chosen for a new application, refused when there is none."""
     version = session.get(GuidelineVersion, version_id) if version_id is not None else None
     if version is None:
         raise Invalid(fields={"version": N_("Choose one of the options.")})
     return version
+
+
+# Queries for the API -----------------------------------------------------------------------
+
+
+def products_page(
+    session: Session, organization: Organization, *, params: PageParams
+) -> tuple[list[Product], int]:
+    """One page of an organisation's products, by name."""
+    query = (
+        select(Product)
+        .where(Product.organization_id == organization.id)
+        .order_by(Product.name, Product.id)
+    )
+    return paginate(session, query, params)

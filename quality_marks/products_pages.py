@@ -327,7 +327,7 @@ def start_application_page(
             session,
             actor=user,
             product_id=product.id,
-            guideline_version=products.version_to_apply_on(session, parse_int(values["version"])),
+            guideline_version=products.chosen_version(session, parse_int(values["version"])),
             now=now,
         )
     except (Invalid, Conflict) as error:

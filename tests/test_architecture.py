@@ -127,8 +127,6 @@ LEGACY_ROUTE_MODULES = {
     "council/routes.py",
     "guidelines/consultation_routes.py",
     "guidelines/routes.py",
-    "quality_marks/api_routes.py",
-    "quality_marks/application_routes.py",
 }
 ROUTE_METHODS = {"get", "post", "put", "patch", "delete", "api_route"}
 MAX_HANDLER_LINES = 25
