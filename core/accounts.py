@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, func, select, update
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, Select, String, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from zxcvbn import zxcvbn
 
@@ -530,6 +530,20 @@ def set_password_with_token(
     return user
 
 
+def may_manage_accounts(actor: User) -> bool:
+    """Whether the person looks after other people's accounts (invites, signs them out)."""
+    return actor.has_role(Role.secretariat)
+
+
+def invitation_role(*, full_name: str, role: str) -> Role:
+    """The role an invitation form asks for; refused without a name or an invitable role."""
+    if not full_name.strip():
+        raise Invalid(fields={"full_name": N_("Enter the person's name.")})
+    if role not in {r.value for r in INVITABLE_ROLES}:
+        raise Invalid(fields={"role": N_("Choose a role.")})
+    return Role(role)
+
+
 def invite_user(
     session: Session,
     *,
@@ -542,7 +556,7 @@ def invite_user(
     now: dt.datetime,
 ) -> User:
     """The secretariat invites a member, expert or colleague, who sets a password by link."""
-    if not actor.has_role(Role.secretariat):
+    if not may_manage_accounts(actor):
         raise Forbidden()
     if role not in INVITABLE_ROLES:
         raise Invalid(fields={"role": N_("This role cannot be given by invitation.")})
@@ -615,6 +629,11 @@ def open_invited_account(
 def list_users(session: Session) -> list[User]:
     """Every account, by name."""
     return list(session.scalars(select(User).order_by(func.lower(User.full_name))))
+
+
+def users_by_id() -> Select[User]:
+    """Every account in the order the API pages through them."""
+    return select(User).order_by(User.id)
 
 
 def issue_api_token(
@@ -827,7 +846,7 @@ def end_sessions(
 
 def sign_out_everywhere(session: Session, *, actor: User, user_id: int, now: dt.datetime) -> int:
     """An administrator ends every session of an account (a lost laptop, a departure)."""
-    if not actor.has_role(Role.secretariat):
+    if not may_manage_accounts(actor):
         raise Forbidden()
     return end_sessions(
         session, user=get_user(session, user_id), actor=actor, now=now, reason="admin"

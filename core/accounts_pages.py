@@ -1,25 +1,27 @@
-"""Account pages (sign-in, passwords, invitations, API tokens) and the account API."""
+"""Account pages: language choice, sign-in, passwords, invitations, sessions, API tokens, users."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.accounts import (
     INVITABLE_ROLES,
     ROLE_LABELS,
-    Role,
+    ApiToken,
     TokenPurpose,
     User,
+    UserSession,
     authenticate,
     change_password,
     check_account_token,
     hash_token,
+    invitation_role,
     invite_user,
     issue_api_token,
     list_api_tokens,
@@ -31,17 +33,23 @@ from core.accounts import (
     sign_out_everywhere,
     sign_out_other_sessions,
 )
-from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params, paginate
+from core.api import ObjectId
 from core.auth import Now, SignedIn, Staff, client_ip, current_session_key, sign_in, sign_out
 from core.db import get_session, utcnow
 from core.errors import N_, DomainError, Invalid
 from core.i18n import LOCALE_COOKIE, LOCALES, normalize_locale
-from core.schemas import InvitationIn, UserOut
 from core.submissions import Once
-from core.web import error_fields, error_message, flash, redirect, render_page
+from core.web import (
+    PageForm,
+    error_message,
+    flash,
+    redirect,
+    refuse_form,
+    render_page,
+    render_refused,
+)
 
 pages = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERROR_RESPONSES)
 
 DbSession = Annotated[Session, Depends(get_session)]
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
@@ -52,23 +60,6 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
-
-
-def _form_error(
-    request: Request, template: str, error: DomainError, values: dict[str, str], **extra: object
-) -> HTMLResponse:
-    fields = error_fields(request, error) if isinstance(error, Invalid) else {}
-    return render_page(
-        request,
-        template,
-        {
-            "values": values,
-            "errors": fields,
-            "form_error": error_message(request, error) if not fields else None,
-            **extra,
-        },
-        status_code=error.status_code,
-    )
 
 
 @pages.post("/language")
@@ -108,6 +99,7 @@ def signin(
 ) -> Response:
     """Check the credentials and start a session."""
     settings = request.app.state.settings
+    refusal: DomainError | None = None
     try:
         user = authenticate(
             session,
@@ -119,11 +111,11 @@ def signin(
             lockout=dt.timedelta(minutes=settings.signin_lockout_minutes),
         )
     except DomainError as error:
-        session.commit()  # failed attempts must be counted even though sign-in failed
-        return _form_error(
-            request, "core/signin.html", error, {"email": email, "next": safe_next(next)}
-        )
-    session.commit()
+        refusal = error
+    session.commit()  # failed attempts must be counted even though sign-in failed
+    if refusal is not None:
+        values = {"email": email, "next": safe_next(next)}
+        return render_refused(request, session, refusal, "core/signin.html", values)
     sign_in(request, user)
     flash(request, N_("Welcome, %(name)s."), name=user.full_name)
     return redirect(safe_next(next))
@@ -138,29 +130,58 @@ def signout(request: Request, session: DbSession) -> RedirectResponse:
     return redirect("/")
 
 
-def _account_context(request: Request, session: Session, user: User) -> dict[str, object]:
+@dataclass
+class AccountPage:
+    """The person's own account page: open sessions, API tokens and a token just created."""
+
+    tokens: list[ApiToken]
+    sessions: list[UserSession]
+    current_session: str
+    new_token: str | None = None
+
+    def context(self) -> dict[str, Any]:
+        """The names the account template reads."""
+        return {
+            "tokens": self.tokens,
+            "sessions": self.sessions,
+            "current_session": self.current_session,
+            "new_token": self.new_token,
+            "role_labels": ROLE_LABELS,
+        }
+
+
+def _account_page(
+    request: Request, session: Session, user: User, *, new_token: str | None = None
+) -> AccountPage:
     settings = request.app.state.settings
-    return {
-        "tokens": list_api_tokens(session, user=user),
-        "sessions": list_open_sessions(
+    return AccountPage(
+        tokens=list_api_tokens(session, user=user),
+        sessions=list_open_sessions(
             session,
             user=user,
             now=utcnow(),
             idle=dt.timedelta(minutes=settings.session_idle_minutes),
             absolute=dt.timedelta(hours=settings.session_absolute_hours),
         ),
-        "current_session": hash_token(current_session_key(request) or ""),
-        "role_labels": ROLE_LABELS,
-        "new_token": None,
-    }
+        current_session=hash_token(current_session_key(request) or ""),
+        new_token=new_token,
+    )
+
+
+def _account_refused(
+    request: Request, session: Session, user: User, error: DomainError, values: dict[str, str]
+) -> HTMLResponse:
+    """The account page again after a refused form, loaded from the rolled-back session."""
+    form = refuse_form(request, session, error, values)
+    context = {**_account_page(request, session, user).context(), **form.context()}
+    return render_page(request, "core/account.html", context, status_code=error.status_code)
 
 
 @pages.get("/account")
 def account(request: Request, session: DbSession, user: SignedIn) -> HTMLResponse:
     """The person's own account: profile, password, sessions and API tokens."""
-    return render_page(
-        request, "core/account.html", {**_account_context(request, session, user), "errors": {}}
-    )
+    context = {**_account_page(request, session, user).context(), "errors": {}}
+    return render_page(request, "core/account.html", context)
 
 
 @pages.post("/account/password", response_model=None)
@@ -183,9 +204,7 @@ def account_password(
             keep_session=current_session_key(request),
         )
     except DomainError as error:
-        return _form_error(
-            request, "core/account.html", error, {}, **_account_context(request, session, user)
-        )
+        return _account_refused(request, session, user, error, {})
     session.commit()
     flash(request, N_("Your password has been changed."))
     return redirect("/account")
@@ -217,21 +236,11 @@ def account_token_create(
     try:
         _token, plain = issue_api_token(session, user=user, name=name, now=now)
     except DomainError as error:
-        return _form_error(
-            request,
-            "core/account.html",
-            error,
-            {"name": name},
-            **_account_context(request, session, user),
-        )
+        return _account_refused(request, session, user, error, {"name": name})
     once.done("/account", now=now)  # a resend lists the token; its value is shown only once
     session.commit()
-    return render_page(
-        request,
-        "core/account.html",
-        {**_account_context(request, session, user), "errors": {}, "new_token": plain},
-        status_code=201,
-    )
+    context = {**_account_page(request, session, user, new_token=plain).context(), "errors": {}}
+    return render_page(request, "core/account.html", context, status_code=201)
 
 
 @pages.post("/account/tokens/{token_id}/revoke")
@@ -265,7 +274,7 @@ def reset_request(
             now=now,
         )
     except DomainError as error:
-        return _form_error(request, "core/reset_request.html", error, {"email": email})
+        return render_refused(request, session, error, "core/reset_request.html", {"email": email})
     session.commit()
     flash(
         request,
@@ -280,14 +289,37 @@ def _token_page(purpose: TokenPurpose) -> str:
     return "core/reset_password.html" if purpose == TokenPurpose.reset else "core/invitation.html"
 
 
+def _invalid_link(request: Request, error: DomainError) -> HTMLResponse:
+    """The page for a used or expired link; it is refused before anything is written."""
+    context = PageForm(message=error_message(request, error)).context()
+    return render_page(request, "core/token_invalid.html", context, status_code=error.status_code)
+
+
 def _token_form(
     request: Request, session: Session, token: str, purpose: TokenPurpose, now: dt.datetime
 ) -> HTMLResponse:
     try:
         user = check_account_token(session, token=token, purpose=purpose, now=now)
     except DomainError as error:
-        return _form_error(request, "core/token_invalid.html", error, {})
+        return _invalid_link(request, error)
     return render_page(request, _token_page(purpose), {"account": user, "errors": {}, "values": {}})
+
+
+def _token_refused(
+    request: Request,
+    session: Session,
+    error: Invalid,
+    token: str,
+    purpose: TokenPurpose,
+    now: dt.datetime,
+) -> HTMLResponse:
+    """A refused password shows its form again; a refused link says the link is not valid."""
+    if not error.fields:
+        return _invalid_link(request, error)
+    form = refuse_form(request, session, error, {})
+    account_user = check_account_token(session, token=token, purpose=purpose, now=now)
+    context = {**form.context(), "account": account_user}
+    return render_page(request, _token_page(purpose), context, status_code=error.status_code)
 
 
 def _token_submit(
@@ -303,10 +335,7 @@ def _token_submit(
             session, token=token, purpose=purpose, password=password, now=now
         )
     except Invalid as error:
-        if not error.fields:
-            return _form_error(request, "core/token_invalid.html", error, {})
-        account_user = check_account_token(session, token=token, purpose=purpose, now=now)
-        return _form_error(request, _token_page(purpose), error, {}, account=account_user)
+        return _token_refused(request, session, error, token, purpose, now)
     session.commit()
     sign_in(request, user)
     flash(request, N_("Your password has been set. You are signed in."))
@@ -349,20 +378,19 @@ def invitation_submit(
     return _token_submit(request, session, token, TokenPurpose.invite, password, now)
 
 
+def _users_context(session: Session) -> dict[str, Any]:
+    return {
+        "users": list_users(session),
+        "role_labels": ROLE_LABELS,
+        "invitable_roles": INVITABLE_ROLES,
+    }
+
+
 @pages.get("/admin/users")
 def users_page(request: Request, session: DbSession, user: Staff) -> HTMLResponse:
     """The secretariat's list of accounts and the invitation form."""
-    return render_page(
-        request,
-        "core/users.html",
-        {
-            "users": list_users(session),
-            "role_labels": ROLE_LABELS,
-            "invitable_roles": INVITABLE_ROLES,
-            "values": {},
-            "errors": {},
-        },
-    )
+    context = {**_users_context(session), "values": {}, "errors": {}}
+    return render_page(request, "core/users.html", context)
 
 
 @pages.post("/admin/users/invite", response_model=None)
@@ -380,30 +408,20 @@ def users_invite(
     """Invite a person by e-mail."""
     values = {"email": email, "full_name": full_name, "role": role, "locale": locale}
     try:
-        if not full_name.strip():
-            raise Invalid(fields={"full_name": N_("Enter the person's name.")})
-        if role not in {r.value for r in INVITABLE_ROLES}:
-            raise Invalid(fields={"role": N_("Choose a role.")})
         invite_user(
             session,
             actor=user,
             email=email,
             full_name=full_name,
-            role=Role(role),
+            role=invitation_role(full_name=full_name, role=role),
             locale=normalize_locale(locale) or "es_MX",
             base_url=request.app.state.settings.base_url,
             now=now,
         )
     except DomainError as error:
-        return _form_error(
-            request,
-            "core/users.html",
-            error,
-            values,
-            users=list_users(session),
-            role_labels=ROLE_LABELS,
-            invitable_roles=INVITABLE_ROLES,
-        )
+        form = refuse_form(request, session, error, values)
+        context = {**_users_context(session), **form.context()}
+        return render_page(request, "core/users.html", context, status_code=error.status_code)
     once.done("/admin/users", now=now)
     session.commit()
     flash(request, N_("An invitation has been sent to %(email)s."), email=email)
@@ -419,42 +437,3 @@ def users_sign_out_everywhere(
     session.commit()
     flash(request, N_("Sessions signed out: %(count)s."), count=ended)
     return redirect("/admin/users")
-
-
-@api.get("/me", response_model=UserOut)
-def api_me(user: SignedIn) -> User:
-    """The account the bearer token belongs to."""
-    return user
-
-
-@api.get("/users", response_model=Page[UserOut])
-def api_users(
-    session: DbSession, user: Staff, params: Annotated[PageParams, Depends(page_params)]
-) -> Page[UserOut]:
-    """Every account (secretariat only)."""
-    rows, total = paginate(session, select(User).order_by(User.id), params)
-    return Page[UserOut](
-        items=[UserOut.model_validate(row) for row in rows],
-        total=total,
-        page=params.page,
-        page_size=params.page_size,
-    )
-
-
-@api.post("/users/invitations", response_model=UserOut, status_code=201)
-def api_invite(
-    request: Request, session: DbSession, user: Staff, now: Now, body: InvitationIn
-) -> User:
-    """Invite a council member, expert or secretariat colleague by e-mail."""
-    invited = invite_user(
-        session,
-        actor=user,
-        email=body.email,
-        full_name=body.full_name,
-        role=body.role,
-        locale=normalize_locale(body.locale) or "es_MX",
-        base_url=request.app.state.settings.base_url,
-        now=now,
-    )
-    session.commit()
-    return invited
