@@ -1,4 +1,4 @@
-"""Account pages: language choice, sign-in, passwords, invitations, sessions, API tokens, users."""
+"""Account pages: language choice, sign-in, the account page, sessions, API tokens, users."""
 
 from __future__ import annotations
 
@@ -14,12 +14,10 @@ from core.accounts import (
     INVITABLE_ROLES,
     ROLE_LABELS,
     ApiToken,
-    TokenPurpose,
     User,
     UserSession,
     authenticate,
     change_password,
-    check_account_token,
     hash_token,
     invitation_role,
     invite_user,
@@ -27,27 +25,17 @@ from core.accounts import (
     list_api_tokens,
     list_open_sessions,
     list_users,
-    request_password_reset,
     revoke_api_token,
-    set_password_with_token,
     sign_out_everywhere,
     sign_out_other_sessions,
 )
 from core.api import ObjectId
 from core.auth import Now, SignedIn, Staff, client_ip, current_session_key, sign_in, sign_out
 from core.db import get_session, utcnow
-from core.errors import N_, DomainError, Invalid
+from core.errors import N_, DomainError
 from core.i18n import LOCALE_COOKIE, LOCALES, normalize_locale
 from core.submissions import Once
-from core.web import (
-    PageForm,
-    error_message,
-    flash,
-    redirect,
-    refuse_form,
-    render_page,
-    render_refused,
-)
+from core.web import flash, redirect, refuse_form, render_page, render_refused
 
 pages = APIRouter(include_in_schema=False)
 
@@ -252,130 +240,6 @@ def account_token_revoke(
     session.commit()
     flash(request, N_("The token has been revoked."))
     return redirect("/account")
-
-
-@pages.get("/account/reset")
-def reset_request_form(request: Request) -> HTMLResponse:
-    """Ask for a password reset link."""
-    return render_page(request, "core/reset_request.html", {"values": {}, "errors": {}})
-
-
-@pages.post("/account/reset", response_model=None)
-def reset_request(
-    request: Request, session: DbSession, now: Now, email: Annotated[str, Form()] = ""
-) -> Response:
-    """E-mail a reset link if the address has an account; the answer never tells which."""
-    try:
-        request_password_reset(
-            session,
-            email=email,
-            client_ip=client_ip(request),
-            base_url=request.app.state.settings.base_url,
-            now=now,
-        )
-    except DomainError as error:
-        return render_refused(request, session, error, "core/reset_request.html", {"email": email})
-    session.commit()
-    flash(
-        request,
-        N_("If an account exists for %(email)s, a link to choose a new password is on its way."),
-        "info",
-        email=email,
-    )
-    return redirect("/signin")
-
-
-def _token_page(purpose: TokenPurpose) -> str:
-    return "core/reset_password.html" if purpose == TokenPurpose.reset else "core/invitation.html"
-
-
-def _invalid_link(request: Request, error: DomainError) -> HTMLResponse:
-    """The page for a used or expired link; it is refused before anything is written."""
-    context = PageForm(message=error_message(request, error)).context()
-    return render_page(request, "core/token_invalid.html", context, status_code=error.status_code)
-
-
-def _token_form(
-    request: Request, session: Session, token: str, purpose: TokenPurpose, now: dt.datetime
-) -> HTMLResponse:
-    try:
-        user = check_account_token(session, token=token, purpose=purpose, now=now)
-    except DomainError as error:
-        return _invalid_link(request, error)
-    return render_page(request, _token_page(purpose), {"account": user, "errors": {}, "values": {}})
-
-
-def _token_refused(
-    request: Request,
-    session: Session,
-    error: Invalid,
-    token: str,
-    purpose: TokenPurpose,
-    now: dt.datetime,
-) -> HTMLResponse:
-    """A refused password shows its form again; a refused link says the link is not valid."""
-    if not error.fields:
-        return _invalid_link(request, error)
-    form = refuse_form(request, session, error, {})
-    account_user = check_account_token(session, token=token, purpose=purpose, now=now)
-    context = {**form.context(), "account": account_user}
-    return render_page(request, _token_page(purpose), context, status_code=error.status_code)
-
-
-def _token_submit(
-    request: Request,
-    session: Session,
-    token: str,
-    purpose: TokenPurpose,
-    password: str,
-    now: dt.datetime,
-) -> Response:
-    try:
-        user = set_password_with_token(
-            session, token=token, purpose=purpose, password=password, now=now
-        )
-    except Invalid as error:
-        return _token_refused(request, session, error, token, purpose, now)
-    session.commit()
-    sign_in(request, user)
-    flash(request, N_("Your password has been set. You are signed in."))
-    return redirect("/")
-
-
-@pages.get("/account/reset/{token}")
-def reset_form(request: Request, session: DbSession, now: Now, token: str) -> HTMLResponse:
-    """Choose a new password with an e-mailed reset link."""
-    return _token_form(request, session, token, TokenPurpose.reset, now)
-
-
-@pages.post("/account/reset/{token}", response_model=None)
-def reset_submit(
-    request: Request,
-    session: DbSession,
-    now: Now,
-    token: str,
-    password: Annotated[str, Form()] = "",
-) -> Response:
-    """Set the new password; the link cannot be used again."""
-    return _token_submit(request, session, token, TokenPurpose.reset, password, now)
-
-
-@pages.get("/account/invitation/{token}")
-def invitation_form(request: Request, session: DbSession, now: Now, token: str) -> HTMLResponse:
-    """Accept an invitation by choosing a password."""
-    return _token_form(request, session, token, TokenPurpose.invite, now)
-
-
-@pages.post("/account/invitation/{token}", response_model=None)
-def invitation_submit(
-    request: Request,
-    session: DbSession,
-    now: Now,
-    token: str,
-    password: Annotated[str, Form()] = "",
-) -> Response:
-    """Set the invited account's password and sign in."""
-    return _token_submit(request, session, token, TokenPurpose.invite, password, now)
 
 
 def _users_context(session: Session) -> dict[str, Any]:
