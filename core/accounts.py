@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from zxcvbn import zxcvbn
 
 from core.audit import record_event
-from core.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime, reading_session
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound, RateLimited
 from core.forms import FIELD_MESSAGES, is_single_line
 from core.mail import queue_mail
@@ -310,7 +310,9 @@ def authenticate(
     """Sign a person in by e-mail and password, locking the address after repeated failures.
 
     Every address gets the same answer after the same work (one hash verification), whatever
-    its state: unknown, invited and not activated, inactive, or real.
+    its state: unknown, invited and not activated, inactive, or real. The verification, slow by
+    design, runs between two transactions: nobody waits on the write lock or on the limit keys
+    while it runs, and the outcome is written in one short transaction after it.
     """
     check_email_length(email)
     email = normalize_email(email)
@@ -318,12 +320,21 @@ def authenticate(
         (SIGNIN_BUCKET, email, max_failures),
         (SIGNIN_IP_BUCKET, client_ip, SIGNIN_IP_LIMIT),
     )
+    user_id, stored_hash = _signin_candidate(
+        session, email=email, limits=limits, lockout=lockout, now=now
+    )
+    matches = password_matches(stored_hash or _unknown_account_hash(), password)
+    # The limits again, now held until the outcome is written: parallel failures count exactly.
     for bucket, key, limit in limits:
         check_limit(session, bucket=bucket, key=key, limit=limit, window=lockout, now=now)
-    user = find_user_by_email(session, email)
-    stored_hash = user.password_hash if user is not None else None
-    matches = password_matches(stored_hash or _unknown_account_hash(), password)
-    if not matches or stored_hash is None or user is None or not user.is_active:
+    user = session.get(User, user_id) if user_id is not None else None
+    if (
+        not matches
+        or stored_hash is None
+        or user is None
+        or not user.is_active
+        or user.password_hash != stored_hash  # changed while the password was being checked
+    ):
         record_event(
             session,
             actor=None,
@@ -348,6 +359,26 @@ def authenticate(
         now=now,
     )
     return user
+
+
+def _signin_candidate(
+    session: Session,
+    *,
+    email: str,
+    limits: Sequence[tuple[str, str, int]],
+    lockout: dt.timedelta,
+    now: dt.datetime,
+) -> tuple[int | None, str | None]:
+    """The account signing in and its password hash, read without taking the write lock.
+
+    A locked address or network address is refused here, before any hash is verified.
+    """
+    session.flush()  # the reading session sees only what this one has written
+    with reading_session(session) as reader:
+        for bucket, key, limit in limits:
+            check_limit(reader, bucket=bucket, key=key, limit=limit, window=lockout, now=now)
+        user = find_user_by_email(reader, email)
+        return (user.id, user.password_hash) if user is not None else (None, None)
 
 
 def _audit_lockout(
