@@ -327,7 +327,8 @@ def authenticate(
     # The limits again, now held until the outcome is written: parallel failures count exactly.
     for bucket, key, limit in limits:
         check_limit(session, bucket=bucket, key=key, limit=limit, window=lockout, now=now)
-    user = session.get(User, user_id) if user_id is not None else None
+    # Read again in this transaction: the copy this session may hold can predate the check.
+    user = session.get(User, user_id, populate_existing=True) if user_id is not None else None
     if (
         not matches
         or stored_hash is None

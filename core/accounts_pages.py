@@ -141,6 +141,7 @@ class AccountPage:
 def _account_page(
     request: Request, session: Session, user: User, *, new_token: str | None = None
 ) -> AccountPage:
+    """The account page of the signed-in person, with a token's value when one was just made."""
     settings = request.app.state.settings
     return AccountPage(
         tokens=list_api_tokens(session, user=user),
@@ -243,6 +244,7 @@ def account_token_revoke(
 
 
 def _users_context(session: Session) -> dict[str, Any]:
+    """What the users page shows besides its invitation form: the accounts and the roles."""
     return {
         "users": list_users(session),
         "role_labels": ROLE_LABELS,
