@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, func, select, update
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, Select, String, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from zxcvbn import zxcvbn
 
 from core.audit import record_event
-from core.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime, reading_session
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound, RateLimited
 from core.forms import FIELD_MESSAGES, is_single_line
 from core.mail import queue_mail
@@ -310,7 +310,9 @@ def authenticate(
     """Sign a person in by e-mail and password, locking the address after repeated failures.
 
     Every address gets the same answer after the same work (one hash verification), whatever
-    its state: unknown, invited and not activated, inactive, or real.
+    its state: unknown, invited and not activated, inactive, or real. The verification, slow by
+    design, runs between two transactions: nobody waits on the write lock or on the limit keys
+    while it runs, and the outcome is written in one short transaction after it.
     """
     check_email_length(email)
     email = normalize_email(email)
@@ -318,12 +320,22 @@ def authenticate(
         (SIGNIN_BUCKET, email, max_failures),
         (SIGNIN_IP_BUCKET, client_ip, SIGNIN_IP_LIMIT),
     )
+    user_id, stored_hash = _signin_candidate(
+        session, email=email, limits=limits, lockout=lockout, now=now
+    )
+    matches = password_matches(stored_hash or _unknown_account_hash(), password)
+    # The limits again, now held until the outcome is written: parallel failures count exactly.
     for bucket, key, limit in limits:
         check_limit(session, bucket=bucket, key=key, limit=limit, window=lockout, now=now)
-    user = find_user_by_email(session, email)
-    stored_hash = user.password_hash if user is not None else None
-    matches = password_matches(stored_hash or _unknown_account_hash(), password)
-    if not matches or stored_hash is None or user is None or not user.is_active:
+    # Read again in this transaction: the copy this session may hold can predate the check.
+    user = session.get(User, user_id, populate_existing=True) if user_id is not None else None
+    if (
+        not matches
+        or stored_hash is None
+        or user is None
+        or not user.is_active
+        or user.password_hash != stored_hash  # changed while the password was being checked
+    ):
         record_event(
             session,
             actor=None,
@@ -348,6 +360,26 @@ def authenticate(
         now=now,
     )
     return user
+
+
+def _signin_candidate(
+    session: Session,
+    *,
+    email: str,
+    limits: Sequence[tuple[str, str, int]],
+    lockout: dt.timedelta,
+    now: dt.datetime,
+) -> tuple[int | None, str | None]:
+    """The account signing in and its password hash, read without taking the write lock.
+
+    A locked address or network address is refused here, before any hash is verified.
+    """
+    session.flush()  # the reading session sees only what this one has written
+    with reading_session(session) as reader:
+        for bucket, key, limit in limits:
+            check_limit(reader, bucket=bucket, key=key, limit=limit, window=lockout, now=now)
+        user = find_user_by_email(reader, email)
+        return (user.id, user.password_hash) if user is not None else (None, None)
 
 
 def _audit_lockout(
@@ -530,6 +562,20 @@ def set_password_with_token(
     return user
 
 
+def may_manage_accounts(actor: User) -> bool:
+    """Whether the person looks after other people's accounts (invites, signs them out)."""
+    return actor.has_role(Role.secretariat)
+
+
+def invitation_role(*, full_name: str, role: str) -> Role:
+    """The role an invitation form asks for; refused without a name or an invitable role."""
+    if not full_name.strip():
+        raise Invalid(fields={"full_name": N_("Enter the person's name.")})
+    if role not in {r.value for r in INVITABLE_ROLES}:
+        raise Invalid(fields={"role": N_("Choose a role.")})
+    return Role(role)
+
+
 def invite_user(
     session: Session,
     *,
@@ -542,7 +588,7 @@ def invite_user(
     now: dt.datetime,
 ) -> User:
     """The secretariat invites a member, expert or colleague, who sets a password by link."""
-    if not actor.has_role(Role.secretariat):
+    if not may_manage_accounts(actor):
         raise Forbidden()
     if role not in INVITABLE_ROLES:
         raise Invalid(fields={"role": N_("This role cannot be given by invitation.")})
@@ -615,6 +661,11 @@ def open_invited_account(
 def list_users(session: Session) -> list[User]:
     """Every account, by name."""
     return list(session.scalars(select(User).order_by(func.lower(User.full_name))))
+
+
+def users_by_id() -> Select[User]:
+    """Every account in the order the API pages through them."""
+    return select(User).order_by(User.id)
 
 
 def issue_api_token(
@@ -827,7 +878,7 @@ def end_sessions(
 
 def sign_out_everywhere(session: Session, *, actor: User, user_id: int, now: dt.datetime) -> int:
     """An administrator ends every session of an account (a lost laptop, a departure)."""
-    if not actor.has_role(Role.secretariat):
+    if not may_manage_accounts(actor):
         raise Forbidden()
     return end_sessions(
         session, user=get_user(session, user_id), actor=actor, now=now, reason="admin"

@@ -235,6 +235,14 @@ def side_session(session: Session) -> Session:
     return Session(bind=bind)  # a test's connection: the write joins its open transaction
 
 
+def reading_session(session: Session) -> Session:
+    """A reading session beside `session`; on SQLite it does not take the write lock."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine):
+        return Session(bind=bind.execution_options(**{WRITE_OPTION: False}), info={"writes": False})
+    return Session(bind=bind)  # a test's connection: the read joins its open transaction
+
+
 def writes(endpoint: EndpointT) -> EndpointT:
     """Mark a route that changes state although its method is safe (a link opened from a mail)."""
     setattr(endpoint, _WRITES_MARK, True)

@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
-from core import routes as account_routes
+from core import accounts_api, accounts_pages, passwords_pages
 from core.auth import load_principal, verify_csrf
 from core.db import make_engine, make_sessionmaker
 from core.errors import N_
@@ -109,8 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(probes)
     app.include_router(council_routes.pages)
     app.include_router(council_routes.api)
-    app.include_router(account_routes.pages)
-    app.include_router(account_routes.api)
+    app.include_router(accounts_pages.pages)
+    app.include_router(passwords_pages.pages)
+    app.include_router(accounts_api.api)
     app.include_router(guideline_routes.pages)
     app.include_router(guideline_routes.api)
     app.include_router(consultation_routes.pages)

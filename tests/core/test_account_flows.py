@@ -13,9 +13,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.accounts import Role, User, find_user_by_email, request_password_reset
+from core.accounts import (
+    Role,
+    User,
+    find_user_by_email,
+    invitation_role,
+    may_manage_accounts,
+    request_password_reset,
+)
 from core.audit import AuditEvent
 from core.auth import now_utc
+from core.errors import Invalid
 from core.mail import OutboxMessage
 from tests.conftest import csrf_of
 from tests.factories import NOW, PASSWORD, make_user, sign_in_as
@@ -457,6 +465,34 @@ def test_inviting_an_existing_address_is_refused_with_values_kept(
     assert refreshed is not None
     assert (refreshed.full_name, refreshed.role) == (existing.full_name, Role.applicant)
     assert _mails_to(db, existing.email) == []
+
+
+@pytest.mark.parametrize(
+    ("full_name", "role", "field"),
+    [
+        (" ", "expert", "full_name"),
+        ("", "", "full_name"),
+        ("Ana Ruiz", "admin", "role"),
+        ("Ana Ruiz", "applicant", "role"),
+        ("Ana Ruiz", "", "role"),
+    ],
+)
+def test_an_invitation_needs_a_name_and_an_invitable_role(
+    full_name: str, role: str, field: str
+) -> None:
+    with pytest.raises(Invalid) as refused:
+        invitation_role(full_name=full_name, role=role)
+    assert list(refused.value.fields) == [field]
+
+
+def test_an_invitation_form_asks_for_the_role_it_names() -> None:
+    assert invitation_role(full_name="Ana Ruiz", role="council_member") is Role.council_member
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_only_the_secretariat_manages_other_peoples_accounts(role: Role) -> None:
+    expected = role in {Role.secretariat, Role.admin}
+    assert may_manage_accounts(User(role=role)) is expected
 
 
 # --- password change ---------------------------------------------------------------------

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
+import pytest
 from argon2 import Type
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from core import accounts
 from core.accounts import Role
 from core.audit import AuditEvent
-from core.db import get_session
+from core.db import get_session, make_engine, make_sessionmaker, open_session
+from core.errors import Invalid
+from core.schema import upgrade_database
 from core.settings import Settings
 from council.app import create_app
 from tests.conftest import PRODUCTION_HASHER, csrf_of
-from tests.factories import PASSWORD, make_user, sign_in_as
+from tests.factories import NOW, PASSWORD, make_user, sign_in_as
 
 
 def _post_signin(client: TestClient, email: str, password: str) -> str:
@@ -182,3 +190,98 @@ def test_session_cookie_is_secure_when_served_over_https(settings: Settings, db:
     assert response.status_code == 303
     assert "secure" in response.headers["set-cookie"].lower()
     secure_app.state.engine.dispose()
+
+
+@dataclass
+class OwnDatabase:
+    """A migrated SQLite file of the test's own, with one account on it."""
+
+    path: Path
+    factory: sessionmaker[Session]
+    email: str
+
+    def sign_in(self, password: str) -> bool:
+        """One sign-in attempt in a request's own writing session; failures are committed too."""
+        with open_session(self.factory, writes=True) as session:
+            try:
+                accounts.authenticate(
+                    session,
+                    email=self.email,
+                    password=password,
+                    client_ip="203.0.113.7",
+                    now=NOW,
+                    max_failures=5,
+                    lockout=dt.timedelta(minutes=15),
+                )
+            except Invalid:
+                return False
+            finally:
+                session.commit()
+            return True
+
+    def audit_actions(self) -> list[str]:
+        """Every audited action, oldest first."""
+        with open_session(self.factory, writes=False) as reader:
+            return list(reader.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+@pytest.fixture
+def own_database(tmp_path: Path) -> Iterator[OwnDatabase]:
+    """SQLite's write lock is the subject, so a SQLite file whatever database the suite runs on."""
+    path = tmp_path / "signin.db"
+    url = f"sqlite:///{path}"
+    upgrade_database(url)
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    with open_session(factory, writes=True) as setup:
+        email = make_user(setup).email
+        setup.commit()
+    yield OwnDatabase(path, factory, email)
+    engine.dispose()
+
+
+def test_the_password_is_verified_before_the_sign_in_takes_the_write_lock(
+    monkeypatch: pytest.MonkeyPatch, own_database: OwnDatabase
+) -> None:
+    others_could_write: list[bool] = []
+    verify = accounts.password_matches
+
+    def verify_while_another_writes(password_hash: str | None, password: str) -> bool:
+        other = sqlite3.connect(own_database.path, isolation_level=None, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # refused at once while a writer holds the lock
+            other.execute("ROLLBACK")
+            others_could_write.append(True)
+        except sqlite3.OperationalError:
+            others_could_write.append(False)
+        finally:
+            other.close()
+        return verify(password_hash, password)
+
+    monkeypatch.setattr(accounts, "password_matches", verify_while_another_writes)
+
+    outcomes = [own_database.sign_in("no es la clave"), own_database.sign_in(PASSWORD)]
+
+    assert outcomes == [False, True]
+    assert others_could_write == [True, True]
+    actions = own_database.audit_actions()
+    assert actions[-2:] == ["user.signin_failed", "user.signin"]  # the outcomes, written after
+
+
+def test_a_password_changed_while_it_is_verified_refuses_the_old_one(
+    monkeypatch: pytest.MonkeyPatch, own_database: OwnDatabase
+) -> None:
+    verify = accounts.password_matches
+
+    def verify_while_the_password_changes(password_hash: str | None, password: str) -> bool:
+        with open_session(own_database.factory, writes=True) as other:
+            person = accounts.find_user_by_email(other, own_database.email)
+            assert person is not None
+            person.password_hash = accounts.hash_password("otra clave muy larga y nueva")
+            other.commit()
+        return verify(password_hash, password)
+
+    monkeypatch.setattr(accounts, "password_matches", verify_while_the_password_changes)
+
+    assert own_database.sign_in(PASSWORD) is False
+    assert own_database.audit_actions()[-1] == "user.signin_failed"

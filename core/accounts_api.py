@@ -1,0 +1,58 @@
+"""The account API: who the bearer is, the list of accounts and invitations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+
+from core.accounts import User, invite_user, users_by_id
+from core.api import ERROR_RESPONSES, Page, PageParams, page_params, paginate
+from core.auth import Now, SignedIn, Staff
+from core.db import get_session
+from core.i18n import normalize_locale
+from core.schemas import InvitationIn, UserOut
+
+api = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERROR_RESPONSES)
+
+DbSession = Annotated[Session, Depends(get_session)]
+
+
+@api.get("/me", response_model=UserOut)
+def api_me(user: SignedIn) -> User:
+    """The account the bearer token belongs to."""
+    return user
+
+
+@api.get("/users", response_model=Page[UserOut])
+def api_users(
+    session: DbSession, user: Staff, params: Annotated[PageParams, Depends(page_params)]
+) -> Page[UserOut]:
+    """Every account (secretariat only)."""
+    rows, total = paginate(session, users_by_id(), params)
+    return Page[UserOut](
+        items=[UserOut.model_validate(row) for row in rows],
+        total=total,
+        page=params.page,
+        page_size=params.page_size,
+    )
+
+
+@api.post("/users/invitations", response_model=UserOut, status_code=201)
+def api_invite(
+    request: Request, session: DbSession, user: Staff, now: Now, body: InvitationIn
+) -> User:
+    """Invite a council member, expert or secretariat colleague by e-mail."""
+    invited = invite_user(
+        session,
+        actor=user,
+        email=body.email,
+        full_name=body.full_name,
+        role=body.role,
+        locale=normalize_locale(body.locale) or "es_MX",
+        base_url=request.app.state.settings.base_url,
+        now=now,
+    )
+    session.commit()
+    return invited
