@@ -436,6 +436,12 @@ def visible_versions(guideline: Guideline, viewer: User | None) -> list[Guidelin
     )
 
 
+def previous_number(version: GuidelineVersion, versions: Sequence[GuidelineVersion]) -> str | None:
+    """The highest number below the version's among the given ones (what it is compared with)."""
+    older = [v.number for v in versions if version_key(v.number) < version_key(version.number)]
+    return max(older, key=version_key) if older else None
+
+
 def slug_of(session: Session, version: GuidelineVersion) -> str:
     """The public slug of a version's guideline."""
     slug = session.scalar(select(Guideline.slug).where(Guideline.id == version.guideline_id))

@@ -125,8 +125,6 @@ HTTP_INFRASTRUCTURE = {
 LEGACY_ROUTE_MODULES = {
     "core/routes.py",
     "council/routes.py",
-    "guidelines/consultation_routes.py",
-    "guidelines/routes.py",
     "quality_marks/api_routes.py",
     "quality_marks/application_routes.py",
     "quality_marks/routes.py",
