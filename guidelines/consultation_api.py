@@ -13,7 +13,6 @@ from core.auth import MaybeUser, Now, client_ip
 from core.forms import SingleLine
 from core.web import translator_for
 from guidelines import consultation
-from guidelines.consultation_pages import ConsultedVersion
 from guidelines.models import CommenterType, ConsultationComment, Disposition
 from guidelines.versions_pages import DbSession
 
@@ -79,10 +78,17 @@ def comment_out(comment: ConsultationComment) -> CommentOut:
 @api.get("/guidelines/{slug}/versions/{number}/comments", response_model=Page[CommentOut])
 def api_comments(
     session: DbSession,
-    version: ConsultedVersion,
+    user: MaybeUser,
+    now: Now,
+    slug: str,
+    number: str,
     params: Annotated[PageParams, Depends(page_params)],
 ) -> Page[CommentOut]:
     """Published consultation comments on a version, oldest first; e-mail addresses never appear."""
+    # Looked up here, not as a dependency: an absurd page is refused before a missing version.
+    version = consultation.get_consulted_version(
+        session, slug=slug, number=number, viewer=user, now=now
+    )
     rows, total = consultation.page_of_public_comments(
         session, version, page=params.page, page_size=params.page_size
     )
