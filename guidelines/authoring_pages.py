@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import UploadFile
 
 from core.auth import Now, Staff
 from core.errors import N_, Invalid
@@ -32,16 +32,13 @@ from guidelines.versions_pages import (
     Version,
     build_version_page,
     guideline_page_context,
+    submitted_values,
     version_url,
 )
 
 pages = APIRouter(include_in_schema=False)
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
-
-
-def _form_dict(form: FormData) -> dict[str, Any]:
-    return {key: form.get(key) for key in form if key != "csrf_token"}
 
 
 @pages.get("/guidelines/new")
@@ -55,7 +52,7 @@ def create_guideline_page(
     request: Request, session: DbSession, once: Once, user: Staff, now: Now, form: SubmittedForm
 ) -> Response:
     """Start a guideline with an empty draft."""
-    values = _form_dict(form)
+    values = submitted_values(form)
     try:
         guideline = service.create_guideline(
             session, actor=user, data=parse_input(GuidelineInput, values), now=now
@@ -80,7 +77,7 @@ def new_draft_page(
 ) -> Response:
     """Start a new draft copied from a chosen version (by default the one adopted last)."""
     guideline = service.get_guideline(session, slug)
-    values = _form_dict(form)
+    values = submitted_values(form)
     try:
         data = parse_input(NewDraftInput, {**values, "source": values.get("source") or None})
         version = service.start_new_draft(
@@ -163,7 +160,7 @@ def open_consultation_page(
     version: Version,
 ) -> Response:
     """Put a draft to public consultation."""
-    values = _form_dict(form)
+    values = submitted_values(form)
     try:
         service.open_consultation(
             session,
@@ -203,7 +200,7 @@ def withdraw_page(
     version: Version,
 ) -> Response:
     """Withdraw a draft."""
-    values = _form_dict(form)
+    values = submitted_values(form)
     slug = version.guideline.slug
     try:
         service.withdraw_version(

@@ -6,11 +6,12 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from core.accounts import User
 from core.api import ObjectId
@@ -56,7 +57,7 @@ def consulted_version(
 ConsultedVersion = Annotated[GuidelineVersion, Depends(consulted_version)]
 
 
-def _fields(form: Any, names: tuple[str, ...]) -> dict[str, str]:
+def _fields(form: FormData, names: tuple[str, ...]) -> dict[str, str]:
     """The named fields as typed (the verb trims them), empty when not sent."""
     typed = form_values(form)
     return {name: typed.get(name, "") for name in names}
@@ -150,26 +151,18 @@ def build_consultation_page(
     )
 
 
-FormSlot = Literal["comment", "period", "staff"]
-
-
-def _refused(
+def _page_again(
     request: Request,
     session: Session,
     version: GuidelineVersion,
     user: User | None,
     now: dt.datetime,
     error: DomainError,
-    form: tuple[FormSlot, str, dict[str, str]],
-    active_comment: int | None = None,
+    **forms: Any,
 ) -> HTMLResponse:
-    """The consultation page again, with the refused form as typed and why it was refused."""
-    slot, name, values = form
-    refused = refuse_form(request, session, error, values, name=name)
-    reloaded = load_version_tree(session, version.id)  # the rollback expired the version
-    page = build_consultation_page(
-        request, session, reloaded, user, now, **{slot: refused}, active_comment=active_comment
-    )
+    """The consultation page again after a refusal, with the refused form as typed."""
+    reloaded = load_version_tree(session, version.id)  # the refusal's rollback expired it
+    page = build_consultation_page(request, session, reloaded, user, now, **forms)
     return render_page(
         request, "guidelines/consultation.html", page.context(), status_code=error.status_code
     )
@@ -209,7 +202,8 @@ def submit_comment_page(
             now=now,
         )
     except FORM_REFUSALS as error:
-        return _refused(request, session, version, user, now, error, ("comment", "", values))
+        refused = refuse_form(request, session, error, values)
+        return _page_again(request, session, version, user, now, error, comment=refused)
     once.done(version_url(version, "/consultation"), now=now)
     session.commit()
     message = N_(
@@ -260,8 +254,10 @@ def hide_comment_page(
             now=now,
         )
     except FORM_REFUSALS as error:
-        form_typed: tuple[FormSlot, str, dict[str, str]] = ("staff", "hide", values)
-        return _refused(request, session, version, user, now, error, form_typed, comment_id)
+        refused = refuse_form(request, session, error, values, name="hide")
+        return _page_again(
+            request, session, version, user, now, error, staff=refused, active_comment=comment_id
+        )
     session.commit()
     flash(request, N_("The comment has been hidden."))
     return redirect(version_url(version, f"/consultation#comment-{comment_id}"))
@@ -294,8 +290,10 @@ def disposition_page(
             now=now,
         )
     except FORM_REFUSALS as error:
-        form_typed: tuple[FormSlot, str, dict[str, str]] = ("staff", "disposition", values)
-        return _refused(request, session, version, user, now, error, form_typed, comment_id)
+        refused = refuse_form(request, session, error, values, name="disposition")
+        return _page_again(
+            request, session, version, user, now, error, staff=refused, active_comment=comment_id
+        )
     session.commit()
     flash(request, N_("The disposition has been recorded."))
     return redirect(version_url(version, f"/consultation#comment-{comment_id}"))
@@ -317,7 +315,8 @@ def _change_period(
     try:
         change()
     except FORM_REFUSALS as error:
-        return _refused(request, session, version, user, now, error, ("period", name, values))
+        refused = refuse_form(request, session, error, values, name=name)
+        return _page_again(request, session, version, user, now, error, period=refused)
     session.commit()
     flash(request, message)
     return redirect(version_url(version, "/consultation"))

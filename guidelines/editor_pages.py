@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from core.accounts import User
@@ -28,6 +29,7 @@ from guidelines.versions_pages import (
     EditableDraft,
     Version,
     guideline_context,
+    submitted_values,
     version_url,
 )
 
@@ -87,12 +89,8 @@ def _expected_revision(form: FormData) -> int | None:
     return parse_int(form.get("revision"))
 
 
-def _form_dict(form: FormData) -> dict[str, Any]:
-    return {key: form.get(key) for key in form if key not in {"csrf_token", "risk_levels"}}
-
-
 def _criterion_values(form: FormData) -> dict[str, Any]:
-    values = _form_dict(form)
+    values = submitted_values(form)
     values["risk_levels"] = [v for v in form.getlist("risk_levels") if isinstance(v, str)]
     return values
 
@@ -103,7 +101,7 @@ def _direction(form: FormData) -> Literal["up", "down"]:
 
 def _edit(
     request: Request,
-    session: DbSession,
+    session: Session,
     version: GuidelineVersion,
     change: Callable[[], object],
     *,
@@ -148,7 +146,7 @@ def save_summary(
     version: Version,
 ) -> Response:
     """Save a draft's summary."""
-    values = _form_dict(form)
+    values = submitted_values(form)
     return _edit(
         request,
         session,
@@ -186,7 +184,7 @@ def add_principle_page(
     version: Version,
 ) -> Response:
     """Add a principle to a draft."""
-    values = _form_dict(form)
+    values = submitted_values(form)
     return _edit(
         request,
         session,
@@ -226,7 +224,7 @@ def update_principle_page(
     principle_id: ObjectId,
 ) -> Response:
     """Save a principle."""
-    values = _form_dict(form)
+    values = submitted_values(form)
     principle = service.principle_of(version, principle_id)
     return _edit(
         request,

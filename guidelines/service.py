@@ -89,7 +89,6 @@ def _consultation_over(subject: VersionViewer) -> bool:
     return consultation_closed(subject.version, subject.now)
 
 
-S = VersionStatus
 # The life cycle of a version, one place to read what can happen next and who may do it; the
 # pages' buttons are its actions in this order. Supersession is not a step anyone takes: an
 # adopted version is superseded on the day its successor takes effect, which `standings` works
@@ -98,24 +97,24 @@ S = VersionStatus
 LIFE_CYCLE: Workflow[VersionStatus, VersionViewer] = Workflow(
     [
         *(Step("revisions", status, may=_by_staff) for status in VersionStatus),
-        Step("edit", S.draft, may=_by_staff),
-        Step("open_consultation", S.draft, S.consultation, may=_by_staff),
-        Step("withdraw", S.draft, S.withdrawn, may=_by_staff),
+        Step("edit", VersionStatus.draft, may=_by_staff),
+        Step("open_consultation", VersionStatus.draft, VersionStatus.consultation, may=_by_staff),
+        Step("withdraw", VersionStatus.draft, VersionStatus.withdrawn, may=_by_staff),
         Step(
             "return_to_draft",
-            S.consultation,
-            S.draft,
+            VersionStatus.consultation,
+            VersionStatus.draft,
             may=_by_staff,
             guard=_consultation_over,
             refusal=CONSULTATION_STILL_OPEN,
         ),
-        Step("new_draft", S.adopted, may=_by_staff),
-        Step("new_draft", S.superseded, may=_by_staff),
-        Step("put_to_vote", S.draft, S.adopted, may=_by_staff_or_council),
+        Step("new_draft", VersionStatus.adopted, may=_by_staff),
+        Step("new_draft", VersionStatus.superseded, may=_by_staff),
+        Step("put_to_vote", VersionStatus.draft, VersionStatus.adopted, may=_by_staff_or_council),
         Step(
             "put_to_vote",
-            S.consultation,
-            S.adopted,
+            VersionStatus.consultation,
+            VersionStatus.adopted,
             may=_by_staff_or_council,
             guard=_consultation_over,
             refusal=CONSULTATION_STILL_OPEN,
@@ -264,7 +263,8 @@ def _transition(version: GuidelineVersion, target: VersionStatus) -> None:
 
 def _take_step(action: str, version: GuidelineVersion, actor: User, now: dt.datetime) -> None:
     """Move a version by one step of the life cycle, if the table lets this person take it now."""
-    target = next(s.target for s in LIFE_CYCLE.steps if s.action == action and s.target)
+    target = next(step.target for step in LIFE_CYCLE.steps if step.action == action)
+    assert target is not None, "a verb's step changes the status"
     _check_transition(version, target)
     LIFE_CYCLE.require(action, version.status, VersionViewer(version, actor, now))
     version.status = target

@@ -23,7 +23,7 @@ from guidelines.schemas import (
     RevisionOut,
     VersionSummaryOut,
 )
-from guidelines.versions_pages import DbSession, Version, document_at
+from guidelines.versions_pages import DbSession, Version, document_and_label
 
 api = APIRouter(prefix="/api/v1", tags=["guidelines"], responses=ERROR_RESPONSES)
 
@@ -197,8 +197,8 @@ def api_diff(
     to_ref: Annotated[str, Query(alias="to")],
 ) -> Any:
     """Criteria added, removed and changed between two versions, with word-level text diffs."""
-    old, _ = document_at(session, slug, from_ref, user)
-    new, _ = document_at(session, slug, to_ref, user)
+    old, _ = document_and_label(session, slug, from_ref, user)
+    new, _ = document_and_label(session, slug, to_ref, user)
     return diff_versions(old, new).model_dump(mode="json")
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from core.accounts import User
 from core.api import parse_int
@@ -43,6 +44,11 @@ def editable_draft(session: DbSession, user: Staff, slug: str, number: str) -> G
 # The version of a `/guidelines/{slug}/{number}` address, and the draft its editor works on.
 Version = Annotated[GuidelineVersion, Depends(viewed_version)]
 EditableDraft = Annotated[GuidelineVersion, Depends(editable_draft)]
+
+
+def submitted_values(form: FormData) -> dict[str, Any]:
+    """A submitted form's fields as sent, empty ones included, to validate and to show again."""
+    return {key: form.get(key) for key in form if key not in {"csrf_token", "risk_levels"}}
 
 
 def version_url(version: GuidelineVersion, suffix: str = "") -> str:
@@ -202,7 +208,9 @@ def version_json(session: DbSession, now: Now, version: Version) -> Response:
     return JSONResponse(body, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def document_at(session: Session, slug: str, ref: str, user: User | None) -> tuple[VersionDoc, str]:
+def document_and_label(
+    session: Session, slug: str, ref: str, user: User | None
+) -> tuple[VersionDoc, str]:
     """A text by reference, a version number (1.1) or a revision of it (1.1r3), and its label."""
     number, _, revision = ref.partition("r")
     revision_number = parse_int(revision) if revision else None
@@ -224,8 +232,8 @@ def compare_page(
     to_ref: Annotated[str, Query(alias="to")],
 ) -> HTMLResponse:
     """The differences between two versions (or revisions) of a guideline."""
-    old, old_label = document_at(session, slug, from_ref, user)
-    new, new_label = document_at(session, slug, to_ref, user)
+    old, old_label = document_and_label(session, slug, from_ref, user)
+    new, new_label = document_and_label(session, slug, to_ref, user)
     # After the version trees: reloading them (populate_existing) unloads Guideline.versions.
     guideline = service.get_guideline(session, slug)
     return render_page(
