@@ -784,6 +784,14 @@ def consultation_report(session: Session, version: GuidelineVersion) -> Consulta
     )
 
 
+def visible_report(
+    session: Session, version: GuidelineVersion, *, viewer: User | None, now: dt.datetime
+) -> ConsultationReport:
+    """The consultation report of a version, if the viewer may read it yet."""
+    ensure_report_visible(version, viewer, now)
+    return consultation_report(session, version)
+
+
 def render_report_pdf(
     report: ConsultationReport, *, locale: str, version_link: str, generated_on: dt.date
 ) -> bytes:

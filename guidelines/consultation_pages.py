@@ -140,15 +140,30 @@ def build_consultation_page(
     version: GuidelineVersion,
     user: User | None,
     now: dt.datetime,
-    **forms: Any,
+    refused: Refused | None = None,
 ) -> ConsultationPage:
     """The page of a version's consultation, with the refused form when there is one."""
     comment = PageForm(values={"target_code": request.query_params.get("target", "")})
+    refused = refused or Refused()
     return ConsultationPage(
         view=consultation.consultation_view(session, version, viewer=user, now=now),
         options=_options(request, version),
-        **{"comment": comment, **forms},
+        comment=refused.comment or comment,
+        period=refused.period or PageForm(),
+        staff=refused.staff or PageForm(),
+        active_comment=refused.active_comment,
     )
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The one form of the consultation page that comes back refused, in its place on the page."""
+
+    comment: PageForm | None = None
+    period: PageForm | None = None
+    staff: PageForm | None = None
+    # The comment whose staff form was refused.
+    active_comment: int | None = None
 
 
 def _page_again(
@@ -158,11 +173,11 @@ def _page_again(
     user: User | None,
     now: dt.datetime,
     error: DomainError,
-    **forms: Any,
+    refused: Refused,
 ) -> HTMLResponse:
     """The consultation page again after a refusal, with the refused form as typed."""
     reloaded = load_version_tree(session, version.id)  # the refusal's rollback expired it
-    page = build_consultation_page(request, session, reloaded, user, now, **forms)
+    page = build_consultation_page(request, session, reloaded, user, now, refused)
     return render_page(
         request, "guidelines/consultation.html", page.context(), status_code=error.status_code
     )
@@ -202,8 +217,8 @@ def submit_comment_page(
             now=now,
         )
     except FORM_REFUSALS as error:
-        refused = refuse_form(request, session, error, values)
-        return _page_again(request, session, version, user, now, error, comment=refused)
+        refused = Refused(comment=refuse_form(request, session, error, values))
+        return _page_again(request, session, version, user, now, error, refused)
     once.done(version_url(version, "/consultation"), now=now)
     session.commit()
     message = N_(
@@ -254,10 +269,9 @@ def hide_comment_page(
             now=now,
         )
     except FORM_REFUSALS as error:
-        refused = refuse_form(request, session, error, values, name="hide")
-        return _page_again(
-            request, session, version, user, now, error, staff=refused, active_comment=comment_id
-        )
+        staff = refuse_form(request, session, error, values, name="hide")
+        refused = Refused(staff=staff, active_comment=comment_id)
+        return _page_again(request, session, version, user, now, error, refused)
     session.commit()
     flash(request, N_("The comment has been hidden."))
     return redirect(version_url(version, f"/consultation#comment-{comment_id}"))
@@ -290,10 +304,9 @@ def disposition_page(
             now=now,
         )
     except FORM_REFUSALS as error:
-        refused = refuse_form(request, session, error, values, name="disposition")
-        return _page_again(
-            request, session, version, user, now, error, staff=refused, active_comment=comment_id
-        )
+        staff = refuse_form(request, session, error, values, name="disposition")
+        refused = Refused(staff=staff, active_comment=comment_id)
+        return _page_again(request, session, version, user, now, error, refused)
     session.commit()
     flash(request, N_("The disposition has been recorded."))
     return redirect(version_url(version, f"/consultation#comment-{comment_id}"))
@@ -315,8 +328,8 @@ def _change_period(
     try:
         change()
     except FORM_REFUSALS as error:
-        refused = refuse_form(request, session, error, values, name=name)
-        return _page_again(request, session, version, user, now, error, period=refused)
+        refused = Refused(period=refuse_form(request, session, error, values, name=name))
+        return _page_again(request, session, version, user, now, error, refused)
     session.commit()
     flash(request, message)
     return redirect(version_url(version, "/consultation"))
@@ -385,19 +398,12 @@ def close_consultation_page(
     )
 
 
-def _report(
-    session: Session, version: GuidelineVersion, user: User | None, now: dt.datetime
-) -> consultation.ConsultationReport:
-    consultation.ensure_report_visible(version, user, now)
-    return consultation.consultation_report(session, version)
-
-
 @pages.get("/guidelines/{slug}/{number}/consultation/report")
 def report_page(
     request: Request, session: DbSession, user: MaybeUser, now: Now, version: ConsultedVersion
 ) -> HTMLResponse:
     """The consultation report: every comment, its disposition and the resulting changes."""
-    report = _report(session, version, user, now)
+    report = consultation.visible_report(session, version, viewer=user, now=now)
     return render_page(
         request,
         "guidelines/consultation_report.html",
@@ -419,7 +425,7 @@ def report_pdf(
     request: Request, session: DbSession, user: MaybeUser, now: Now, version: ConsultedVersion
 ) -> Response:
     """The consultation report as an A4 PDF in the reader's language."""
-    report = _report(session, version, user, now)
+    report = consultation.visible_report(session, version, viewer=user, now=now)
     locale = translator_for(request).locale
     base_url = str(request.app.state.settings.base_url).rstrip("/")
     data = consultation.render_report_pdf(

@@ -538,6 +538,11 @@ def available_actions(
     return LIFE_CYCLE.actions(version.status, VersionViewer(version, viewer, now))
 
 
+def is_proposal(version: GuidelineVersion) -> bool:
+    """A text not adopted yet: a draft, or one in consultation (its PDF is marked as such)."""
+    return version.status in (VersionStatus.draft, VersionStatus.consultation)
+
+
 def closes_on(version: GuidelineVersion) -> dt.date | None:
     """The last day of the consultation, in Mexico City."""
     return version.closes_on

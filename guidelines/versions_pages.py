@@ -21,7 +21,7 @@ from guidelines import service
 from guidelines.diff import diff_versions, render_segments_html
 from guidelines.documents import VersionDoc, version_document
 from guidelines.exports import render_version_pdf
-from guidelines.models import Guideline, GuidelineVersion, RiskLevel, VersionStatus
+from guidelines.models import Guideline, GuidelineVersion, RiskLevel
 
 pages = APIRouter(include_in_schema=False)
 
@@ -188,7 +188,7 @@ def version_pdf(request: Request, session: DbSession, now: Now, version: Version
         version_document(version, status=standing.status),
         locale=tr.locale,
         status_label=tr.gettext(service.BADGE_LABELS[standing.badge]),
-        is_draft=version.status in (VersionStatus.draft, VersionStatus.consultation),
+        is_draft=service.is_proposal(version),
         generated_on=now.date(),
     )
     filename = f"{version.guideline.slug}-{version.number}-{tr.locale}.pdf"
