@@ -21,8 +21,14 @@ from core.settings import Settings, ensure_secret_key
 from core.storage import FileStore
 from core.web import NavLink, install_error_handlers
 from council import routes as council_routes
-from guidelines import consultation_routes
-from guidelines import routes as guideline_routes
+from guidelines import (
+    authoring_pages,
+    consultation_api,
+    consultation_pages,
+    editor_pages,
+    versions_api,
+    versions_pages,
+)
 from quality_marks import (
     applications_api,
     applications_pages,
@@ -112,10 +118,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_pages.pages)
     app.include_router(passwords_pages.pages)
     app.include_router(accounts_api.api)
-    app.include_router(guideline_routes.pages)
-    app.include_router(guideline_routes.api)
-    app.include_router(consultation_routes.pages)
-    app.include_router(consultation_routes.api)
+    # Authoring first: /guidelines/new is not the slug of a guideline.
+    app.include_router(authoring_pages.pages)
+    app.include_router(editor_pages.pages)
+    app.include_router(versions_pages.pages)
+    app.include_router(versions_api.api)
+    app.include_router(consultation_pages.pages)
+    app.include_router(consultation_api.api)
     # Registration first: its /organisations/new and /organisations/disputes/new come before
     # /organisations/{id}.
     app.include_router(registration_pages.pages)

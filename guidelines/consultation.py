@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.accounts import User, hash_token, normalize_email
@@ -31,12 +31,15 @@ from guidelines.models import (
     VersionStatus,
 )
 from guidelines.service import (
+    Standing,
     can_view,
     closing_moment,
     consultation_closed,
+    days_left,
     earliest_closing_day,
     find_version,
     is_staff,
+    standing_of,
 )
 from guidelines.service import closes_on as last_day
 
@@ -184,6 +187,11 @@ def can_record_dispositions(
 def can_hide_comments(version: GuidelineVersion, viewer: User | None) -> bool:
     """Whether the viewer may hide comments: the secretariat, until the record is closed."""
     return is_staff(viewer) and version.status in DISPOSABLE_STATUSES
+
+
+def can_manage_period(version: GuidelineVersion, viewer: User | None, now: dt.datetime) -> bool:
+    """Whether the viewer may extend or close the consultation: the secretariat, while open."""
+    return is_staff(viewer) and is_open(version, now)
 
 
 def ensure_report_visible(version: GuidelineVersion, viewer: User | None, now: dt.datetime) -> None:
@@ -669,6 +677,59 @@ def public_comments(session: Session, version: GuidelineVersion) -> list[Consult
     return list(session.scalars(public_comments_query(version)))
 
 
+def page_of_public_comments(
+    session: Session, version: GuidelineVersion, *, page: int, page_size: int
+) -> tuple[list[ConsultationComment], int]:
+    """One page of a version's confirmed comments, oldest first, and how many there are."""
+    stmt = public_comments_query(version)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = session.scalars(stmt.limit(page_size).offset((page - 1) * page_size))
+    return list(rows), total
+
+
+@dataclass(frozen=True)
+class ConsultationView:
+    """A consultation as its page shows it: the record, the counts, what the viewer may do."""
+
+    version: GuidelineVersion
+    standing: Standing
+    text_visible: bool
+    period_changes: list[ConsultationPeriodChange]
+    groups: list[CommentGroup]
+    numbers: dict[int, int]
+    counts: CommentCounts
+    is_open: bool
+    days_left: int
+    can_manage_period: bool
+    can_moderate: bool
+    can_hide: bool
+    can_dispose: bool
+    can_see_report: bool
+
+
+def consultation_view(
+    session: Session, version: GuidelineVersion, *, viewer: User | None, now: dt.datetime
+) -> ConsultationView:
+    """Everything the page of a version's consultation reads, for one viewer at `now`."""
+    comments = public_comments(session, version)
+    return ConsultationView(
+        version=version,
+        standing=standing_of(session, version, now),
+        text_visible=can_view(version, viewer),
+        period_changes=period_changes(session, version),
+        groups=group_by_target(version, comments),
+        numbers=comment_numbers(comments),
+        counts=comment_counts(session, version),
+        is_open=is_open(version, now),
+        days_left=days_left(version, now),
+        can_manage_period=can_manage_period(version, viewer, now),
+        can_moderate=is_staff(viewer),
+        can_hide=can_hide_comments(version, viewer),
+        can_dispose=can_record_dispositions(version, viewer, now),
+        can_see_report=can_see_report(version, viewer, now),
+    )
+
+
 def comment_counts(session: Session, version: GuidelineVersion) -> CommentCounts:
     """Published, hidden and undisposed comments, and the published ones by type and disposition."""
     rows = session.execute(
@@ -721,6 +782,14 @@ def consultation_report(session: Session, version: GuidelineVersion) -> Consulta
     return ConsultationReport(
         version=version, entries=entries, counts=comment_counts(session, version)
     )
+
+
+def visible_report(
+    session: Session, version: GuidelineVersion, *, viewer: User | None, now: dt.datetime
+) -> ConsultationReport:
+    """The consultation report of a version, if the viewer may read it yet."""
+    ensure_report_visible(version, viewer, now)
+    return consultation_report(session, version)
 
 
 def render_report_pdf(

@@ -8,7 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.forms import SingleLine
 from guidelines.documents import CRITERION_CODE, PRINCIPLE_CODE, VERSION_NUMBER
-from guidelines.models import RiskLevel, VersionStatus
+from guidelines.models import (
+    CommenterType,
+    ConsultationComment,
+    Disposition,
+    RiskLevel,
+    VersionStatus,
+)
 
 
 class GuidelineInput(BaseModel):
@@ -102,3 +108,59 @@ class RevisionOut(BaseModel):
     author_label: str
     note: str
     created_at: dt.datetime
+
+
+class CommentIn(BaseModel):
+    """A public comment sent through the API; it is published once the e-mailed link is opened."""
+
+    target_code: SingleLine = Field(
+        default="",
+        max_length=20,
+        description="Empty for the whole draft, else a principle or criterion code.",
+        examples=["TR-2"],
+    )
+    author_name: SingleLine = Field(default="", max_length=200, description="Published when given.")
+    email: SingleLine = Field(max_length=320, description="For confirmation only; never published.")
+    commenter_type: CommenterType
+    organisation: SingleLine = Field(default="", max_length=200)
+    body: str = Field(max_length=20000, description="The comment, 10 to 5000 characters.")
+
+
+class CommentOut(BaseModel):
+    """A comment as the public sees it; a hidden comment keeps only the secretariat's reason."""
+
+    id: int
+    target_code: str
+    author_name: str | None
+    commenter_type: CommenterType
+    organisation: str | None
+    body: str | None
+    created_at: dt.datetime
+    published: bool
+    hidden: bool
+    hidden_reason: str | None
+    disposition: Disposition | None
+    response: str | None
+    changed_codes: list[str]
+    disposed_at: dt.datetime | None
+
+
+def comment_out(comment: ConsultationComment) -> CommentOut:
+    """The public view of a comment: never the e-mail address, never the text of a hidden one."""
+    hidden = comment.hidden_at is not None
+    return CommentOut(
+        id=comment.id,
+        target_code=comment.target_code,
+        author_name=None if hidden else comment.author_name,
+        commenter_type=comment.commenter_type,
+        organisation=None if hidden else comment.organisation,
+        body=None if hidden else comment.body,
+        created_at=comment.created_at,
+        published=comment.confirmed_at is not None,
+        hidden=hidden,
+        hidden_reason=comment.hidden_reason if hidden else None,
+        disposition=None if hidden else comment.disposition,
+        response=None if hidden else comment.response,
+        changed_codes=[] if hidden else comment.changed_codes,
+        disposed_at=None if hidden else comment.disposed_at,
+    )

@@ -8,13 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.accounts import Role, User
 from core.audit import record_event
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from core.i18n import DISPLAY_ZONE, local_date
+from core.workflow import Step, Workflow
 from guidelines.diff import VersionDiff, changed_codes, diff_versions, merge_versions
 from guidelines.documents import (
     CriterionDoc,
@@ -35,19 +36,6 @@ from guidelines.models import (
     VersionStatus,
 )
 from guidelines.schemas import CriterionInput, GuidelineInput, PrincipleInput, SummaryInput
-
-# The life cycle of a version, one place to read what can happen next. Supersession is not a
-# step anyone takes: an adopted version is superseded on the day its successor takes effect,
-# which `standings` works out from the dates (older rows may still store "superseded").
-TRANSITIONS: dict[VersionStatus, frozenset[VersionStatus]] = {
-    VersionStatus.draft: frozenset(
-        {VersionStatus.consultation, VersionStatus.adopted, VersionStatus.withdrawn}
-    ),
-    VersionStatus.consultation: frozenset({VersionStatus.draft, VersionStatus.adopted}),
-    VersionStatus.adopted: frozenset(),
-    VersionStatus.superseded: frozenset(),
-    VersionStatus.withdrawn: frozenset(),
-}
 
 STATUS_LABELS = {
     VersionStatus.draft: N_("Draft"),
@@ -76,6 +64,65 @@ PUBLIC_STATUSES = frozenset(
 # Stored statuses of a version the council adopted, in force or not.
 ADOPTED_STATUSES = frozenset({VersionStatus.adopted, VersionStatus.superseded})
 Direction = Literal["up", "down"]
+CONSULTATION_STILL_OPEN = N_("The consultation is still open; wait until it closes.")
+
+
+@dataclass(frozen=True)
+class VersionViewer:
+    """Who looks at a version and when: what the rules of the life cycle read."""
+
+    version: GuidelineVersion
+    viewer: User | None
+    now: dt.datetime
+
+
+def _by_staff(subject: VersionViewer) -> bool:
+    return is_staff(subject.viewer)
+
+
+def _by_staff_or_council(subject: VersionViewer) -> bool:
+    # Council members reach the ballot too; the council checks who may open one.
+    return is_staff(subject.viewer) or _is_council(subject.viewer)
+
+
+def _consultation_over(subject: VersionViewer) -> bool:
+    return consultation_closed(subject.version, subject.now)
+
+
+# The life cycle of a version, one place to read what can happen next and who may do it; the
+# pages' buttons are its actions in this order. Supersession is not a step anyone takes: an
+# adopted version is superseded on the day its successor takes effect, which `standings` works
+# out from the dates (older rows may still store "superseded"). Adoption is the council's
+# ballot (`put_to_vote` leads to `adopt_version`).
+LIFE_CYCLE: Workflow[VersionStatus, VersionViewer] = Workflow(
+    [
+        *(Step("revisions", status, may=_by_staff) for status in VersionStatus),
+        Step("edit", VersionStatus.draft, may=_by_staff),
+        Step("open_consultation", VersionStatus.draft, VersionStatus.consultation, may=_by_staff),
+        Step("withdraw", VersionStatus.draft, VersionStatus.withdrawn, may=_by_staff),
+        Step(
+            "return_to_draft",
+            VersionStatus.consultation,
+            VersionStatus.draft,
+            may=_by_staff,
+            guard=_consultation_over,
+            refusal=CONSULTATION_STILL_OPEN,
+        ),
+        Step("new_draft", VersionStatus.adopted, may=_by_staff),
+        Step("new_draft", VersionStatus.superseded, may=_by_staff),
+        Step("put_to_vote", VersionStatus.draft, VersionStatus.adopted, may=_by_staff_or_council),
+        Step(
+            "put_to_vote",
+            VersionStatus.consultation,
+            VersionStatus.adopted,
+            may=_by_staff_or_council,
+            guard=_consultation_over,
+            refusal=CONSULTATION_STILL_OPEN,
+        ),
+    ]
+)
+# The table as status -> reachable statuses (documentation and tests).
+TRANSITIONS: dict[VersionStatus, frozenset[VersionStatus]] = LIFE_CYCLE.transitions(VersionStatus)
 
 
 @dataclass(frozen=True)
@@ -176,11 +223,23 @@ def _require_staff(actor: User | None) -> User:
     return actor
 
 
-def can_view(version: GuidelineVersion, viewer: User | None) -> bool:
+def visible_statuses(viewer: User | None) -> frozenset[VersionStatus]:
     """Drafts are read by the secretariat and the council that adopts them; the rest is public."""
-    if version.status in PUBLIC_STATUSES or is_staff(viewer):
-        return True
-    return version.status == VersionStatus.draft and _is_council(viewer)
+    if is_staff(viewer):
+        return frozenset(VersionStatus)
+    if _is_council(viewer):
+        return PUBLIC_STATUSES | {VersionStatus.draft}
+    return PUBLIC_STATUSES
+
+
+def can_view(version: GuidelineVersion, viewer: User | None) -> bool:
+    """Whether the viewer may read a version (see `visible_statuses`)."""
+    return version.status in visible_statuses(viewer)
+
+
+def may_read_revisions(viewer: User | None) -> bool:
+    """Earlier saved states of a text are the secretariat's working record."""
+    return is_staff(viewer)
 
 
 def _is_council(user: User | None) -> bool:
@@ -188,7 +247,7 @@ def _is_council(user: User | None) -> bool:
 
 
 def _check_transition(version: GuidelineVersion, target: VersionStatus) -> None:
-    if target not in TRANSITIONS[version.status]:
+    if not LIFE_CYCLE.allows(version.status, target):
         raise Conflict(
             N_("Version %(number)s is %(status)s; it cannot become %(target)s."),
             number=version.number,
@@ -199,6 +258,15 @@ def _check_transition(version: GuidelineVersion, target: VersionStatus) -> None:
 
 def _transition(version: GuidelineVersion, target: VersionStatus) -> None:
     _check_transition(version, target)
+    version.status = target
+
+
+def _take_step(action: str, version: GuidelineVersion, actor: User, now: dt.datetime) -> None:
+    """Move a version by one step of the life cycle, if the table lets this person take it now."""
+    target = next(step.target for step in LIFE_CYCLE.steps if step.action == action)
+    assert target is not None, "a verb's step changes the status"
+    _check_transition(version, target)
+    LIFE_CYCLE.require(action, version.status, VersionViewer(version, actor, now))
     version.status = target
 
 
@@ -291,10 +359,44 @@ def list_guidelines(session: Session) -> list[Guideline]:
     return list(session.scalars(select(Guideline).options(_VERSIONS).order_by(Guideline.slug)))
 
 
+def _visible_guidelines(viewer: User | None) -> Select[Guideline]:
+    shown = GuidelineVersion.status.in_(visible_statuses(viewer))
+    return select(Guideline).where(Guideline.versions.any(shown))
+
+
+def list_visible_guidelines(session: Session, *, viewer: User | None) -> list[Guideline]:
+    """The guidelines with a version the viewer may read, with their versions, by slug."""
+    stmt = _visible_guidelines(viewer).options(_VERSIONS).order_by(Guideline.slug)
+    return list(session.scalars(stmt))
+
+
+def page_of_visible_guidelines(
+    session: Session, *, viewer: User | None, page: int, page_size: int
+) -> tuple[list[Guideline], int]:
+    """One page of the guidelines the viewer may read, and how many there are in all."""
+    stmt = _visible_guidelines(viewer)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.options(_VERSIONS)
+        .order_by(Guideline.slug)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    )
+    return list(rows), total
+
+
 def get_guideline(session: Session, slug: str) -> Guideline:
     """A guideline by slug, with its versions."""
     guideline = session.scalar(select(Guideline).where(Guideline.slug == slug).options(_VERSIONS))
     if guideline is None:
+        raise NotFound()
+    return guideline
+
+
+def get_visible_guideline(session: Session, slug: str, *, viewer: User | None) -> Guideline:
+    """A guideline by slug, if the viewer may read one of its versions."""
+    guideline = get_guideline(session, slug)
+    if not visible_versions(guideline, viewer):
         raise NotFound()
     return guideline
 
@@ -334,6 +436,12 @@ def visible_versions(guideline: Guideline, viewer: User | None) -> list[Guidelin
     )
 
 
+def previous_number(version: GuidelineVersion, versions: Sequence[GuidelineVersion]) -> str | None:
+    """The highest number below the version's among the given ones (what it is compared with)."""
+    older = [v.number for v in versions if version_key(v.number) < version_key(version.number)]
+    return max(older, key=version_key) if older else None
+
+
 def slug_of(session: Session, version: GuidelineVersion) -> str:
     """The public slug of a version's guideline."""
     slug = session.scalar(select(Guideline.slug).where(Guideline.id == version.guideline_id))
@@ -362,6 +470,27 @@ def get_version(
     if not can_view(version, viewer):
         raise NotFound()
     return version
+
+
+def get_editable_draft(
+    session: Session, *, slug: str, number: str, editor: User | None
+) -> GuidelineVersion:
+    """A draft's whole tree for its editor's forms; Conflict once it is no longer a draft."""
+    version = get_version(session, slug=slug, number=number, viewer=editor)
+    ensure_draft(version)
+    return version
+
+
+def document_at(
+    session: Session, *, slug: str, number: str, revision: int | None, viewer: User | None
+) -> VersionDoc:
+    """The text of a version, or of one of its saved revisions, as the viewer may read it."""
+    version = get_version(session, slug=slug, number=number, viewer=viewer)
+    if revision is None:
+        return version_document(version)
+    if not may_read_revisions(viewer):
+        raise NotFound()
+    return VersionDoc.model_validate(get_revision(session, version, revision).document)
 
 
 def list_revisions(session: Session, version: GuidelineVersion) -> list[VersionRevision]:
@@ -406,22 +535,12 @@ def available_actions(
     version: GuidelineVersion, viewer: User | None, *, now: dt.datetime
 ) -> list[str]:
     """What the viewer may do next with a version (drives the page's buttons)."""
-    votable = version.status == VersionStatus.draft or (
-        version.status == VersionStatus.consultation and consultation_closed(version, now)
-    )
-    if not is_staff(viewer):
-        # Council members reach the ballot; the council checks who may open one.
-        return ["put_to_vote"] if votable and _is_council(viewer) else []
-    actions: list[str] = ["revisions"]
-    if version.status == VersionStatus.draft:
-        actions += ["edit", "open_consultation", "withdraw"]
-    if version.status == VersionStatus.consultation and consultation_closed(version, now):
-        actions.append("return_to_draft")
-    if version.status in (VersionStatus.adopted, VersionStatus.superseded):
-        actions.append("new_draft")
-    if votable:
-        actions.append("put_to_vote")
-    return actions
+    return LIFE_CYCLE.actions(version.status, VersionViewer(version, viewer, now))
+
+
+def is_proposal(version: GuidelineVersion) -> bool:
+    """A text not adopted yet: a draft, or one in consultation (its PDF is marked as such)."""
+    return version.status in (VersionStatus.draft, VersionStatus.consultation)
 
 
 def closes_on(version: GuidelineVersion) -> dt.date | None:
@@ -612,14 +731,21 @@ def update_summary(
     return record_revision(session, version=version, actor=actor, note="summary", now=now)
 
 
-def _find_principle(version: GuidelineVersion, principle_id: int) -> Principle:
-    found = next((p for p in version.principles if p.id == principle_id), None)
+def principle_of(version: GuidelineVersion, principle_id: int) -> Principle | None:
+    """A principle of the version by id, if it has that one."""
+    return next((p for p in version.principles if p.id == principle_id), None)
+
+
+def find_principle(version: GuidelineVersion, principle_id: int) -> Principle:
+    """A principle of the version by id; NotFound when it has no such principle."""
+    found = principle_of(version, principle_id)
     if found is None:
         raise NotFound()
     return found
 
 
-def _find_criterion(version: GuidelineVersion, criterion_id: int) -> Criterion:
+def find_criterion(version: GuidelineVersion, criterion_id: int) -> Criterion:
+    """A criterion of the version by id; NotFound when it has no such criterion."""
     for principle in version.principles:
         for criterion in principle.criteria:
             if criterion.id == criterion_id:
@@ -677,7 +803,7 @@ def update_principle(
 ) -> Principle:
     """Change a principle's code, title or description."""
     _open_draft(session, actor, version, expected_revision)
-    principle = _find_principle(version, principle_id)
+    principle = find_principle(version, principle_id)
     if data.code != principle.code and data.code in _codes_in_use(version):
         raise Invalid(fields={"code": N_("This code is already used in this version.")})
     principle.code = data.code
@@ -700,7 +826,7 @@ def delete_principle(
 ) -> None:
     """Remove a principle and its criteria from a draft."""
     _open_draft(session, actor, version, expected_revision)
-    principle = _find_principle(version, principle_id)
+    principle = find_principle(version, principle_id)
     version.principles.remove(principle)
     _renumber(version.principles)
     record_revision(session, version=version, actor=actor, note=f"- {principle.code}", now=now)
@@ -726,7 +852,7 @@ def move_principle(
 ) -> None:
     """Move a principle one place up or down."""
     _open_draft(session, actor, version, expected_revision)
-    principle = _find_principle(version, principle_id)
+    principle = find_principle(version, principle_id)
     if _move(version.principles, version.principles.index(principle), direction):
         record_revision(session, version=version, actor=actor, note=f"↕ {principle.code}", now=now)
 
@@ -786,12 +912,12 @@ def update_criterion(
 ) -> Criterion:
     """Change a criterion's text, risk levels or principle."""
     _open_draft(session, actor, version, expected_revision)
-    criterion = _find_criterion(version, criterion_id)
+    criterion = find_criterion(version, criterion_id)
     if data.code in _codes_in_use(version, except_id=criterion.id):
         raise Invalid(fields={"code": N_("This code is already used in this version.")})
     target = _principle_by_code(version, data.principle_code)
     if target.id != criterion.principle_id:
-        source = _find_principle(version, criterion.principle_id)
+        source = find_principle(version, criterion.principle_id)
         source.criteria.remove(criterion)
         _renumber(source.criteria)
         session.flush()
@@ -824,8 +950,8 @@ def delete_criterion(
 ) -> None:
     """Remove a criterion from a draft."""
     _open_draft(session, actor, version, expected_revision)
-    criterion = _find_criterion(version, criterion_id)
-    principle = _find_principle(version, criterion.principle_id)
+    criterion = find_criterion(version, criterion_id)
+    principle = find_principle(version, criterion.principle_id)
     principle.criteria.remove(criterion)
     _renumber(principle.criteria)
     record_revision(session, version=version, actor=actor, note=f"- {criterion.code}", now=now)
@@ -843,8 +969,8 @@ def move_criterion(
 ) -> None:
     """Move a criterion one place up or down within its principle."""
     _open_draft(session, actor, version, expected_revision)
-    criterion = _find_criterion(version, criterion_id)
-    principle = _find_principle(version, criterion.principle_id)
+    criterion = find_criterion(version, criterion_id)
+    principle = find_principle(version, criterion.principle_id)
     if _move(principle.criteria, principle.criteria.index(criterion), direction):
         record_revision(session, version=version, actor=actor, note=f"↕ {criterion.code}", now=now)
 
@@ -888,7 +1014,7 @@ def open_consultation(
         )
     if not any(p.criteria for p in version.principles):
         raise Conflict(N_("A version without criteria cannot go to consultation."))
-    _transition(version, VersionStatus.consultation)
+    _take_step("open_consultation", version, actor, now)
     version.consultation_opened_at = now
     version.consultation_closes_at = closes_at
     version.updated_at = now
@@ -908,9 +1034,7 @@ def return_to_draft(
 ) -> None:
     """After the consultation closes, reopen the text for changes prompted by the comments."""
     _require_staff(actor)
-    if version.status == VersionStatus.consultation and not consultation_closed(version, now):
-        raise Conflict(N_("The consultation is still open; wait until it closes."))
-    _transition(version, VersionStatus.draft)
+    _take_step("return_to_draft", version, actor, now)
     version.updated_at = now
     record_event(
         session,
@@ -930,7 +1054,7 @@ def withdraw_version(
     _require_staff(actor)
     if not reason.strip():
         raise Invalid(fields={"reason": N_("Say why the draft is withdrawn.")})
-    _transition(version, VersionStatus.withdrawn)
+    _take_step("withdraw", version, actor, now)
     version.withdrawn_at = now
     version.updated_at = now
     record_event(

@@ -124,8 +124,6 @@ HTTP_INFRASTRUCTURE = {
 # into `<concept>_pages.py` and `<concept>_api.py`. The list only shrinks.
 LEGACY_ROUTE_MODULES = {
     "council/routes.py",
-    "guidelines/consultation_routes.py",
-    "guidelines/routes.py",
 }
 ROUTE_METHODS = {"get", "post", "put", "patch", "delete", "api_route"}
 MAX_HANDLER_LINES = 25

@@ -26,8 +26,7 @@ from core.i18n import LOCALE_COOKIE
 from core.mail import OutboxMessage
 from core.schemas import InvitationIn
 from council.schemas import ConflictCheckInput, InterestInput
-from guidelines.consultation_routes import CommentIn
-from guidelines.schemas import CriterionInput, GuidelineInput, PrincipleInput
+from guidelines.schemas import CommentIn, CriterionInput, GuidelineInput, PrincipleInput
 from quality_marks.schemas import (
     ColleagueInput,
     LinkInput,

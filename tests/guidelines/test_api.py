@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role, User, issue_api_token
 from core.auth import now_utc
-from guidelines import routes
+from guidelines import versions_api
 from guidelines.documents import SCHEMA_ID
 from guidelines.models import Guideline, VersionStatus
 from tests.factories import NOW, make_user
@@ -247,7 +247,7 @@ def test_put_with_a_malformed_etag_is_a_conflict(
 def test_if_match_reads_only_plain_revision_numbers(
     header: str | None, expected: int | None
 ) -> None:
-    assert routes._if_match(header) == expected
+    assert versions_api._if_match(header) == expected
 
 
 def test_put_on_an_adopted_version_is_a_conflict(
