@@ -30,7 +30,7 @@ from core.web import (
     render_page,
     translator_for,
 )
-from council import ballots, members
+from council import adoption, ballots, members
 from council.conflicts import KIND_LABELS, Party, check_conflicts, dismiss_conflict
 from council.models import Ballot, BallotStatus, CouncilMember, PositionKind, Resolution, Seat
 from council.schemas import (
@@ -47,7 +47,6 @@ from council.schemas import (
 )
 from guidelines import service as guidelines
 from guidelines.diff import render_segments_html
-from guidelines.models import GuidelineVersion
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/council", tags=["council"], responses=ERROR_RESPONSES)
@@ -456,7 +455,7 @@ def _ballot_page_context(
     """The ballot page's context: the tally, and for an adoption what is being adopted."""
     return {
         **_ballot_context(session, ballot, user, now),
-        "review": ballots.adoption_review(session, ballot, now),
+        "review": ballots.subject_review(session, ballot, now),
         "segments_html": render_segments_html,
     }
 
@@ -467,13 +466,8 @@ def _may_run_ballots(session: Session, user: User, now: dt.datetime) -> bool:
     )
 
 
-def _subject(session: Session, ballot: Ballot) -> dict[str, str] | None:
-    if ballot.subject_type == ballots.SUBJECT_GUIDELINE_VERSION:
-        version = session.get(GuidelineVersion, ballot.subject_id)
-        if version is not None:
-            slug = guidelines.slug_of(session, version)
-            return {"href": f"/guidelines/{slug}/{version.number}", "label": version.number}
-    return None
+def _subject(session: Session, ballot: Ballot) -> ballots.SubjectLink | None:
+    return ballots.describe_subject(session, ballot)
 
 
 @pages.get("/council/ballots")
@@ -530,7 +524,7 @@ def open_ballot_page(
     try:
         data = parse_input(AdoptionBallotInput, values)
         version = guidelines.get_version(session, slug=data.slug, number=data.number, viewer=user)
-        ballot = ballots.open_adoption_ballot(
+        ballot = adoption.open_adoption_ballot(
             session,
             actor=user,
             version=version,

@@ -96,7 +96,7 @@ def test_only_a_council_ballot_adopts_a_guideline_version() -> None:
         if "adopt_version(" in path.read_text()
         and path != PROJECT_ROOT / "guidelines" / "service.py"
     )
-    assert callers == ["council/ballots.py"]
+    assert callers == ["council/adoption.py"]
 
 
 def test_building_the_app_leaves_the_shared_template_environment_alone(
