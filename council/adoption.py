@@ -18,6 +18,7 @@ from council.ballots import (
 )
 from council.conflicts import Party
 from council.models import Ballot, BallotRule, Resolution
+from council.schemas import AdoptionBallotInput
 from guidelines import service as guidelines
 from guidelines.diff import VersionDiff, diff_versions
 from guidelines.documents import load_version_tree, version_document
@@ -101,6 +102,25 @@ def open_adoption_ballot(
                 reason if version.consultation_opened_at is None else ""
             ),
         },
+        now=now,
+    )
+
+
+def put_to_adoption(
+    session: Session, *, actor: User, terms: AdoptionBallotInput, now: dt.datetime
+) -> Ballot:
+    """Open an adoption ballot as the secretary's form sets it: voting ends at the end of a day."""
+    version = guidelines.get_version(session, slug=terms.slug, number=terms.number, viewer=actor)
+    return open_adoption_ballot(
+        session,
+        actor=actor,
+        version=version,
+        rule=terms.rule,
+        quorum_percent=terms.quorum_percent,
+        closes_at=guidelines.closing_moment(terms.closes_on),
+        effective_on=terms.effective_on,
+        replaces_newer=terms.replaces_newer,
+        consultation_skipped_reason=terms.consultation_skipped_reason,
         now=now,
     )
 

@@ -56,6 +56,10 @@ class SubjectLink:
     href: str
 
 
+# What a resolution does to a ballot's subject.
+CarryOut = Callable[[Session, Ballot, Resolution, User, dt.datetime], None]
+
+
 def _nothing_to_carry_out(
     session: Session, ballot: Ballot, resolution: Resolution, actor: User, now: dt.datetime
 ) -> None:
@@ -76,10 +80,8 @@ class BallotSubjectKind:
     # What members weigh before voting, shown on the ballot page (None: nothing more).
     review: Callable[[Session, Ballot, dt.datetime], object | None]
     # What the resolution does to the subject when the ballot passes, and when it fails.
-    carry_out_passed: Callable[[Session, Ballot, Resolution, User, dt.datetime], None]
-    carry_out_failed: Callable[[Session, Ballot, Resolution, User, dt.datetime], None] = (
-        _nothing_to_carry_out
-    )
+    carry_out_passed: CarryOut
+    carry_out_failed: CarryOut = _nothing_to_carry_out
 
 
 # The subject kinds by `Ballot.subject_type`; each kind's module registers it on import.
