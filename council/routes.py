@@ -86,18 +86,6 @@ def _form_values(form: Any) -> dict[str, Any]:
     return {key: value for key in form if key != "csrf_token" and (value := form.get(key))}
 
 
-@pages.get("/")
-def home(request: Request) -> HTMLResponse:
-    """The public home page."""
-    return render_page(request, "council/home.html")
-
-
-@pages.get("/healthz")
-def health() -> dict[str, str]:
-    """Liveness probe for the process supervisor."""
-    return {"status": "ok"}
-
-
 # Members and interests ---------------------------------------------------------------------
 
 
