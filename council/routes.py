@@ -105,16 +105,6 @@ def _public_members(session: Session, on: dt.date) -> list[dict[str, Any]]:
     ]
 
 
-@pages.get("/council")
-def council_page(request: Request, session: DbSession, now: Now) -> HTMLResponse:
-    """The council's current members and their declared interests."""
-    return render_page(
-        request,
-        "council/council.html",
-        {**LABELS, "rows": _public_members(session, local_date(now))},
-    )
-
-
 @pages.get("/council/interests")
 def interests_page(request: Request, session: DbSession, user: Declarant) -> HTMLResponse:
     """A member's or expert's own register of interests, with its history."""
