@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
+from core.accounts import User
 from core.auth import Now
 from core.i18n import local_date
 from core.web import (
+    PageForm,
     render_page,
 )
 from council import members
-from council.home_pages import LABELS, DbSession
+from council.home_pages import LABELS, DbSession, Declarant
 
 pages = APIRouter(include_in_schema=False)
 
@@ -24,3 +27,31 @@ def council_page(request: Request, session: DbSession, now: Now) -> HTMLResponse
     """The council's current members and their declared interests."""
     rows = members.council_in_term(session, local_date(now))
     return render_page(request, "council/council.html", {**LABELS, "rows": rows})
+
+
+# Interests ---------------------------------------------------------------------------------
+
+
+def _interests_page(
+    request: Request,
+    session: Session,
+    user: User,
+    form: PageForm | None = None,
+    *,
+    editing_id: int | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {
+        **LABELS,
+        "current": members.current_interests(session, [user.id]),
+        "history": members.interest_history(session, user.id),
+        **(form or PageForm()).context(),
+        "editing_id": editing_id,
+    }
+    return render_page(request, "council/interests.html", context, status_code=status_code)
+
+
+@pages.get("/council/interests")
+def interests_page(request: Request, session: DbSession, user: Declarant) -> HTMLResponse:
+    """A member's or expert's own register of interests, with its history."""
+    return _interests_page(request, session, user)

@@ -105,12 +105,6 @@ def _public_members(session: Session, on: dt.date) -> list[dict[str, Any]]:
     ]
 
 
-@pages.get("/council/interests")
-def interests_page(request: Request, session: DbSession, user: Declarant) -> HTMLResponse:
-    """A member's or expert's own register of interests, with its history."""
-    return _interests_page(request, session, user, values={}, errors={})
-
-
 def _interests_page(
     request: Request,
     session: Session,
