@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from core.accounts import User
 from core.auth import Now
+from core.errors import N_, Invalid
+from core.forms import parse_input
 from core.i18n import local_date
+from core.submissions import Once
 from core.web import (
     PageForm,
+    SubmittedForm,
+    flash,
+    form_values,
+    redirect,
+    refuse_form,
     render_page,
 )
 from council import members
 from council.home_pages import LABELS, DbSession, Declarant
+from council.schemas import InterestInput
 
 pages = APIRouter(include_in_schema=False)
 
@@ -55,3 +64,21 @@ def _interests_page(
 def interests_page(request: Request, session: DbSession, user: Declarant) -> HTMLResponse:
     """A member's or expert's own register of interests, with its history."""
     return _interests_page(request, session, user)
+
+
+@pages.post("/council/interests", response_model=None)
+def declare_interest_page(
+    request: Request, session: DbSession, once: Once, user: Declarant, now: Now, form: SubmittedForm
+) -> Response:
+    """Add a declaration to one's register."""
+    values = form_values(form)
+    try:
+        data = parse_input(InterestInput, values)
+        members.declare_interest(session, actor=user, now=now, **data.model_dump())
+    except Invalid as error:
+        refused = refuse_form(request, session, error, values)
+        return _interests_page(request, session, user, refused, status_code=422)
+    once.done("/council/interests", now=now)
+    session.commit()
+    flash(request, N_("Your declaration has been recorded."))
+    return redirect("/council/interests")

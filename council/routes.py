@@ -130,31 +130,6 @@ def _interests_page(
     )
 
 
-@pages.post("/council/interests", response_model=None)
-def declare_interest_page(
-    request: Request, session: DbSession, once: Once, user: Declarant, now: Now, form: SubmittedForm
-) -> Response:
-    """Add a declaration to one's register."""
-    values = _form_values(form)
-    try:
-        data = parse_input(InterestInput, values)
-        members.declare_interest(session, actor=user, now=now, **data.model_dump())
-    except Invalid as error:
-        session.rollback()
-        return _interests_page(
-            request,
-            session,
-            user,
-            values=values,
-            errors=error_fields(request, error),
-            status_code=422,
-        )
-    once.done("/council/interests", now=now)
-    session.commit()
-    flash(request, N_("Your declaration has been recorded."))
-    return redirect("/council/interests")
-
-
 @pages.post("/council/interests/{declaration_id}", response_model=None)
 def revise_interest_page(
     request: Request,
