@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from core.accounts import User
+from core.api import ObjectId
 from core.auth import Now
 from core.errors import N_, Invalid
 from core.forms import parse_input
@@ -81,4 +82,30 @@ def declare_interest_page(
     once.done("/council/interests", now=now)
     session.commit()
     flash(request, N_("Your declaration has been recorded."))
+    return redirect("/council/interests")
+
+
+@pages.post("/council/interests/{declaration_id}", response_model=None)
+def revise_interest_page(
+    request: Request,
+    session: DbSession,
+    user: Declarant,
+    now: Now,
+    form: SubmittedForm,
+    declaration_id: ObjectId,
+) -> Response:
+    """Change a declaration: a new version is added and the old one kept."""
+    values = form_values(form)
+    try:
+        data = parse_input(InterestInput, values)
+        members.revise_interest(
+            session, actor=user, declaration_id=declaration_id, now=now, **data.model_dump()
+        )
+    except Invalid as error:
+        refused = refuse_form(request, session, error, values)
+        return _interests_page(
+            request, session, user, refused, editing_id=declaration_id, status_code=422
+        )
+    session.commit()
+    flash(request, N_("Your declaration has been updated; the earlier version stays on record."))
     return redirect("/council/interests")

@@ -38,7 +38,6 @@ from council.schemas import (
     AppointmentInput,
     BallotOut,
     ConflictCheckInput,
-    InterestInput,
     MemberOut,
     PositionInput,
     PositionOut,
@@ -103,63 +102,6 @@ def _public_members(session: Session, on: dt.date) -> list[dict[str, Any]]:
         }
         for m in sorted(seated, key=lambda m: (order[m.seat], people[m.user_id].full_name))
     ]
-
-
-def _interests_page(
-    request: Request,
-    session: Session,
-    user: User,
-    *,
-    values: dict[str, Any],
-    errors: dict[str, str],
-    status_code: int = 200,
-    editing_id: int | None = None,
-) -> HTMLResponse:
-    return render_page(
-        request,
-        "council/interests.html",
-        {
-            **LABELS,
-            "current": members.current_interests(session, [user.id]),
-            "history": members.interest_history(session, user.id),
-            "values": values,
-            "errors": errors,
-            "editing_id": editing_id,
-        },
-        status_code=status_code,
-    )
-
-
-@pages.post("/council/interests/{declaration_id}", response_model=None)
-def revise_interest_page(
-    request: Request,
-    session: DbSession,
-    user: Declarant,
-    now: Now,
-    form: SubmittedForm,
-    declaration_id: ObjectId,
-) -> Response:
-    """Change a declaration: a new version is added and the old one kept."""
-    values = _form_values(form)
-    try:
-        data = parse_input(InterestInput, values)
-        members.revise_interest(
-            session, actor=user, declaration_id=declaration_id, now=now, **data.model_dump()
-        )
-    except Invalid as error:
-        session.rollback()
-        return _interests_page(
-            request,
-            session,
-            user,
-            values=values,
-            errors=error_fields(request, error),
-            status_code=422,
-            editing_id=declaration_id,
-        )
-    session.commit()
-    flash(request, N_("Your declaration has been updated; the earlier version stays on record."))
-    return redirect("/council/interests")
 
 
 @pages.post("/council/interests/{declaration_id}/retract")
