@@ -109,3 +109,14 @@ def revise_interest_page(
     session.commit()
     flash(request, N_("Your declaration has been updated; the earlier version stays on record."))
     return redirect("/council/interests")
+
+
+@pages.post("/council/interests/{declaration_id}/retract")
+def retract_interest_page(
+    request: Request, session: DbSession, user: Declarant, now: Now, declaration_id: ObjectId
+) -> Response:
+    """Withdraw a declaration that no longer applies."""
+    members.retract_interest(session, actor=user, declaration_id=declaration_id, now=now)
+    session.commit()
+    flash(request, N_("The declaration has been withdrawn; it stays in your history."))
+    return redirect("/council/interests")

@@ -104,17 +104,6 @@ def _public_members(session: Session, on: dt.date) -> list[dict[str, Any]]:
     ]
 
 
-@pages.post("/council/interests/{declaration_id}/retract")
-def retract_interest_page(
-    request: Request, session: DbSession, user: Declarant, now: Now, declaration_id: ObjectId
-) -> Response:
-    """Withdraw a declaration that no longer applies."""
-    members.retract_interest(session, actor=user, declaration_id=declaration_id, now=now)
-    session.commit()
-    flash(request, N_("The declaration has been withdrawn; it stays in your history."))
-    return redirect("/council/interests")
-
-
 @pages.get("/council/members")
 def members_page(request: Request, session: DbSession, user: Staff, now: Now) -> HTMLResponse:
     """The secretariat's roster: seats, terms, and appointing members."""
