@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import User
 from core.api import ObjectId
-from core.auth import Now
+from core.auth import Now, Staff
 from core.errors import N_, Invalid
 from core.forms import parse_input
 from core.i18n import local_date
@@ -120,3 +120,24 @@ def retract_interest_page(
     session.commit()
     flash(request, N_("The declaration has been withdrawn; it stays in your history."))
     return redirect("/council/interests")
+
+
+# The roster --------------------------------------------------------------------------------
+
+
+def _members_page(
+    request: Request,
+    session: Session,
+    roster: members.Roster,
+    form: PageForm | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {**LABELS, **roster.context(), **(form or PageForm()).context()}
+    return render_page(request, "council/members.html", context, status_code=status_code)
+
+
+@pages.get("/council/members")
+def members_page(request: Request, session: DbSession, user: Staff, now: Now) -> HTMLResponse:
+    """The secretariat's roster: seats, terms, and appointing members."""
+    return _members_page(request, session, members.roster(session, local_date(now)))

@@ -104,12 +104,6 @@ def _public_members(session: Session, on: dt.date) -> list[dict[str, Any]]:
     ]
 
 
-@pages.get("/council/members")
-def members_page(request: Request, session: DbSession, user: Staff, now: Now) -> HTMLResponse:
-    """The secretariat's roster: seats, terms, and appointing members."""
-    return _members_page(request, session, now, values={}, errors={})
-
-
 def _members_page(
     request: Request,
     session: Session,
