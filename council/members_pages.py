@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from core.accounts import User
 from core.api import ObjectId
 from core.auth import Now, Staff
-from core.errors import N_, Invalid
+from core.errors import N_, Conflict, Invalid
 from core.forms import parse_input
 from core.i18n import local_date
 from core.submissions import Once
@@ -24,7 +24,7 @@ from core.web import (
 )
 from council import members
 from council.home_pages import LABELS, DbSession, Declarant
-from council.schemas import InterestInput
+from council.schemas import AppointmentInput, InterestInput
 
 pages = APIRouter(include_in_schema=False)
 
@@ -141,3 +141,31 @@ def _members_page(
 def members_page(request: Request, session: DbSession, user: Staff, now: Now) -> HTMLResponse:
     """The secretariat's roster: seats, terms, and appointing members."""
     return _members_page(request, session, members.roster(session, local_date(now)))
+
+
+@pages.post("/council/members", response_model=None)
+def appoint_member_page(
+    request: Request, session: DbSession, once: Once, user: Staff, now: Now, form: SubmittedForm
+) -> Response:
+    """Seat a council member for a first term."""
+    values = form_values(form)
+    try:
+        data = parse_input(AppointmentInput, values)
+        members.appoint_member(
+            session,
+            actor=user,
+            user=members.account_to_seat(session, data.user_id),
+            seat=data.seat,
+            areas=data.areas.split(","),
+            starts_on=data.starts_on,
+            ends_on=data.ends_on,
+            now=now,
+        )
+    except (Invalid, Conflict) as error:
+        refused = refuse_form(request, session, error, values, on_field="user_id")
+        roster = members.roster(session, local_date(now))
+        return _members_page(request, session, roster, refused, status_code=error.status_code)
+    once.done("/council/members", now=now)
+    session.commit()
+    flash(request, N_("The member has been seated."))
+    return redirect("/council/members")

@@ -35,7 +35,6 @@ from council.conflicts import KIND_LABELS, Party, check_conflicts, dismiss_confl
 from council.models import Ballot, BallotStatus, CouncilMember, PositionKind, Resolution, Seat
 from council.schemas import (
     AdoptionBallotInput,
-    AppointmentInput,
     BallotOut,
     ConflictCheckInput,
     MemberOut,
@@ -135,43 +134,6 @@ def _members_page(
         },
         status_code=status_code,
     )
-
-
-@pages.post("/council/members", response_model=None)
-def appoint_member_page(
-    request: Request, session: DbSession, once: Once, user: Staff, now: Now, form: SubmittedForm
-) -> Response:
-    """Seat a council member for a first term."""
-    values = _form_values(form)
-    try:
-        data = parse_input(AppointmentInput, values)
-        appointee = session.get(User, data.user_id)
-        if appointee is None:
-            raise Invalid(fields={"user_id": N_("Choose one of the options.")})
-        members.appoint_member(
-            session,
-            actor=user,
-            user=appointee,
-            seat=data.seat,
-            areas=data.areas.split(","),
-            starts_on=data.starts_on,
-            ends_on=data.ends_on,
-            now=now,
-        )
-    except (Invalid, Conflict) as error:
-        session.rollback()
-        return _members_page(
-            request,
-            session,
-            now,
-            values=values,
-            errors=_field_errors(request, error, "user_id"),
-            status_code=error.status_code,
-        )
-    once.done("/council/members", now=now)
-    session.commit()
-    flash(request, N_("The member has been seated."))
-    return redirect("/council/members")
 
 
 @pages.post("/council/members/{member_id}/terms", response_model=None)
