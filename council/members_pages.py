@@ -24,7 +24,7 @@ from core.web import (
 )
 from council import members
 from council.home_pages import LABELS, DbSession, Declarant
-from council.schemas import AppointmentInput, InterestInput
+from council.schemas import AppointmentInput, InterestInput, TermInput
 
 pages = APIRouter(include_in_schema=False)
 
@@ -168,4 +168,37 @@ def appoint_member_page(
     once.done("/council/members", now=now)
     session.commit()
     flash(request, N_("The member has been seated."))
+    return redirect("/council/members")
+
+
+@pages.post("/council/members/{member_id}/terms", response_model=None)
+def add_term_page(
+    request: Request,
+    session: DbSession,
+    once: Once,
+    user: Staff,
+    now: Now,
+    form: SubmittedForm,
+    member_id: ObjectId,
+) -> Response:
+    """Add a term to a member."""
+    try:
+        data = parse_input(TermInput, form_values(form))
+        members.add_term(
+            session,
+            actor=user,
+            member_id=member_id,
+            starts_on=data.starts_on,
+            ends_on=data.ends_on,
+            now=now,
+        )
+    except Invalid as error:
+        refused = refuse_form(request, session, error, {})
+        # Each member's row has its own term form: its messages carry the member's prefix.
+        refused.errors = {f"term-{member_id}-{k}": v for k, v in refused.errors.items()}
+        roster = members.roster(session, local_date(now))
+        return _members_page(request, session, roster, refused, status_code=422)
+    once.done("/council/members", now=now)
+    session.commit()
+    flash(request, N_("The term has been added."))
     return redirect("/council/members")

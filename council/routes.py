@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role, User
 from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params, paginate, parse_int
-from core.auth import Now, Staff, require
+from core.auth import Now, require
 from core.db import get_session
 from core.errors import N_, Conflict, Invalid, NotFound
 from core.forms import parse_input
@@ -41,7 +41,6 @@ from council.schemas import (
     PositionInput,
     PositionOut,
     ResolutionOut,
-    TermInput,
 )
 from guidelines import service as guidelines
 from guidelines.diff import render_segments_html
@@ -78,12 +77,6 @@ def _field_errors(request: Request, error: Invalid | Conflict, field: str) -> di
     return {field: error_message(request, error)}
 
 
-def _form_values(form: Any) -> dict[str, Any]:
-    # Empty fields are left out: optional ones take their defaults (None would fail a str
-    # field) and a form shown again keeps them empty (None would render as "None").
-    return {key: value for key in form if key != "csrf_token" and (value := form.get(key))}
-
-
 # Members and interests ---------------------------------------------------------------------
 
 
@@ -101,71 +94,6 @@ def _public_members(session: Session, on: dt.date) -> list[dict[str, Any]]:
         }
         for m in sorted(seated, key=lambda m: (order[m.seat], people[m.user_id].full_name))
     ]
-
-
-def _members_page(
-    request: Request,
-    session: Session,
-    now: dt.datetime,
-    *,
-    values: dict[str, Any],
-    errors: dict[str, str],
-    status_code: int = 200,
-) -> HTMLResponse:
-    roster = members.list_members(session)
-    seated_ids = {m.user_id for m in roster}
-    candidates = [
-        u
-        for u in session.scalars(select(User).where(User.role == Role.council_member))
-        if u.id not in seated_ids
-    ]
-    return render_page(
-        request,
-        "council/members.html",
-        {
-            **LABELS,
-            "roster": roster,
-            "people": members.users_by_id(session, list(seated_ids)),
-            "candidates": candidates,
-            "today": local_date(now),
-            "in_term": members.in_term,
-            "values": values,
-            "errors": errors,
-        },
-        status_code=status_code,
-    )
-
-
-@pages.post("/council/members/{member_id}/terms", response_model=None)
-def add_term_page(
-    request: Request,
-    session: DbSession,
-    once: Once,
-    user: Staff,
-    now: Now,
-    form: SubmittedForm,
-    member_id: ObjectId,
-) -> Response:
-    """Add a term to a member."""
-    values = _form_values(form)
-    try:
-        data = parse_input(TermInput, values)
-        members.add_term(
-            session,
-            actor=user,
-            member_id=member_id,
-            starts_on=data.starts_on,
-            ends_on=data.ends_on,
-            now=now,
-        )
-    except Invalid as error:
-        session.rollback()
-        fields = {f"term-{member_id}-{k}": v for k, v in error_fields(request, error).items()}
-        return _members_page(request, session, now, values={}, errors=fields, status_code=422)
-    once.done("/council/members", now=now)
-    session.commit()
-    flash(request, N_("The term has been added."))
-    return redirect("/council/members")
 
 
 # Conflicts ---------------------------------------------------------------------------------
