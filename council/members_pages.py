@@ -16,15 +16,16 @@ from core.submissions import Once
 from core.web import (
     PageForm,
     SubmittedForm,
+    error_fields,
     flash,
     form_values,
     redirect,
     refuse_form,
     render_page,
 )
-from council import members
-from council.home_pages import LABELS, DbSession, Declarant
-from council.schemas import AppointmentInput, InterestInput, TermInput
+from council import conflicts, members
+from council.home_pages import LABELS, DbSession, Declarant, Voter
+from council.schemas import AppointmentInput, ConflictCheckInput, InterestInput, TermInput
 
 pages = APIRouter(include_in_schema=False)
 
@@ -202,3 +203,30 @@ def add_term_page(
     session.commit()
     flash(request, N_("The term has been added."))
     return redirect("/council/members")
+
+
+# Conflicts ---------------------------------------------------------------------------------
+
+
+@pages.get("/council/conflicts")
+def conflicts_page(request: Request, session: DbSession, user: Voter, now: Now) -> HTMLResponse:
+    """Check a person against an organisation before inviting or assigning them."""
+    values = dict(request.query_params)
+    errors: dict[str, str] = {}
+    check = None
+    if values:
+        try:
+            data = parse_input(ConflictCheckInput, values)
+        except Invalid as error:
+            errors = error_fields(request, error)
+        else:
+            party = conflicts.Party(data.organisation, data.rfc, data.email_domain)
+            check = conflicts.check_person(
+                session, email=data.email, party=party, on=local_date(now)
+            )
+    is_chair = conflicts.may_dismiss_conflicts(session, user, local_date(now))
+    return render_page(
+        request,
+        "council/conflicts.html",
+        {**LABELS, "values": values, "errors": errors, "check": check, "is_chair": is_chair},
+    )

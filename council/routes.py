@@ -31,12 +31,11 @@ from core.web import (
     translator_for,
 )
 from council import adoption, ballots, members
-from council.conflicts import KIND_LABELS, Party, check_conflicts, dismiss_conflict
+from council.conflicts import KIND_LABELS, Party, dismiss_conflict
 from council.models import Ballot, BallotStatus, CouncilMember, PositionKind, Resolution, Seat
 from council.schemas import (
     AdoptionBallotInput,
     BallotOut,
-    ConflictCheckInput,
     MemberOut,
     PositionInput,
     PositionOut,
@@ -94,43 +93,6 @@ def _public_members(session: Session, on: dt.date) -> list[dict[str, Any]]:
         }
         for m in sorted(seated, key=lambda m: (order[m.seat], people[m.user_id].full_name))
     ]
-
-
-# Conflicts ---------------------------------------------------------------------------------
-
-
-@pages.get("/council/conflicts")
-def conflicts_page(request: Request, session: DbSession, user: Voter, now: Now) -> HTMLResponse:
-    """Check a person against an organisation before inviting or assigning them."""
-    values = dict(request.query_params)
-    results = None
-    errors: dict[str, str] = {}
-    person = None
-    party = None
-    if values:
-        try:
-            data = parse_input(ConflictCheckInput, values)
-        except Invalid as error:
-            errors = error_fields(request, error)
-        else:
-            party = Party(name=data.organisation, rfc=data.rfc, email_domain=data.email_domain)
-            person = session.scalar(select(User).where(User.email == data.email.strip().lower()))
-            results = check_conflicts(
-                session, email=data.email, user=person, parties=[party], on=local_date(now)
-            )
-    return render_page(
-        request,
-        "council/conflicts.html",
-        {
-            **LABELS,
-            "values": values,
-            "errors": errors,
-            "results": results,
-            "person": person,
-            "party": party,
-            "is_chair": members.holds_seat(session, user, Seat.chair, local_date(now)),
-        },
-    )
 
 
 @pages.post("/council/conflicts/dismiss")
