@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from core.accounts import User
-from core.api import ObjectId
+from core.api import ObjectId, parse_int
 from core.auth import Now, Staff
 from core.errors import N_, Conflict, Invalid
 from core.forms import parse_input
@@ -24,7 +26,7 @@ from core.web import (
     render_page,
 )
 from council import conflicts, members
-from council.home_pages import LABELS, DbSession, Declarant, Voter
+from council.home_pages import LABELS, DbSession, Declarant, Member, Voter
 from council.schemas import AppointmentInput, ConflictCheckInput, InterestInput, TermInput
 
 pages = APIRouter(include_in_schema=False)
@@ -230,3 +232,27 @@ def conflicts_page(request: Request, session: DbSession, user: Voter, now: Now) 
         "council/conflicts.html",
         {**LABELS, "values": values, "errors": errors, "check": check, "is_chair": is_chair},
     )
+
+
+@pages.post("/council/conflicts/dismiss")
+def dismiss_conflict_page(
+    request: Request, session: DbSession, user: Member, now: Now, form: SubmittedForm
+) -> Response:
+    """The chair dismisses a detected conflict with a reason."""
+    values = {name: str(form.get(name) or "") for name in DISMISSAL_FIELDS}
+    person = conflicts.conflicted_person(session, parse_int(values["user_id"]))
+    party = conflicts.Party(values["organisation"], values["rfc"], values["email_domain"])
+    conflicts.dismiss_conflict(
+        session,
+        actor=user,
+        user=person,
+        party=party,
+        kind=values["kind"],
+        reason=values["reason"],
+        now=now,
+    )
+    session.commit()
+    flash(request, N_("The conflict has been dismissed and the reason recorded."))
+    again = {"email": person.email, "organisation": party.name, "rfc": party.rfc}
+    query = urlencode({**again, "email_domain": party.email_domain})
+    return redirect(f"/council/conflicts?{query}")

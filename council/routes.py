@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.accounts import Role, User
-from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params, paginate, parse_int
+from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params, paginate
 from core.auth import Now, require
 from core.db import get_session
 from core.errors import N_, Conflict, Invalid, NotFound
@@ -31,7 +30,7 @@ from core.web import (
     translator_for,
 )
 from council import adoption, ballots, members
-from council.conflicts import KIND_LABELS, Party, dismiss_conflict
+from council.conflicts import KIND_LABELS
 from council.models import Ballot, BallotStatus, CouncilMember, PositionKind, Resolution, Seat
 from council.schemas import (
     AdoptionBallotInput,
@@ -93,43 +92,6 @@ def _public_members(session: Session, on: dt.date) -> list[dict[str, Any]]:
         }
         for m in sorted(seated, key=lambda m: (order[m.seat], people[m.user_id].full_name))
     ]
-
-
-@pages.post("/council/conflicts/dismiss")
-def dismiss_conflict_page(
-    request: Request, session: DbSession, user: Member, now: Now, form: SubmittedForm
-) -> Response:
-    """The chair dismisses a detected conflict with a reason."""
-    values = {
-        k: str(form.get(k) or "")
-        for k in ("user_id", "kind", "reason", "organisation", "rfc", "email_domain")
-    }
-    person_id = parse_int(values["user_id"])
-    person = session.get(User, person_id) if person_id else None
-    if person is None:
-        raise NotFound()
-    dismiss_conflict(
-        session,
-        actor=user,
-        user=person,
-        party=Party(
-            name=values["organisation"], rfc=values["rfc"], email_domain=values["email_domain"]
-        ),
-        kind=values["kind"],
-        reason=values["reason"],
-        now=now,
-    )
-    session.commit()
-    flash(request, N_("The conflict has been dismissed and the reason recorded."))
-    query = urlencode(
-        {
-            "email": person.email,
-            "organisation": values["organisation"],
-            "rfc": values["rfc"],
-            "email_domain": values["email_domain"],
-        }
-    )
-    return redirect(f"/council/conflicts?{query}")
 
 
 # Ballots -----------------------------------------------------------------------------------
