@@ -31,7 +31,7 @@ from core.web import (
 )
 from council import adoption, ballots, members
 from council.conflicts import KIND_LABELS
-from council.models import Ballot, BallotStatus, CouncilMember, PositionKind, Resolution, Seat
+from council.models import Ballot, CouncilMember, PositionKind, Resolution, Seat
 from council.schemas import (
     AdoptionBallotInput,
     BallotOut,
@@ -154,27 +154,6 @@ def _may_run_ballots(session: Session, user: User, now: dt.datetime) -> bool:
 
 def _subject(session: Session, ballot: Ballot) -> ballots.SubjectLink | None:
     return ballots.describe_subject(session, ballot)
-
-
-@pages.get("/council/ballots")
-def ballots_page(request: Request, session: DbSession, user: Voter, now: Now) -> HTMLResponse:
-    """Open and closed ballots."""
-    # Closed ballots show their result; only open ones need a live tally.
-    items = [
-        (b, ballots.tally_ballot(session, b) if b.status == BallotStatus.open else None)
-        for b in ballots.list_ballots(session)
-    ]
-    resolutions = {r.ballot_id: r for r in session.scalars(select(Resolution))}
-    return render_page(
-        request,
-        "council/ballots.html",
-        {
-            **LABELS,
-            "items": items,
-            "resolutions": resolutions,
-            "can_open": _may_run_ballots(session, user, now),
-        },
-    )
 
 
 @pages.get("/council/ballots/new")
