@@ -9,7 +9,7 @@ from core.auth import Now
 from core.web import (
     render_page,
 )
-from council import ballots
+from council import adoption, ballots
 from council.home_pages import LABELS, DbSession, Voter
 
 pages = APIRouter(include_in_schema=False)
@@ -27,4 +27,20 @@ def ballots_page(request: Request, session: DbSession, user: Voter, now: Now) ->
             "resolutions": ballots.resolutions_by_ballot(session),
             "can_open": ballots.may_open_ballot(session, user, now),
         },
+    )
+
+
+@pages.get("/council/ballots/new")
+def new_ballot_form(
+    request: Request,
+    session: DbSession,
+    user: Voter,
+    now: Now,
+    slug: str = "",
+    number: str = "",
+) -> HTMLResponse:
+    """The secretary's form to put a guideline version to a vote."""
+    values = adoption.ballot_form_defaults(now, slug=slug, number=number)
+    return render_page(
+        request, "council/ballot_new.html", {**LABELS, "values": values, "errors": {}}
     )

@@ -156,30 +156,6 @@ def _subject(session: Session, ballot: Ballot) -> ballots.SubjectLink | None:
     return ballots.describe_subject(session, ballot)
 
 
-@pages.get("/council/ballots/new")
-def new_ballot_form(
-    request: Request,
-    session: DbSession,
-    user: Voter,
-    now: Now,
-    slug: str = "",
-    number: str = "",
-) -> HTMLResponse:
-    """The secretary's form to put a guideline version to a vote."""
-    default_close = (now + dt.timedelta(days=7)).astimezone(DISPLAY_ZONE).date()
-    values = {
-        "slug": slug,
-        "number": number,
-        "rule": "simple_majority",
-        "quorum_percent": "50",
-        "closes_on": default_close.isoformat(),
-        "effective_on": (default_close + dt.timedelta(days=30)).isoformat(),
-    }
-    return render_page(
-        request, "council/ballot_new.html", {**LABELS, "values": values, "errors": {}}
-    )
-
-
 @pages.post("/council/ballots", response_model=None)
 def open_ballot_page(
     request: Request, session: DbSession, once: Once, user: Voter, now: Now, form: SubmittedForm
