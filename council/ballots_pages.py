@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from core.auth import Now
+from core.errors import N_, Conflict, Invalid, NotFound
+from core.forms import parse_input
+from core.submissions import Once
 from core.web import (
+    SubmittedForm,
+    flash,
+    redirect,
+    refuse_form,
     render_page,
 )
 from council import adoption, ballots
 from council.home_pages import LABELS, DbSession, Voter
+from council.schemas import AdoptionBallotInput
 
 pages = APIRouter(include_in_schema=False)
 
@@ -44,3 +52,25 @@ def new_ballot_form(
     return render_page(
         request, "council/ballot_new.html", {**LABELS, "values": values, "errors": {}}
     )
+
+
+@pages.post("/council/ballots", response_model=None)
+def open_ballot_page(
+    request: Request, session: DbSession, once: Once, user: Voter, now: Now, form: SubmittedForm
+) -> Response:
+    """Open an adoption ballot."""
+    # Empty fields are kept: an empty number or date is refused, not given its default.
+    values = {key: str(form.get(key) or "") for key in form if key != "csrf_token"}
+    try:
+        data = parse_input(AdoptionBallotInput, values)
+        ballot = adoption.put_to_adoption(session, actor=user, terms=data, now=now)
+    except (Invalid, NotFound, Conflict) as error:
+        refused = refuse_form(request, session, error, values)
+        context = {**LABELS, **refused.context()}
+        return render_page(
+            request, "council/ballot_new.html", context, status_code=error.status_code
+        )
+    once.done(f"/council/ballots/{ballot.id}", now=now)
+    session.commit()
+    flash(request, N_("The ballot is open."))
+    return redirect(f"/council/ballots/{ballot.id}")

@@ -14,11 +14,10 @@ from core.accounts import Role, User
 from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params, paginate
 from core.auth import Now, require
 from core.db import get_session
-from core.errors import N_, Conflict, Invalid, NotFound
+from core.errors import N_, Conflict, Invalid
 from core.forms import parse_input
-from core.i18n import DISPLAY_ZONE, local_date
+from core.i18n import local_date
 from core.pdf import render_pdf
-from core.submissions import Once
 from core.templating import render_text
 from core.web import (
     SubmittedForm,
@@ -29,18 +28,16 @@ from core.web import (
     render_page,
     translator_for,
 )
-from council import adoption, ballots, members
+from council import ballots, members
 from council.conflicts import KIND_LABELS
 from council.models import Ballot, CouncilMember, PositionKind, Resolution, Seat
 from council.schemas import (
-    AdoptionBallotInput,
     BallotOut,
     MemberOut,
     PositionInput,
     PositionOut,
     ResolutionOut,
 )
-from guidelines import service as guidelines
 from guidelines.diff import render_segments_html
 
 pages = APIRouter(include_in_schema=False)
@@ -59,13 +56,6 @@ LABELS = {
     "result_labels": ballots.RESULT_LABELS,
     "conflict_labels": KIND_LABELS,
 }
-
-
-def end_of_day(day: dt.date) -> dt.datetime:
-    """Midnight after a date in Mexico City, in UTC (ballots close at the end of their day)."""
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), DISPLAY_ZONE).astimezone(
-        dt.UTC
-    )
 
 
 def _field_errors(request: Request, error: Invalid | Conflict, field: str) -> dict[str, str]:
@@ -154,47 +144,6 @@ def _may_run_ballots(session: Session, user: User, now: dt.datetime) -> bool:
 
 def _subject(session: Session, ballot: Ballot) -> ballots.SubjectLink | None:
     return ballots.describe_subject(session, ballot)
-
-
-@pages.post("/council/ballots", response_model=None)
-def open_ballot_page(
-    request: Request, session: DbSession, once: Once, user: Voter, now: Now, form: SubmittedForm
-) -> Response:
-    """Open an adoption ballot."""
-    values = {key: str(form.get(key) or "") for key in form if key != "csrf_token"}
-    try:
-        data = parse_input(AdoptionBallotInput, values)
-        version = guidelines.get_version(session, slug=data.slug, number=data.number, viewer=user)
-        ballot = adoption.open_adoption_ballot(
-            session,
-            actor=user,
-            version=version,
-            rule=data.rule,
-            quorum_percent=data.quorum_percent,
-            closes_at=end_of_day(data.closes_on),
-            effective_on=data.effective_on,
-            replaces_newer=data.replaces_newer,
-            consultation_skipped_reason=data.consultation_skipped_reason,
-            now=now,
-        )
-    except (Invalid, NotFound, Conflict) as error:
-        session.rollback()
-        fields = error_fields(request, error) if isinstance(error, Invalid) else {}
-        return render_page(
-            request,
-            "council/ballot_new.html",
-            {
-                **LABELS,
-                "values": values,
-                "errors": fields,
-                "form_error": None if fields else error_message(request, error),
-            },
-            status_code=error.status_code,
-        )
-    once.done(f"/council/ballots/{ballot.id}", now=now)
-    session.commit()
-    flash(request, N_("The ballot is open."))
-    return redirect(f"/council/ballots/{ballot.id}")
 
 
 @pages.get("/council/ballots/{ballot_id}")
