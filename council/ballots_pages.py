@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
+from core.api import ObjectId
 from core.auth import Now
 from core.errors import N_, Conflict, Invalid, NotFound
 from core.forms import parse_input
 from core.submissions import Once
 from core.web import (
+    PageForm,
     SubmittedForm,
     flash,
     redirect,
@@ -18,9 +21,29 @@ from core.web import (
 )
 from council import adoption, ballots
 from council.home_pages import LABELS, DbSession, Voter
+from council.models import PositionKind
 from council.schemas import AdoptionBallotInput
+from guidelines.diff import render_segments_html
 
 pages = APIRouter(include_in_schema=False)
+
+
+def _ballot_page(
+    request: Request,
+    session: Session,
+    view: ballots.BallotView,
+    form: PageForm | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {
+        **LABELS,
+        **view.context(),
+        "position_kinds": list(PositionKind),
+        "segments_html": render_segments_html,
+        **(form or PageForm()).context(),
+    }
+    return render_page(request, "council/ballot.html", context, status_code=status_code)
 
 
 @pages.get("/council/ballots")
@@ -74,3 +97,11 @@ def open_ballot_page(
     session.commit()
     flash(request, N_("The ballot is open."))
     return redirect(f"/council/ballots/{ballot.id}")
+
+
+@pages.get("/council/ballots/{ballot_id}")
+def ballot_page(
+    request: Request, session: DbSession, user: Voter, now: Now, ballot_id: ObjectId
+) -> HTMLResponse:
+    """A ballot: live tally, who has not voted, positions and their history."""
+    return _ballot_page(request, session, ballots.ballot_view(session, ballot_id, user, now))

@@ -146,17 +146,6 @@ def _subject(session: Session, ballot: Ballot) -> ballots.SubjectLink | None:
     return ballots.describe_subject(session, ballot)
 
 
-@pages.get("/council/ballots/{ballot_id}")
-def ballot_page(
-    request: Request, session: DbSession, user: Voter, now: Now, ballot_id: ObjectId
-) -> HTMLResponse:
-    """A ballot: live tally, who has not voted, positions and their history."""
-    ballot = ballots.get_ballot(session, ballot_id)
-    return render_page(
-        request, "council/ballot.html", _ballot_page_context(session, ballot, user, now)
-    )
-
-
 @pages.post("/council/ballots/{ballot_id}/positions", response_model=None)
 def cast_position_page(
     request: Request,
