@@ -20,9 +20,9 @@ from core.web import (
     render_page,
 )
 from council import adoption, ballots
-from council.home_pages import LABELS, DbSession, Voter
+from council.home_pages import LABELS, DbSession, Member, Voter
 from council.models import PositionKind
-from council.schemas import AdoptionBallotInput
+from council.schemas import AdoptionBallotInput, PositionInput
 from guidelines.diff import render_segments_html
 
 pages = APIRouter(include_in_schema=False)
@@ -105,3 +105,29 @@ def ballot_page(
 ) -> HTMLResponse:
     """A ballot: live tally, who has not voted, positions and their history."""
     return _ballot_page(request, session, ballots.ballot_view(session, ballot_id, user, now))
+
+
+@pages.post("/council/ballots/{ballot_id}/positions", response_model=None)
+def cast_position_page(
+    request: Request,
+    session: DbSession,
+    user: Member,
+    now: Now,
+    form: SubmittedForm,
+    ballot_id: ObjectId,
+) -> Response:
+    """State or change one's position."""
+    values = {key: str(form.get(key) or "") for key in ("kind", "text")}
+    try:
+        data = parse_input(PositionInput, values)
+        ballot = ballots.get_ballot(session, ballot_id)
+        ballots.cast_position(
+            session, actor=user, ballot=ballot, kind=data.kind, text=data.text, now=now
+        )
+    except (Invalid, Conflict) as error:
+        refused = refuse_form(request, session, error, values, on_field="kind")
+        view = ballots.ballot_view(session, ballot_id, user, now)
+        return _ballot_page(request, session, view, refused, status_code=error.status_code)
+    session.commit()
+    flash(request, N_("Your position has been recorded."))
+    return redirect(f"/council/ballots/{ballot_id}")

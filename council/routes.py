@@ -14,15 +14,11 @@ from core.accounts import Role, User
 from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params, paginate
 from core.auth import Now, require
 from core.db import get_session
-from core.errors import N_, Conflict, Invalid
-from core.forms import parse_input
+from core.errors import N_
 from core.i18n import local_date
 from core.pdf import render_pdf
 from core.templating import render_text
 from core.web import (
-    SubmittedForm,
-    error_fields,
-    error_message,
     flash,
     redirect,
     render_page,
@@ -38,7 +34,6 @@ from council.schemas import (
     PositionOut,
     ResolutionOut,
 )
-from guidelines.diff import render_segments_html
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/council", tags=["council"], responses=ERROR_RESPONSES)
@@ -56,13 +51,6 @@ LABELS = {
     "result_labels": ballots.RESULT_LABELS,
     "conflict_labels": KIND_LABELS,
 }
-
-
-def _field_errors(request: Request, error: Invalid | Conflict, field: str) -> dict[str, str]:
-    """Field messages of a refused form; a conflict is shown on the field it concerns."""
-    if isinstance(error, Invalid) and error.fields:
-        return error_fields(request, error)
-    return {field: error_message(request, error)}
 
 
 # Members and interests ---------------------------------------------------------------------
@@ -125,17 +113,6 @@ def _ballot_context(
     }
 
 
-def _ballot_page_context(
-    session: Session, ballot: Ballot, user: User, now: dt.datetime
-) -> dict[str, Any]:
-    """The ballot page's context: the tally, and for an adoption what is being adopted."""
-    return {
-        **_ballot_context(session, ballot, user, now),
-        "review": ballots.subject_review(session, ballot, now),
-        "segments_html": render_segments_html,
-    }
-
-
 def _may_run_ballots(session: Session, user: User, now: dt.datetime) -> bool:
     return user.has_role(Role.secretariat) or members.holds_seat(
         session, user, Seat.secretary, local_date(now)
@@ -144,34 +121,6 @@ def _may_run_ballots(session: Session, user: User, now: dt.datetime) -> bool:
 
 def _subject(session: Session, ballot: Ballot) -> ballots.SubjectLink | None:
     return ballots.describe_subject(session, ballot)
-
-
-@pages.post("/council/ballots/{ballot_id}/positions", response_model=None)
-def cast_position_page(
-    request: Request,
-    session: DbSession,
-    user: Member,
-    now: Now,
-    form: SubmittedForm,
-    ballot_id: ObjectId,
-) -> Response:
-    """State or change one's position."""
-    ballot = ballots.get_ballot(session, ballot_id)
-    values = {key: str(form.get(key) or "") for key in ("kind", "text")}
-    try:
-        data = parse_input(PositionInput, values)
-        ballots.cast_position(
-            session, actor=user, ballot=ballot, kind=data.kind, text=data.text, now=now
-        )
-    except (Invalid, Conflict) as error:
-        session.rollback()
-        ballot = ballots.get_ballot(session, ballot_id)
-        context = _ballot_page_context(session, ballot, user, now)
-        context.update(values=values, errors=_field_errors(request, error, "kind"))
-        return render_page(request, "council/ballot.html", context, status_code=error.status_code)
-    session.commit()
-    flash(request, N_("Your position has been recorded."))
-    return redirect(f"/council/ballots/{ballot_id}")
 
 
 @pages.post("/council/ballots/{ballot_id}/close")
