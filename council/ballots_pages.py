@@ -131,3 +131,15 @@ def cast_position_page(
     session.commit()
     flash(request, N_("Your position has been recorded."))
     return redirect(f"/council/ballots/{ballot_id}")
+
+
+@pages.post("/council/ballots/{ballot_id}/close")
+def close_ballot_page(
+    request: Request, session: DbSession, user: Voter, now: Now, ballot_id: ObjectId
+) -> Response:
+    """Close a ballot into its resolution."""
+    ballot = ballots.get_ballot(session, ballot_id)
+    resolution = ballots.close_ballot(session, actor=user, ballot=ballot, now=now)
+    session.commit()
+    flash(request, N_("The ballot is closed: resolution %(number)s."), number=resolution.number)
+    return redirect(f"/council/resolutions/{resolution.number}")

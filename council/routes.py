@@ -14,13 +14,10 @@ from core.accounts import Role, User
 from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params, paginate
 from core.auth import Now, require
 from core.db import get_session
-from core.errors import N_
 from core.i18n import local_date
 from core.pdf import render_pdf
 from core.templating import render_text
 from core.web import (
-    flash,
-    redirect,
     render_page,
     translator_for,
 )
@@ -121,18 +118,6 @@ def _may_run_ballots(session: Session, user: User, now: dt.datetime) -> bool:
 
 def _subject(session: Session, ballot: Ballot) -> ballots.SubjectLink | None:
     return ballots.describe_subject(session, ballot)
-
-
-@pages.post("/council/ballots/{ballot_id}/close")
-def close_ballot_page(
-    request: Request, session: DbSession, user: Voter, now: Now, ballot_id: ObjectId
-) -> Response:
-    """Close a ballot into its resolution."""
-    ballot = ballots.get_ballot(session, ballot_id)
-    resolution = ballots.close_ballot(session, actor=user, ballot=ballot, now=now)
-    session.commit()
-    flash(request, N_("The ballot is closed: resolution %(number)s."), number=resolution.number)
-    return redirect(f"/council/resolutions/{resolution.number}")
 
 
 # Resolutions -------------------------------------------------------------------------------
