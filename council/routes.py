@@ -135,16 +135,6 @@ def _resolution_context(session: Session, resolution: Resolution) -> dict[str, A
     }
 
 
-@pages.get("/council/resolutions")
-def resolutions_page(request: Request, session: DbSession) -> HTMLResponse:
-    """The council's public resolutions."""
-    return render_page(
-        request,
-        "council/resolutions.html",
-        {**LABELS, "resolutions": ballots.list_resolutions(session)},
-    )
-
-
 @pages.get("/council/resolutions/{number}")
 def resolution_page(request: Request, session: DbSession, number: str) -> HTMLResponse:
     """A resolution with its result and every position."""

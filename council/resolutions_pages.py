@@ -1,0 +1,22 @@
+"""The council's resolutions in public: the list, one resolution, and its PDF."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from core.web import render_page
+from council import ballots
+from council.home_pages import LABELS, DbSession
+
+pages = APIRouter(include_in_schema=False)
+
+
+@pages.get("/council/resolutions")
+def resolutions_page(request: Request, session: DbSession) -> HTMLResponse:
+    """The council's public resolutions."""
+    return render_page(
+        request,
+        "council/resolutions.html",
+        {**LABELS, "resolutions": ballots.list_resolutions(session)},
+    )
