@@ -20,3 +20,10 @@ def resolutions_page(request: Request, session: DbSession) -> HTMLResponse:
         "council/resolutions.html",
         {**LABELS, "resolutions": ballots.list_resolutions(session)},
     )
+
+
+@pages.get("/council/resolutions/{number}")
+def resolution_page(request: Request, session: DbSession, number: str) -> HTMLResponse:
+    """A resolution with its result and every position."""
+    view = ballots.resolution_view(session, number)
+    return render_page(request, "council/resolution.html", {**LABELS, **view.context()})

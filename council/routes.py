@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,6 @@ from core.i18n import local_date
 from core.pdf import render_pdf
 from core.templating import render_text
 from core.web import (
-    render_page,
     translator_for,
 )
 from council import ballots, members
@@ -133,13 +132,6 @@ def _resolution_context(session: Session, resolution: Resolution) -> dict[str, A
         "subject": _subject(session, ballot),
         "effective_on": dt.date.fromisoformat(effective_on) if effective_on else None,
     }
-
-
-@pages.get("/council/resolutions/{number}")
-def resolution_page(request: Request, session: DbSession, number: str) -> HTMLResponse:
-    """A resolution with its result and every position."""
-    resolution = ballots.get_resolution(session, number)
-    return render_page(request, "council/resolution.html", _resolution_context(session, resolution))
 
 
 @pages.get("/council/resolutions/{number}/pdf")
