@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,11 +14,6 @@ from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params, p
 from core.auth import Now, require
 from core.db import get_session
 from core.i18n import local_date
-from core.pdf import render_pdf
-from core.templating import render_text
-from core.web import (
-    translator_for,
-)
 from council import ballots, members
 from council.conflicts import KIND_LABELS
 from council.models import Ballot, CouncilMember, PositionKind, Resolution, Seat
@@ -117,36 +111,6 @@ def _may_run_ballots(session: Session, user: User, now: dt.datetime) -> bool:
 
 def _subject(session: Session, ballot: Ballot) -> ballots.SubjectLink | None:
     return ballots.describe_subject(session, ballot)
-
-
-# Resolutions -------------------------------------------------------------------------------
-
-
-def _resolution_context(session: Session, resolution: Resolution) -> dict[str, Any]:
-    ballot = ballots.get_ballot(session, resolution.ballot_id)
-    effective_on = resolution.record.get("terms", {}).get("effective_on")
-    return {
-        **LABELS,
-        "resolution": resolution,
-        "ballot": ballot,
-        "subject": _subject(session, ballot),
-        "effective_on": dt.date.fromisoformat(effective_on) if effective_on else None,
-    }
-
-
-@pages.get("/council/resolutions/{number}/pdf")
-def resolution_pdf(request: Request, session: DbSession, number: str) -> Response:
-    """A resolution as a PDF in the reader's language."""
-    resolution = ballots.get_resolution(session, number)
-    tr = translator_for(request)
-    html = render_text(
-        "council/resolution.pdf.html", tr, **_resolution_context(session, resolution)
-    )
-    return Response(
-        render_pdf(html),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{number}.pdf"'},
-    )
 
 
 # API ---------------------------------------------------------------------------------------
