@@ -20,7 +20,7 @@ from core.limits import RequestLimits
 from core.settings import Settings, ensure_secret_key
 from core.storage import FileStore
 from core.web import NavLink, install_error_handlers
-from council import ballots_pages, home_pages, members_pages, resolutions_pages
+from council import ballots_pages, council_api, home_pages, members_pages, resolutions_pages
 from council import routes as council_routes
 from guidelines import consultation_routes
 from guidelines import routes as guideline_routes
@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(members_pages.pages)
     app.include_router(ballots_pages.pages)
     app.include_router(resolutions_pages.pages)
+    app.include_router(council_api.api)
     app.include_router(council_routes.pages)
     app.include_router(council_routes.api)
     app.include_router(account_routes.pages)

@@ -19,7 +19,6 @@ from council.conflicts import KIND_LABELS
 from council.models import Ballot, CouncilMember, PositionKind, Resolution, Seat
 from council.schemas import (
     BallotOut,
-    MemberOut,
     PositionInput,
     PositionOut,
     ResolutionOut,
@@ -41,25 +40,6 @@ LABELS = {
     "result_labels": ballots.RESULT_LABELS,
     "conflict_labels": KIND_LABELS,
 }
-
-
-# Members and interests ---------------------------------------------------------------------
-
-
-def _public_members(session: Session, on: dt.date) -> list[dict[str, Any]]:
-    seated = members.members_in_term(session, on)
-    people = members.users_by_id(session, [m.user_id for m in seated])
-    interests = members.current_interests(session, list(people))
-    order = {Seat.chair: 0, Seat.secretary: 1, Seat.member: 2}
-    return [
-        {
-            "member": m,
-            "user": people[m.user_id],
-            "term": next(t for t in m.terms if t.starts_on <= on <= t.ends_on),
-            "interests": [i for i in interests if i.user_id == m.user_id],
-        }
-        for m in sorted(seated, key=lambda m: (order[m.seat], people[m.user_id].full_name))
-    ]
 
 
 # Ballots -----------------------------------------------------------------------------------
@@ -111,33 +91,6 @@ def _may_run_ballots(session: Session, user: User, now: dt.datetime) -> bool:
 
 def _subject(session: Session, ballot: Ballot) -> ballots.SubjectLink | None:
     return ballots.describe_subject(session, ballot)
-
-
-# API ---------------------------------------------------------------------------------------
-
-
-@api.get("/members", response_model=list[MemberOut])
-def api_members(session: DbSession, now: Now) -> list[MemberOut]:
-    """The members in term and their declared interests (public part)."""
-    return [
-        MemberOut(
-            full_name=row["user"].full_name,
-            seat=row["member"].seat,
-            areas=row["member"].areas,
-            term_ends_on=row["term"].ends_on,
-            interests=[
-                {
-                    "organisation": i.organisation,
-                    "rfc": i.rfc,
-                    "type": i.interest_type,
-                    "starts_on": i.starts_on,
-                    "ends_on": i.ends_on,
-                }
-                for i in row["interests"]
-            ],
-        )
-        for row in _public_members(session, local_date(now))
-    ]
 
 
 def _ballot_out(session: Session, ballot: Ballot, user: User, now: dt.datetime) -> BallotOut:
