@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
 
-from core.api import ERROR_RESPONSES
+from fastapi import APIRouter
+from sqlalchemy.orm import Session
+
+from core.accounts import User
+from core.api import ERROR_RESPONSES, ObjectId
 from core.auth import Now
 from core.i18n import local_date
-from council import members
-from council.home_pages import DbSession
-from council.schemas import MemberOut
+from council import ballots, members
+from council.home_pages import DbSession, Voter
+from council.models import PositionKind
+from council.schemas import BallotOut, MemberOut, PositionOut
 
 api = APIRouter(prefix="/api/v1/council", tags=["council"], responses=ERROR_RESPONSES)
 
@@ -37,3 +42,37 @@ def _member_out(row: members.SeatedMember) -> MemberOut:
 def api_members(session: DbSession, now: Now) -> list[MemberOut]:
     """The members in term and their declared interests (public part)."""
     return [_member_out(row) for row in members.council_in_term(session, local_date(now))]
+
+
+def _ballot_out(session: Session, ballot_id: int, user: User, now: dt.datetime) -> BallotOut:
+    view = ballots.ballot_view(session, ballot_id, user, now, review=False)
+    ballot, names = view.ballot, view.names
+    return BallotOut(
+        id=ballot.id,
+        title_es=ballot.title_es,
+        title_en=ballot.title_en,
+        rule=ballot.rule,
+        status=ballot.status,
+        result=ballot.result,
+        opened_at=ballot.opened_at,
+        closes_at=ballot.closes_at,
+        needs=view.tally.needs,
+        passes=view.tally.passes,
+        not_voted=[names[m] for m in view.tally.not_voted],
+        positions=[
+            PositionOut(
+                member=names[v.member_id],
+                kind=PositionKind.recuse
+                if v.conflict
+                else getattr(view.current.get(v.member_id), "kind", None),
+                text=getattr(view.current.get(v.member_id), "text", ""),
+            )
+            for v in ballot.voters
+        ],
+    )
+
+
+@api.get("/ballots/{ballot_id}", response_model=BallotOut)
+def api_ballot(session: DbSession, user: Voter, now: Now, ballot_id: ObjectId) -> BallotOut:
+    """A ballot and its live tally."""
+    return _ballot_out(session, ballot_id, user, now)

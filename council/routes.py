@@ -122,12 +122,6 @@ def _ballot_out(session: Session, ballot: Ballot, user: User, now: dt.datetime) 
     )
 
 
-@api.get("/ballots/{ballot_id}", response_model=BallotOut)
-def api_ballot(session: DbSession, user: Voter, now: Now, ballot_id: ObjectId) -> BallotOut:
-    """A ballot and its live tally."""
-    return _ballot_out(session, ballots.get_ballot(session, ballot_id), user, now)
-
-
 @api.post("/ballots/{ballot_id}/positions", response_model=BallotOut, status_code=201)
 def api_cast_position(
     session: DbSession, user: Member, now: Now, ballot_id: ObjectId, body: PositionInput
