@@ -12,9 +12,9 @@ from core.api import ERROR_RESPONSES, ObjectId
 from core.auth import Now
 from core.i18n import local_date
 from council import ballots, members
-from council.home_pages import DbSession, Voter
+from council.home_pages import DbSession, Member, Voter
 from council.models import PositionKind
-from council.schemas import BallotOut, MemberOut, PositionOut
+from council.schemas import BallotOut, MemberOut, PositionInput, PositionOut
 
 api = APIRouter(prefix="/api/v1/council", tags=["council"], responses=ERROR_RESPONSES)
 
@@ -75,4 +75,17 @@ def _ballot_out(session: Session, ballot_id: int, user: User, now: dt.datetime) 
 @api.get("/ballots/{ballot_id}", response_model=BallotOut)
 def api_ballot(session: DbSession, user: Voter, now: Now, ballot_id: ObjectId) -> BallotOut:
     """A ballot and its live tally."""
+    return _ballot_out(session, ballot_id, user, now)
+
+
+@api.post("/ballots/{ballot_id}/positions", response_model=BallotOut, status_code=201)
+def api_cast_position(
+    session: DbSession, user: Member, now: Now, ballot_id: ObjectId, body: PositionInput
+) -> BallotOut:
+    """State or change one's position on a ballot."""
+    ballot = ballots.get_ballot(session, ballot_id)
+    ballots.cast_position(
+        session, actor=user, ballot=ballot, kind=body.kind, text=body.text, now=now
+    )
+    session.commit()
     return _ballot_out(session, ballot_id, user, now)
