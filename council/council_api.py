@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
 from core.accounts import User
-from core.api import ERROR_RESPONSES, ObjectId
+from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params
 from core.auth import Now
 from core.i18n import local_date
 from council import ballots, members
 from council.home_pages import DbSession, Member, Voter
 from council.models import PositionKind
-from council.schemas import BallotOut, MemberOut, PositionInput, PositionOut
+from council.schemas import BallotOut, MemberOut, PositionInput, PositionOut, ResolutionOut
 
 api = APIRouter(prefix="/api/v1/council", tags=["council"], responses=ERROR_RESPONSES)
 
@@ -89,3 +90,17 @@ def api_cast_position(
     )
     session.commit()
     return _ballot_out(session, ballot_id, user, now)
+
+
+@api.get("/resolutions", response_model=Page[ResolutionOut])
+def api_resolutions(
+    session: DbSession, params: Annotated[PageParams, Depends(page_params)]
+) -> Page[ResolutionOut]:
+    """The council's resolutions, newest first."""
+    rows, total = ballots.resolutions_page(session, params)
+    return Page[ResolutionOut](
+        items=[ResolutionOut.model_validate(r) for r in rows],
+        total=total,
+        page=params.page,
+        page_size=params.page_size,
+    )

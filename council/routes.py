@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.accounts import Role, User
-from core.api import ERROR_RESPONSES, Page, PageParams, page_params, paginate
+from core.api import ERROR_RESPONSES
 from core.auth import require
 from core.db import get_session
 from council import ballots, members
@@ -35,22 +34,6 @@ LABELS = {
     "result_labels": ballots.RESULT_LABELS,
     "conflict_labels": KIND_LABELS,
 }
-
-
-@api.get("/resolutions", response_model=Page[ResolutionOut])
-def api_resolutions(
-    session: DbSession, params: Annotated[PageParams, Depends(page_params)]
-) -> Page[ResolutionOut]:
-    """The council's resolutions, newest first."""
-    rows, total = paginate(
-        session, select(Resolution).order_by(Resolution.issued_at.desc()), params
-    )
-    return Page[ResolutionOut](
-        items=[ResolutionOut.model_validate(r) for r in rows],
-        total=total,
-        page=params.page,
-        page_size=params.page_size,
-    )
 
 
 @api.get("/resolutions/{number}", response_model=ResolutionOut)
