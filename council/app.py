@@ -21,7 +21,6 @@ from core.settings import Settings, ensure_secret_key
 from core.storage import FileStore
 from core.web import NavLink, install_error_handlers
 from council import ballots_pages, council_api, home_pages, members_pages, resolutions_pages
-from council import routes as council_routes
 from guidelines import consultation_routes
 from guidelines import routes as guideline_routes
 from quality_marks import api_routes as quality_marks_api
@@ -107,8 +106,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ballots_pages.pages)
     app.include_router(resolutions_pages.pages)
     app.include_router(council_api.api)
-    app.include_router(council_routes.pages)
-    app.include_router(council_routes.api)
     app.include_router(account_routes.pages)
     app.include_router(account_routes.api)
     app.include_router(guideline_routes.pages)

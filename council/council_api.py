@@ -14,7 +14,7 @@ from core.auth import Now
 from core.i18n import local_date
 from council import ballots, members
 from council.home_pages import DbSession, Member, Voter
-from council.models import PositionKind
+from council.models import PositionKind, Resolution
 from council.schemas import BallotOut, MemberOut, PositionInput, PositionOut, ResolutionOut
 
 api = APIRouter(prefix="/api/v1/council", tags=["council"], responses=ERROR_RESPONSES)
@@ -104,3 +104,9 @@ def api_resolutions(
         page=params.page,
         page_size=params.page_size,
     )
+
+
+@api.get("/resolutions/{number}", response_model=ResolutionOut)
+def api_resolution(session: DbSession, number: str) -> Resolution:
+    """One resolution with the tally and every position."""
+    return ballots.get_resolution(session, number)

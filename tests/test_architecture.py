@@ -124,7 +124,6 @@ HTTP_INFRASTRUCTURE = {
 # into `<concept>_pages.py` and `<concept>_api.py`. The list only shrinks.
 LEGACY_ROUTE_MODULES = {
     "core/routes.py",
-    "council/routes.py",
     "guidelines/consultation_routes.py",
     "guidelines/routes.py",
     "quality_marks/api_routes.py",
