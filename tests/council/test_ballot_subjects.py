@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from core.accounts import Role, User
-from core.errors import N_, Conflict, Forbidden
+from core.errors import Conflict, Forbidden
 from council import adoption, ballots
 from council.conflicts import Party
 from council.members import declare_interest
@@ -141,7 +141,7 @@ def test_a_subject_changed_while_voting_voids_the_ballot(
     ballot = _open(db, secretariat)
     for user, _member in council:
         ballots.cast_position(db, actor=user, ballot=ballot, kind=K.yes, text="", now=NOW)
-    suspension.changed = N_("The certificate was withdrawn while the ballot was open.")
+    suspension.changed = "The certificate was withdrawn while the ballot was open."
     resolution = ballots.close_ballot(db, actor=secretariat, ballot=ballot, now=NOW)
     assert resolution.result == BallotResult.failed
     assert resolution.record["void_reason"] == suspension.changed
