@@ -20,7 +20,7 @@ from core.limits import RequestLimits
 from core.settings import Settings, ensure_secret_key
 from core.storage import FileStore
 from core.web import NavLink, install_error_handlers
-from council import routes as council_routes
+from council import ballots_pages, council_api, home_pages, members_pages, resolutions_pages
 from guidelines import (
     authoring_pages,
     consultation_api,
@@ -113,8 +113,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(probes)
-    app.include_router(council_routes.pages)
-    app.include_router(council_routes.api)
+    app.include_router(home_pages.pages)
+    app.include_router(members_pages.pages)
+    app.include_router(ballots_pages.pages)
+    app.include_router(resolutions_pages.pages)
+    app.include_router(council_api.api)
     app.include_router(accounts_pages.pages)
     app.include_router(passwords_pages.pages)
     app.include_router(accounts_api.api)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.accounts import Role, User
+from core.api import PageParams, paginate
 from core.audit import record_event
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from core.i18n import local_date
@@ -30,12 +31,7 @@ from council.models import (
     Resolution,
     Seat,
 )
-from guidelines import service as guidelines
-from guidelines.diff import VersionDiff, diff_versions
-from guidelines.documents import load_version_tree, version_document
-from guidelines.models import GuidelineVersion, VersionStatus
 
-SUBJECT_GUIDELINE_VERSION = "guideline_version"
 FAVOURABLE = frozenset({PositionKind.yes, PositionKind.no_objection})
 REMINDER_LEAD = dt.timedelta(days=1)
 RULE_LABELS = {
@@ -50,6 +46,64 @@ POSITION_LABELS = {
     PositionKind.recuse: N_("Recuse"),
 }
 RESULT_LABELS = {BallotResult.passed: N_("Passed"), BallotResult.failed: N_("Not passed")}
+
+
+@dataclass(frozen=True)
+class SubjectLink:
+    """How pages name a ballot's subject: a short label and where the subject lives."""
+
+    label: str
+    href: str
+
+
+# What a resolution does to a ballot's subject.
+CarryOut = Callable[[Session, Ballot, Resolution, User, dt.datetime], None]
+
+
+def _nothing_to_carry_out(
+    session: Session, ballot: Ballot, resolution: Resolution, actor: User, now: dt.datetime
+) -> None:
+    """A ballot whose result changes nothing in its subject."""
+
+
+@dataclass(frozen=True)
+class BallotSubjectKind:
+    """A kind of matter the council votes on, and what its ballots mean for the matter."""
+
+    name: str
+    # How pages name and link the subject (None: it no longer exists).
+    describe: Callable[[Session, Ballot], SubjectLink | None]
+    # Why the subject is no longer what the members voted on (None: unchanged); voids the ballot.
+    changed_since_opened: Callable[[Session, Ballot], str | None]
+    # The organisations involved: members with a standing conflict with one are recused.
+    parties: Callable[[Session, int], list[Party]]
+    # What members weigh before voting, shown on the ballot page (None: nothing more).
+    review: Callable[[Session, Ballot, dt.datetime], object | None]
+    # What the resolution does to the subject when the ballot passes, and when it fails.
+    carry_out_passed: CarryOut
+    carry_out_failed: CarryOut = _nothing_to_carry_out
+
+
+# The subject kinds by `Ballot.subject_type`; each kind's module registers it on import.
+SUBJECT_KINDS: dict[str, BallotSubjectKind] = {}
+
+
+def register_subject_kind(kind: BallotSubjectKind) -> BallotSubjectKind:
+    """Let ballots be opened on a kind of subject."""
+    SUBJECT_KINDS[kind.name] = kind
+    return kind
+
+
+def describe_subject(session: Session, ballot: Ballot) -> SubjectLink | None:
+    """The label and link of a ballot's subject, if its kind names it."""
+    kind = SUBJECT_KINDS.get(ballot.subject_type)
+    return kind.describe(session, ballot) if kind else None
+
+
+def subject_review(session: Session, ballot: Ballot, now: dt.datetime) -> object | None:
+    """What members weigh on a ballot's subject, if its kind shows anything."""
+    kind = SUBJECT_KINDS.get(ballot.subject_type)
+    return kind.review(session, ballot, now) if kind else None
 
 
 @dataclass(frozen=True)
@@ -121,13 +175,38 @@ def compute_tally(
     )
 
 
-def _require_secretary(session: Session, actor: User, now: dt.datetime) -> None:
+def may_open_ballot(session: Session, actor: User, now: dt.datetime) -> bool:
+    """Whether a person runs ballots: opens and closes them."""
     # The council's secretary runs ballots; the technical secretariat may act for them.
-    if not (
-        actor.has_role(Role.secretariat)
-        or holds_seat(session, actor, Seat.secretary, local_date(now))
-    ):
+    return actor.has_role(Role.secretariat) or holds_seat(
+        session, actor, Seat.secretary, local_date(now)
+    )
+
+
+def _require_secretary(session: Session, actor: User, now: dt.datetime) -> None:
+    if not may_open_ballot(session, actor, now):
         raise Forbidden(N_("Only the council's secretary opens and closes ballots."))
+
+
+def is_open(ballot: Ballot, now: dt.datetime) -> bool:
+    """Whether members may still state positions on a ballot."""
+    return ballot.status == BallotStatus.open and now < ballot.closes_at
+
+
+def _closing_due(ballot: Ballot, tally: Tally, now: dt.datetime) -> bool:
+    # A ballot closes at its closing time, or earlier once every member has voted.
+    return now >= ballot.closes_at or not tally.not_voted
+
+
+def can_close(
+    session: Session, ballot: Ballot, tally: Tally, actor: User, now: dt.datetime
+) -> bool:
+    """Whether a person may close a ballot now (`close_ballot` would not refuse)."""
+    return (
+        ballot.status == BallotStatus.open
+        and _closing_due(ballot, tally, now)
+        and may_open_ballot(session, actor, now)
+    )
 
 
 def get_ballot(session: Session, ballot_id: int) -> Ballot:
@@ -188,7 +267,10 @@ def open_ballot(
     terms: dict[str, Any],
     now: dt.datetime,
 ) -> Ballot:
-    """Open a ballot; the voters are the members in term now, conflicted ones recused."""
+    """Open a ballot; the voters are the members in term now, conflicted ones recused.
+
+    The parties checked for conflicts are those given and those the subject's kind names.
+    """
     _require_secretary(session, actor, now)
     if closes_at <= now:
         raise Invalid(fields={"closes_on": N_("The ballot must close in the future.")})
@@ -221,6 +303,8 @@ def open_ballot(
     )
     session.add(ballot)
     session.flush()
+    kind = SUBJECT_KINDS.get(subject_type)
+    parties = [*parties, *(kind.parties(session, subject_id) if kind else [])]
     people = users_by_id(session, [m.user_id for m in members])
     for member in members:
         user = people[member.user_id]
@@ -251,67 +335,6 @@ def open_ballot(
     return get_ballot(session, ballot.id)
 
 
-def open_adoption_ballot(
-    session: Session,
-    *,
-    actor: User,
-    version: GuidelineVersion,
-    rule: BallotRule,
-    quorum_percent: int,
-    closes_at: dt.datetime,
-    effective_on: dt.date,
-    replaces_newer: bool = False,
-    consultation_skipped_reason: str = "",
-    now: dt.datetime,
-) -> Ballot:
-    """Open a ballot on adopting a guideline version.
-
-    A draft that misses versions adopted after its base is put to a vote only rebased, or with
-    `replaces_newer`: the ballot then states that it replaces their changes. A draft that never
-    went to public consultation needs the reason, which the resolution prints.
-    """
-    if version.status not in (VersionStatus.draft, VersionStatus.consultation):
-        raise Conflict(N_("Only a draft or a version in consultation can be put to adoption."))
-    if guidelines.days_left(version, now) > 0:
-        raise Conflict(N_("The consultation is still open; wait until it closes."))
-    pending = guidelines.count_undisposed_comments(session, version)
-    if pending:
-        raise Conflict(
-            N_("%(count)s consultation comments still have no disposition."), count=pending
-        )
-    replaces = [v.number for v in guidelines.newer_adopted(session, version)]
-    if not replaces_newer:
-        guidelines.ensure_builds_on_latest(session, version)
-    reason = consultation_skipped_reason.strip()
-    if version.consultation_opened_at is None and not reason:
-        raise Invalid(fields={"consultation_skipped_reason": guidelines.NO_CONSULTATION_REASON})
-    tree = load_version_tree(session, version.id)
-    title = tree.guideline
-    return open_ballot(
-        session,
-        actor=actor,
-        subject_type=SUBJECT_GUIDELINE_VERSION,
-        subject_id=version.id,
-        title_es=f"Adopción de «{title.title_es}», versión {version.number}",
-        title_en=f"Adoption of “{title.title_en}”, version {version.number}",
-        rule=rule,
-        quorum_percent=quorum_percent,
-        closes_at=closes_at,
-        parties=[],
-        # The text voted on: a ballot adopts this revision and no other.
-        terms={
-            "effective_on": effective_on.isoformat(),
-            "revision": version.revision_number,
-            # Versions whose changes this one replaces, as the ballot states.
-            "replaces": replaces,
-            "consultation_skipped_reason": (
-                reason if version.consultation_opened_at is None else ""
-            ),
-        },
-        now=now,
-    )
-
-
 def cast_position(
     session: Session,
     *,
@@ -322,7 +345,7 @@ def cast_position(
     now: dt.datetime,
 ) -> Position:
     """A member states (or changes) their position; the earlier one stays in the history."""
-    if ballot.status != BallotStatus.open or now >= ballot.closes_at:
+    if not is_open(ballot, now):
         raise Conflict(N_("This ballot is closed."))
     member = member_of(session, actor)
     voter = next((v for v in ballot.voters if member and v.member_id == member.id), None)
@@ -366,15 +389,29 @@ def _next_resolution_number(session: Session, year: int) -> tuple[int, str]:
     return sequence, f"CEIA-{year}-{sequence:03d}"
 
 
+@dataclass(frozen=True)
+class VoterName:
+    """A voter as ballots and resolutions name them: the member's name and seat."""
+
+    name: str
+    seat: Seat
+
+
+def voters_by_member(session: Session, member_ids: Sequence[int]) -> dict[int, VoterName]:
+    """The names and seats of council members, by member id, in one query."""
+    if not member_ids:
+        return {}
+    rows = session.execute(
+        select(CouncilMember.id, CouncilMember.seat, User.full_name)
+        .join(User, User.id == CouncilMember.user_id)
+        .where(CouncilMember.id.in_(member_ids))
+    )
+    return {member_id: VoterName(name, seat) for member_id, seat, name in rows}
+
+
 def _record(session: Session, ballot: Ballot, tally: Tally) -> dict[str, Any]:
     positions = ballot_positions(session, ballot)
-    members = {
-        m.id: m
-        for m in session.scalars(
-            select(CouncilMember).where(CouncilMember.id.in_([v.member_id for v in ballot.voters]))
-        )
-    }
-    people = users_by_id(session, [m.user_id for m in members.values()])
+    voters = voters_by_member(session, [v.member_id for v in ballot.voters])
     current = {p.member_id: p for p in positions if p.superseded_at is None}
     return {
         "title_es": ballot.title_es,
@@ -394,8 +431,8 @@ def _record(session: Session, ballot: Ballot, tally: Tally) -> dict[str, Any]:
         },
         "positions": [
             {
-                "member": people[members[v.member_id].user_id].full_name,
-                "seat": members[v.member_id].seat.value,
+                "member": voters[v.member_id].name,
+                "seat": voters[v.member_id].seat.value,
                 "kind": (
                     PositionKind.recuse.value
                     if v.conflict
@@ -408,7 +445,7 @@ def _record(session: Session, ballot: Ballot, tally: Tally) -> dict[str, Any]:
         ],
         "history": [
             {
-                "member": people[members[p.member_id].user_id].full_name,
+                "member": voters[p.member_id].name,
                 "kind": p.kind.value,
                 "cast_at": p.cast_at.isoformat(),
             }
@@ -418,58 +455,18 @@ def _record(session: Session, ballot: Ballot, tally: Tally) -> dict[str, Any]:
     }
 
 
-def _subject_changed(session: Session, ballot: Ballot) -> str | None:
-    """Why the subject is no longer what the members voted on, if it changed while they voted."""
-    if ballot.subject_type != SUBJECT_GUIDELINE_VERSION:
-        return None
-    version = session.get(GuidelineVersion, ballot.subject_id)
-    if version is None or version.status not in (VersionStatus.draft, VersionStatus.consultation):
-        return N_("The version is no longer a draft awaiting adoption.")
-    if version.revision_number != ballot.terms.get("revision"):
-        return N_("The text of the version changed after the ballot opened.")
-    replaced = ballot.terms.get("replaces", [])
-    if any(v.number not in replaced for v in guidelines.newer_adopted(session, version)):
-        return N_("A newer version was adopted while the ballot was open; the draft misses it.")
-    if (
-        version.consultation_opened_at is None
-        and not ballot.terms.get("consultation_skipped_reason", "").strip()
-    ):
-        # Ballots opened before a reason was required could otherwise never be closed.
-        return N_("The version skipped public consultation and the ballot gives no reason.")
-    return None
-
-
-def _carry_out(
-    session: Session, ballot: Ballot, resolution: Resolution, actor: User, now: dt.datetime
-) -> None:
-    """What a passed ballot does to its subject."""
-    if ballot.subject_type == SUBJECT_GUIDELINE_VERSION:
-        version = session.get(GuidelineVersion, ballot.subject_id)
-        if version is None:
-            raise NotFound()
-        guidelines.adopt_version(
-            session,
-            version=version,
-            resolution=resolution.number,
-            effective_on=dt.date.fromisoformat(ballot.terms["effective_on"]),
-            replaces=ballot.terms.get("replaces", []),
-            consultation_skipped_reason=ballot.terms.get("consultation_skipped_reason", ""),
-            actor=actor,
-            now=now,
-        )
-
-
 def close_ballot(session: Session, *, actor: User, ballot: Ballot, now: dt.datetime) -> Resolution:
     """Close a ballot at or after its closing time (or once all have voted) into a resolution."""
     _require_secretary(session, actor, now)
     if ballot.status != BallotStatus.open:
         raise Conflict(N_("This ballot is already closed."))
     tally = tally_ballot(session, ballot)
-    if now < ballot.closes_at and tally.not_voted:
+    if not _closing_due(ballot, tally, now):
         raise Conflict(
             N_("The ballot closes at its closing time, or earlier once every member has voted.")
         )
-    changed = _subject_changed(session, ballot)
+    kind = SUBJECT_KINDS.get(ballot.subject_type)
+    changed = kind.changed_since_opened(session, ballot) if kind else None
     ballot.status = BallotStatus.closed
     ballot.closed_at = now
     passed = tally.passes and changed is None
@@ -496,49 +493,87 @@ def close_ballot(session: Session, *, actor: User, ballot: Ballot, now: dt.datet
         summary={"result": ballot.result.value, "resolution": number},
         now=now,
     )
-    if passed:
-        _carry_out(session, ballot, resolution, actor, now)
+    if kind is not None:
+        carry_out = kind.carry_out_passed if passed else kind.carry_out_failed
+        carry_out(session, ballot, resolution, actor, now)
     return resolution
 
 
+def ballots_with_tallies(session: Session) -> list[tuple[Ballot, Tally | None]]:
+    """Every ballot, open ones first, with the live tally of those still open."""
+    # Closed ballots show their result; only open ones need a live tally.
+    return [
+        (ballot, tally_ballot(session, ballot) if ballot.status == BallotStatus.open else None)
+        for ballot in list_ballots(session)
+    ]
+
+
+def resolutions_by_ballot(session: Session) -> dict[int, Resolution]:
+    """Every resolution, by the ballot it closed."""
+    return {r.ballot_id: r for r in session.scalars(select(Resolution))}
+
+
 @dataclass(frozen=True)
-class AdoptionReview:
-    """What members weigh on an adoption: its changes from the text in force, its consultation."""
+class BallotView:
+    """A ballot as a voter or the secretary sees it: the tally, the positions, what they may do."""
 
-    version: GuidelineVersion
-    slug: str
-    in_force: str | None
-    diff: VersionDiff | None
-    consulted: bool
-    consultation_closed: bool
-    skipped_reason: str
-    replaces: list[str]
+    ballot: Ballot
+    tally: Tally
+    names: dict[int, str]
+    current: dict[int, Position]
+    history: list[Position]
+    my_voter: BallotVoter | None
+    my_position: Position | None
+    is_open: bool
+    can_close: bool
+    subject: SubjectLink | None
+    review: object | None
+
+    @property
+    def voters(self) -> list[BallotVoter]:
+        """Everyone called to vote, recused ones included."""
+        return self.ballot.voters
+
+    def context(self) -> dict[str, Any]:
+        """The names the ballot page's template reads."""
+        return {
+            "ballot": self.ballot,
+            "tally": self.tally,
+            "voters": self.voters,
+            "names": self.names,
+            "current": self.current,
+            "history": self.history,
+            "my_voter": self.my_voter,
+            "my_position": self.my_position,
+            "is_open": self.is_open,
+            "can_close": self.can_close,
+            "subject": self.subject,
+            "review": self.review,
+        }
 
 
-def adoption_review(session: Session, ballot: Ballot, now: dt.datetime) -> AdoptionReview | None:
-    """The adoption a ballot is about, compared with the version in force now."""
-    if ballot.subject_type != SUBJECT_GUIDELINE_VERSION:
-        return None
-    version = session.get(GuidelineVersion, ballot.subject_id)
-    if version is None:
-        return None
-    guideline = guidelines.get_guideline(session, guidelines.slug_of(session, version))
-    in_force = guidelines.version_in_force(guideline, now)
-    slug = guideline.slug
-    diff = None
-    if in_force is not None and in_force.id != version.id:
-        old = version_document(load_version_tree(session, in_force.id))
-        diff = diff_versions(old, version_document(load_version_tree(session, version.id)))
-    version = load_version_tree(session, version.id)
-    return AdoptionReview(
-        version=version,
-        slug=slug,
-        in_force=in_force.number if in_force else None,
-        diff=diff,
-        consulted=version.consultation_opened_at is not None,
-        consultation_closed=guidelines.consultation_closed(version, now),
-        skipped_reason=ballot.terms.get("consultation_skipped_reason", ""),
-        replaces=list(ballot.terms.get("replaces", [])),
+def ballot_view(
+    session: Session, ballot_id: int, viewer: User, now: dt.datetime, *, review: bool = True
+) -> BallotView:
+    """A ballot with its tally and positions as `viewer` sees it now (`review`: the subject's)."""
+    ballot = get_ballot(session, ballot_id)
+    tally = tally_ballot(session, ballot)
+    positions = ballot_positions(session, ballot)
+    voters = voters_by_member(session, [v.member_id for v in ballot.voters])
+    current = {p.member_id: p for p in positions if p.superseded_at is None}
+    me = member_of(session, viewer)
+    return BallotView(
+        ballot=ballot,
+        tally=tally,
+        names={member_id: voter.name for member_id, voter in voters.items()},
+        current=current,
+        history=positions,
+        my_voter=next((v for v in ballot.voters if me and v.member_id == me.id), None),
+        my_position=current.get(me.id) if me else None,
+        is_open=is_open(ballot, now),
+        can_close=can_close(session, ballot, tally, viewer, now),
+        subject=describe_subject(session, ballot),
+        review=subject_review(session, ballot, now) if review else None,
     )
 
 
@@ -547,12 +582,49 @@ def list_resolutions(session: Session) -> list[Resolution]:
     return list(session.scalars(select(Resolution).order_by(Resolution.issued_at.desc())))
 
 
+def resolutions_page(session: Session, params: PageParams) -> tuple[list[Resolution], int]:
+    """One page of the resolutions, newest first, and how many there are."""
+    return paginate(session, select(Resolution).order_by(Resolution.issued_at.desc()), params)
+
+
 def get_resolution(session: Session, number: str) -> Resolution:
     """A resolution by its number."""
     resolution = session.scalar(select(Resolution).where(Resolution.number == number))
     if resolution is None:
         raise NotFound()
     return resolution
+
+
+@dataclass(frozen=True)
+class ResolutionView:
+    """A resolution with the ballot it closed, its subject and the day it takes effect."""
+
+    resolution: Resolution
+    ballot: Ballot
+    subject: SubjectLink | None
+    effective_on: dt.date | None
+
+    def context(self) -> dict[str, Any]:
+        """The names the resolution's page and PDF templates read."""
+        return {
+            "resolution": self.resolution,
+            "ballot": self.ballot,
+            "subject": self.subject,
+            "effective_on": self.effective_on,
+        }
+
+
+def resolution_view(session: Session, number: str) -> ResolutionView:
+    """A resolution by its number, with what its page shows beside the record."""
+    resolution = get_resolution(session, number)
+    ballot = get_ballot(session, resolution.ballot_id)
+    effective_on = resolution.record.get("terms", {}).get("effective_on")
+    return ResolutionView(
+        resolution=resolution,
+        ballot=ballot,
+        subject=describe_subject(session, ballot),
+        effective_on=dt.date.fromisoformat(effective_on) if effective_on else None,
+    )
 
 
 def send_ballot_reminders(session: Session, *, base_url: str, now: dt.datetime) -> int:

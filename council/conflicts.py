@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import User
 from core.audit import record_event
-from core.errors import N_, Conflict, Forbidden, Invalid
+from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from core.i18n import local_date
 from core.identifiers import normalize_rfc
 from council.members import current_interests, holds_seat
@@ -123,6 +123,35 @@ def check_conflicts(
     ]
 
 
+@dataclass(frozen=True)
+class ConflictCheck:
+    """The answer to "may this person take part in a matter of this organisation?"."""
+
+    person: User | None
+    party: Party
+    conflicts: list[DetectedConflict]
+
+
+def check_person(session: Session, *, email: str, party: Party, on: dt.date) -> ConflictCheck:
+    """Conflicts between whoever holds an e-mail address (known or not) and an organisation."""
+    person = session.scalar(select(User).where(User.email == email.strip().lower()))
+    conflicts = check_conflicts(session, email=email, user=person, parties=[party], on=on)
+    return ConflictCheck(person=person, party=party, conflicts=conflicts)
+
+
+def conflicted_person(session: Session, user_id: int | None) -> User:
+    """The person whose conflict is being ruled on."""
+    person = session.get(User, user_id) if user_id else None
+    if person is None:
+        raise NotFound()
+    return person
+
+
+def may_dismiss_conflicts(session: Session, actor: User, on: dt.date) -> bool:
+    """Whether a person rules on detected conflicts: the chair, in term."""
+    return holds_seat(session, actor, Seat.chair, on)
+
+
 def dismiss_conflict(
     session: Session,
     *,
@@ -134,7 +163,7 @@ def dismiss_conflict(
     now: dt.datetime,
 ) -> ConflictDismissal:
     """The chair rules that a detected conflict does not bar the person, giving the reason."""
-    if not holds_seat(session, actor, Seat.chair, local_date(now)):
+    if not may_dismiss_conflicts(session, actor, local_date(now)):
         raise Forbidden(N_("Only the chair of the council can dismiss a conflict."))
     if kind not in DISMISSIBLE:
         raise Invalid(N_("A declared interest cannot be dismissed; the person must recuse."))

@@ -12,7 +12,7 @@ from core.accounts import Role, User, create_user
 from core.mail import MailStatus, OutboxMessage
 from core.settings import Settings
 from core.storage import FileStore
-from council import ballots
+from council import adoption, ballots
 from council.demo_guidelines import DEMO_COMMENTS, draft_changes, load_demo_document
 from council.demo_quality_marks import seed_quality_marks
 from council.members import appoint_member, declare_interest
@@ -182,7 +182,7 @@ def adopt_by_ballot(
     """The secretary opens a ballot on a version, the members vote, it closes into a resolution."""
     secretary = people["jgarcia@ceia.gob.mx"]
     closes_at = opened_at + dt.timedelta(days=7)
-    ballot = ballots.open_adoption_ballot(
+    ballot = adoption.open_adoption_ballot(
         session,
         actor=secretary,
         version=version,

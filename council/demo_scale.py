@@ -20,7 +20,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.accounts import Role, User, hash_password
-from council import ballots
+from council import adoption, ballots
 from council.demo import adopt_by_ballot
 from council.members import members_in_term
 from council.models import (
@@ -394,7 +394,7 @@ def _closed_ballot(
     ballot = ballots.open_ballot(
         session,
         actor=secretary,
-        subject_type=ballots.SUBJECT_GUIDELINE_VERSION,
+        subject_type=adoption.SUBJECT_GUIDELINE_VERSION,
         subject_id=draft.id,
         title_es=f"Consulta de trámite {index + 1}",
         title_en=f"Procedural question {index + 1}",
@@ -436,7 +436,7 @@ def _open_ballots(
     members = members_in_term(session, now.date())
     for index in range(count):
         ballot = Ballot(
-            subject_type=ballots.SUBJECT_GUIDELINE_VERSION,
+            subject_type=adoption.SUBJECT_GUIDELINE_VERSION,
             subject_id=draft.id,
             title_es=f"Votación abierta {index + 1}",
             title_en=f"Open ballot {index + 1}",

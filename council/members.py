@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -306,3 +308,77 @@ def users_by_id(session: Session, ids: list[int]) -> dict[int, User]:
     if not ids:
         return {}
     return {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def account_to_seat(session: Session, user_id: int) -> User:
+    """The account chosen on the appointment form."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise Invalid(fields={"user_id": N_("Choose one of the options.")})
+    return user
+
+
+@dataclass(frozen=True)
+class SeatedMember:
+    """A member in term as the public sees them: seat, current term and declared interests."""
+
+    member: CouncilMember
+    user: User
+    term: Term
+    interests: list[InterestDeclaration]
+
+
+# The public list shows the chair first, then the secretary, then the members.
+SEAT_ORDER = {Seat.chair: 0, Seat.secretary: 1, Seat.member: 2}
+
+
+def council_in_term(session: Session, on: dt.date) -> list[SeatedMember]:
+    """The members in term on a day with their standing interests, chair first, then by name."""
+    seated = members_in_term(session, on)
+    people = users_by_id(session, [m.user_id for m in seated])
+    interests = current_interests(session, list(people))
+    return [
+        SeatedMember(
+            member=m,
+            user=people[m.user_id],
+            term=next(t for t in m.terms if t.starts_on <= on <= t.ends_on),
+            interests=[i for i in interests if i.user_id == m.user_id],
+        )
+        for m in sorted(seated, key=lambda m: (SEAT_ORDER[m.seat], people[m.user_id].full_name))
+    ]
+
+
+@dataclass(frozen=True)
+class Roster:
+    """The secretariat's roster: every member with their terms, and who could be seated."""
+
+    members: list[CouncilMember]
+    people: dict[int, User]
+    candidates: list[User]
+    today: dt.date
+
+    def context(self) -> dict[str, Any]:
+        """The names the roster page's template reads."""
+        return {
+            "roster": self.members,
+            "people": self.people,
+            "candidates": self.candidates,
+            "today": self.today,
+            "in_term": in_term,
+        }
+
+
+def roster(session: Session, on: dt.date) -> Roster:
+    """Every member and their terms, and the council member accounts without a seat."""
+    members = list_members(session)
+    candidates = session.scalars(
+        select(User).where(
+            User.role == Role.council_member, User.id.not_in(select(CouncilMember.user_id))
+        )
+    )
+    return Roster(
+        members=members,
+        people=users_by_id(session, [m.user_id for m in members]),
+        candidates=list(candidates),
+        today=on,
+    )

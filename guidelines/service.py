@@ -1068,28 +1068,19 @@ def withdraw_version(
     )
 
 
-def adopt_version(
+def check_adoptable(
     session: Session,
-    *,
     version: GuidelineVersion,
-    resolution: str,
-    effective_on: dt.date,
+    *,
     replaces: Sequence[str] = (),
     consultation_skipped_reason: str = "",
-    actor: User | None,
     now: dt.datetime,
 ) -> None:
-    """Adopt a version by the council resolution that authorises it, in force from `effective_on`.
+    """Refuse a version that may not become adopted now, whether put to a ballot or adopted.
 
-    This is the only way a version becomes adopted; the council's ballots call it. The version
-    in force stays in force until `effective_on` (see `standings`). A version adopted after
-    the draft's base must be rebased in, or named in `replaces`; a version that skipped
-    public consultation needs the reason the resolution gives.
+    A version adopted after the draft's base must be rebased in, or named in `replaces`; a
+    version that skipped public consultation needs the reason the resolution gives.
     """
-    if not resolution.strip():
-        raise Invalid(
-            fields={"resolution": N_("Adoption needs the resolution that authorises it.")}
-        )
     # A version that may not become adopted is told so first, before what else it lacks.
     _check_transition(version, VersionStatus.adopted)
     if version.status == VersionStatus.consultation and not consultation_closed(version, now):
@@ -1104,6 +1095,36 @@ def adopt_version(
     ensure_builds_on_latest(session, version, replaces=replaces)
     if version.consultation_opened_at is None and not consultation_skipped_reason.strip():
         raise Conflict(NO_CONSULTATION_REASON)
+
+
+def adopt_version(
+    session: Session,
+    *,
+    version: GuidelineVersion,
+    resolution: str,
+    effective_on: dt.date,
+    replaces: Sequence[str] = (),
+    consultation_skipped_reason: str = "",
+    actor: User | None,
+    now: dt.datetime,
+) -> None:
+    """Adopt a version by the council resolution that authorises it, in force from `effective_on`.
+
+    This is the only way a version becomes adopted; the council's ballots call it. The version
+    in force stays in force until `effective_on` (see `standings`). What else it needs is
+    `check_adoptable`'s.
+    """
+    if not resolution.strip():
+        raise Invalid(
+            fields={"resolution": N_("Adoption needs the resolution that authorises it.")}
+        )
+    check_adoptable(
+        session,
+        version,
+        replaces=replaces,
+        consultation_skipped_reason=consultation_skipped_reason,
+        now=now,
+    )
     previous = latest_adopted(guideline_versions(session, version.guideline_id))
     _transition(version, VersionStatus.adopted)
     version.adopted_at = now

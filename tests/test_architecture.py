@@ -96,7 +96,7 @@ def test_only_a_council_ballot_adopts_a_guideline_version() -> None:
         if "adopt_version(" in path.read_text()
         and path != PROJECT_ROOT / "guidelines" / "service.py"
     )
-    assert callers == ["council/ballots.py"]
+    assert callers == ["council/adoption.py"]
 
 
 def test_building_the_app_leaves_the_shared_template_environment_alone(
@@ -119,11 +119,6 @@ HTTP_INFRASTRUCTURE = {
     "core/submissions.py",
     "core/web.py",
     "council/app.py",
-}
-# Route modules written before the thin-routes rules; each leaves this list when it is split
-# into `<concept>_pages.py` and `<concept>_api.py`. The list only shrinks.
-LEGACY_ROUTE_MODULES = {
-    "council/routes.py",
 }
 ROUTE_METHODS = {"get", "post", "put", "patch", "delete", "api_route"}
 MAX_HANDLER_LINES = 25
@@ -197,7 +192,7 @@ def test_only_web_modules_speak_http() -> None:
         for path in _modules()
         if _imported_packages(path) & {"fastapi", "starlette"}
         and not _is_http_module(path)
-        and _name(path) not in HTTP_INFRASTRUCTURE | LEGACY_ROUTE_MODULES
+        and _name(path) not in HTTP_INFRASTRUCTURE
     ]
     assert speaking == []
 
@@ -208,15 +203,9 @@ def test_route_modules_are_named_pages_or_api() -> None:
         for path in _modules()
         if "APIRouter(" in path.read_text()
         and not _is_http_module(path)
-        and _name(path) not in HTTP_INFRASTRUCTURE | LEGACY_ROUTE_MODULES
+        and _name(path) not in HTTP_INFRASTRUCTURE
     ]
     assert routers == []
-
-
-def test_legacy_route_modules_only_leave_the_list() -> None:
-    assert {name for name in LEGACY_ROUTE_MODULES if (PROJECT_ROOT / name).exists()} == (
-        LEGACY_ROUTE_MODULES
-    )
 
 
 def _thin_route_violations(path: Path) -> list[str]:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role, User, issue_api_token
 from core.auth import now_utc
-from council import ballots
+from council import adoption, ballots
 from council.members import declare_interest, revise_interest
 from council.models import Ballot, BallotRule, InterestType, Position
 from tests.council.builders import seat_council, seat_member
@@ -38,7 +38,7 @@ def bearer(db: Session, user: User) -> dict[str, str]:
 
 
 def open_adoption(db: Session, actor: User, slug: str = "etica-ia") -> Ballot:
-    ballot = ballots.open_adoption_ballot(
+    ballot = adoption.open_adoption_ballot(
         db,
         actor=actor,
         version=make_draft(db, actor, slug=slug),

@@ -13,7 +13,7 @@ from core.accounts import Role
 from core.audit import AuditEvent
 from core.errors import Conflict, Forbidden, Invalid
 from core.mail import OutboxMessage
-from council import ballots
+from council import adoption, ballots
 from council.conflicts import Party
 from council.members import appoint_member, declare_interest
 from council.models import (
@@ -112,7 +112,7 @@ def test_not_voted_lists_members_without_position_or_recusal() -> None:
 def _adoption_ballot(db: Session, size: int = 5) -> tuple[Ballot, list[Any]]:
     secretariat, council = seat_council(db, size)
     version = make_draft(db, secretariat)
-    ballot = ballots.open_adoption_ballot(
+    ballot = adoption.open_adoption_ballot(
         db,
         actor=secretariat,
         version=version,
@@ -132,7 +132,7 @@ def test_eligible_voters_are_the_members_in_term_at_opening(db: Session) -> None
     seat_member(db, secretariat, starts_on=dt.date(2027, 1, 1), ends_on=dt.date(2029, 12, 31))
     make_user(db, role=Role.expert)  # experts review but never vote
     version = make_draft(db, secretariat)
-    ballot = ballots.open_adoption_ballot(
+    ballot = adoption.open_adoption_ballot(
         db,
         actor=secretariat,
         version=version,
@@ -150,7 +150,7 @@ def test_member_whose_term_ended_cannot_vote(db: Session) -> None:
     secretariat, _council = seat_council(db, 3)
     leaving, _ = seat_member(db, secretariat, ends_on=dt.date(2026, 11, 30))
     version = make_draft(db, secretariat)
-    ballot = ballots.open_adoption_ballot(
+    ballot = adoption.open_adoption_ballot(
         db,
         actor=secretariat,
         version=version,
@@ -217,7 +217,7 @@ def test_only_the_secretary_opens_ballots(db: Session) -> None:
     version = make_draft(db, secretariat)
     chair_user = council[0][0]
     with pytest.raises(Forbidden):
-        ballots.open_adoption_ballot(
+        adoption.open_adoption_ballot(
             db,
             actor=chair_user,
             version=version,
@@ -229,7 +229,7 @@ def test_only_the_secretary_opens_ballots(db: Session) -> None:
             now=NOW,
         )
     secretary_user = council[1][0]
-    ballot = ballots.open_adoption_ballot(
+    ballot = adoption.open_adoption_ballot(
         db,
         actor=secretary_user,
         version=version,
@@ -304,7 +304,7 @@ def test_resolution_numbers_run_per_year(db: Session) -> None:
     numbers = []
     for index in range(2):
         version = make_draft(db, secretariat, slug=f"lineamiento-{index}")
-        ballot = ballots.open_adoption_ballot(
+        ballot = adoption.open_adoption_ballot(
             db,
             actor=secretariat,
             version=version,
@@ -396,7 +396,7 @@ def test_no_adoption_ballot_while_the_consultation_is_open(db: Session) -> None:
         now=NOW,
     )
     with pytest.raises(Conflict):
-        ballots.open_adoption_ballot(
+        adoption.open_adoption_ballot(
             db,
             actor=secretariat,
             version=version,
@@ -418,7 +418,7 @@ def _two_drafts_from_one(db: Session) -> tuple[list[Any], GuidelineVersion, Guid
     second = start_new_draft(
         db, actor=secretariat, guideline=get_guideline(db, "etica-ia"), number="1.2", now=NOW
     )
-    ballot = ballots.open_adoption_ballot(
+    ballot = adoption.open_adoption_ballot(
         db,
         actor=secretariat,
         version=load_version_tree(db, first.id),
@@ -437,7 +437,7 @@ def _two_drafts_from_one(db: Session) -> tuple[list[Any], GuidelineVersion, Guid
 
 
 def _open_on(db: Session, people: list[Any], version: GuidelineVersion, **extra: Any) -> Ballot:
-    return ballots.open_adoption_ballot(
+    return adoption.open_adoption_ballot(
         db,
         actor=people[0],
         version=version,
@@ -502,7 +502,7 @@ def test_adopting_without_consultation_needs_a_recorded_reason(db: Session) -> N
         "now": NOW,
     }
     with pytest.raises(Invalid) as caught:
-        ballots.open_adoption_ballot(db, **arguments, consultation_skipped_reason="  ")
+        adoption.open_adoption_ballot(db, **arguments, consultation_skipped_reason="  ")
     assert set(caught.value.fields) == {"consultation_skipped_reason"}
     with pytest.raises(Conflict):  # nor can the service adopt it without one
         adopt_version(
@@ -514,7 +514,7 @@ def test_adopting_without_consultation_needs_a_recorded_reason(db: Session) -> N
             now=NOW,
         )
     reason = "Actualización urgente ordenada por una reforma legal."
-    ballot = ballots.open_adoption_ballot(db, **arguments, consultation_skipped_reason=reason)
+    ballot = adoption.open_adoption_ballot(db, **arguments, consultation_skipped_reason=reason)
     for user, _member in council:
         ballots.cast_position(db, actor=user, ballot=ballot, kind=K.yes, text="", now=NOW)
     resolution = ballots.close_ballot(db, actor=secretariat, ballot=ballot, now=NOW)
@@ -525,7 +525,7 @@ def test_adopting_without_consultation_needs_a_recorded_reason(db: Session) -> N
 def test_a_ballot_opened_before_reasons_were_required_closes_as_failed(db: Session) -> None:
     secretariat, council = seat_council(db, 3)
     version = make_draft(db, secretariat)
-    ballot = ballots.open_adoption_ballot(
+    ballot = adoption.open_adoption_ballot(
         db,
         actor=secretariat,
         version=version,

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from core.accounts import Role, User, find_user_by_email, password_matches
 from core.db import make_engine, make_sessionmaker, utcnow
-from council import ballots
+from council import adoption
 from council.cli import app
 from council.demo import DEMO_PASSWORD, DEMO_PEOPLE
 from council.models import BallotRule
@@ -185,7 +185,7 @@ def test_ballots_remind_queues_reminders_for_ballots_closing_soon(
                 ends_on=now.date() + dt.timedelta(days=365),
             )
         version = make_draft(session, secretariat)
-        ballots.open_adoption_ballot(
+        adoption.open_adoption_ballot(
             session,
             actor=secretariat,
             version=version,

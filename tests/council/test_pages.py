@@ -34,10 +34,15 @@ from council.models import (
     Seat,
     Term,
 )
-from council.routes import end_of_day
 from guidelines.documents import load_version_tree
 from guidelines.models import GuidelineVersion, VersionStatus
-from guidelines.service import get_guideline, open_consultation, start_new_draft, update_criterion
+from guidelines.service import (
+    closing_moment,
+    get_guideline,
+    open_consultation,
+    start_new_draft,
+    update_criterion,
+)
 from tests.conftest import csrf_of
 from tests.council.builders import seat_council, seat_member
 from tests.factories import NOW, make_user, sign_in_as
@@ -45,7 +50,7 @@ from tests.guidelines.builders import adopt, make_criterion_input, make_draft
 
 ENGLISH = {"Accept-Language": "en"}
 CLOSES_ON = dt.date(2026, 12, 2)
-AFTER_CLOSING = end_of_day(CLOSES_ON) + dt.timedelta(hours=1)
+AFTER_CLOSING = closing_moment(CLOSES_ON) + dt.timedelta(hours=1)
 DATASALUD = "DataSalud Analítica"
 DATASALUD_RFC = "DSA180523KL9"
 PRIVATE_NOTE = "Honorarios de asesoría, confidencial"
@@ -600,7 +605,7 @@ def test_ballot_from_opening_to_resolution(
     assert opened.status_code == 303, opened.text
     ballot = db.scalars(select(Ballot)).one()
     assert opened.headers["location"] == f"/council/ballots/{ballot.id}"
-    assert ballot.closes_at == end_of_day(CLOSES_ON)
+    assert ballot.closes_at == closing_moment(CLOSES_ON)
     assert ballot.terms == {
         "effective_on": "2027-01-01",
         "revision": version.revision_number,
@@ -883,7 +888,7 @@ def test_the_ballot_page_says_the_draft_went_through_consultation(
         now=NOW,
     )
     db.commit()
-    clock.now = end_of_day(dt.date(2026, 11, 27)) + dt.timedelta(hours=1)
+    clock.now = closing_moment(dt.date(2026, 11, 27)) + dt.timedelta(hours=1)
     sign_in_as(browser, council.secretary)
     opened = post_form(
         browser,

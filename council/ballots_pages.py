@@ -1,0 +1,145 @@
+"""The council's ballot pages: the list, opening an adoption ballot, voting and closing."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from core.api import ObjectId
+from core.auth import Now
+from core.errors import N_, Conflict, Invalid, NotFound
+from core.forms import parse_input
+from core.submissions import Once
+from core.web import (
+    PageForm,
+    SubmittedForm,
+    flash,
+    redirect,
+    refuse_form,
+    render_page,
+)
+from council import adoption, ballots
+from council.home_pages import LABELS, DbSession, Member, Voter
+from council.models import PositionKind
+from council.schemas import AdoptionBallotInput, PositionInput
+from guidelines.diff import render_segments_html
+
+pages = APIRouter(include_in_schema=False)
+
+
+def _ballot_page(
+    request: Request,
+    session: Session,
+    view: ballots.BallotView,
+    form: PageForm | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {
+        **LABELS,
+        **view.context(),
+        "position_kinds": list(PositionKind),
+        "segments_html": render_segments_html,
+        **(form or PageForm()).context(),
+    }
+    return render_page(request, "council/ballot.html", context, status_code=status_code)
+
+
+@pages.get("/council/ballots")
+def ballots_page(request: Request, session: DbSession, user: Voter, now: Now) -> HTMLResponse:
+    """Open and closed ballots."""
+    return render_page(
+        request,
+        "council/ballots.html",
+        {
+            **LABELS,
+            "items": ballots.ballots_with_tallies(session),
+            "resolutions": ballots.resolutions_by_ballot(session),
+            "can_open": ballots.may_open_ballot(session, user, now),
+        },
+    )
+
+
+@pages.get("/council/ballots/new")
+def new_ballot_form(
+    request: Request,
+    session: DbSession,
+    user: Voter,
+    now: Now,
+    slug: str = "",
+    number: str = "",
+) -> HTMLResponse:
+    """The secretary's form to put a guideline version to a vote."""
+    values = adoption.ballot_form_defaults(now, slug=slug, number=number)
+    return render_page(
+        request, "council/ballot_new.html", {**LABELS, "values": values, "errors": {}}
+    )
+
+
+@pages.post("/council/ballots", response_model=None)
+def open_ballot_page(
+    request: Request, session: DbSession, once: Once, user: Voter, now: Now, form: SubmittedForm
+) -> Response:
+    """Open an adoption ballot."""
+    # Empty fields are kept: an empty number or date is refused, not given its default.
+    values = {key: str(form.get(key) or "") for key in form if key != "csrf_token"}
+    try:
+        data = parse_input(AdoptionBallotInput, values)
+        ballot = adoption.put_to_adoption(session, actor=user, terms=data, now=now)
+    except (Invalid, NotFound, Conflict) as error:
+        refused = refuse_form(request, session, error, values)
+        context = {**LABELS, **refused.context()}
+        return render_page(
+            request, "council/ballot_new.html", context, status_code=error.status_code
+        )
+    once.done(f"/council/ballots/{ballot.id}", now=now)
+    session.commit()
+    flash(request, N_("The ballot is open."))
+    return redirect(f"/council/ballots/{ballot.id}")
+
+
+@pages.get("/council/ballots/{ballot_id}")
+def ballot_page(
+    request: Request, session: DbSession, user: Voter, now: Now, ballot_id: ObjectId
+) -> HTMLResponse:
+    """A ballot: live tally, who has not voted, positions and their history."""
+    return _ballot_page(request, session, ballots.ballot_view(session, ballot_id, user, now))
+
+
+@pages.post("/council/ballots/{ballot_id}/positions", response_model=None)
+def cast_position_page(
+    request: Request,
+    session: DbSession,
+    user: Member,
+    now: Now,
+    form: SubmittedForm,
+    ballot_id: ObjectId,
+) -> Response:
+    """State or change one's position."""
+    values = {key: str(form.get(key) or "") for key in ("kind", "text")}
+    try:
+        data = parse_input(PositionInput, values)
+        ballot = ballots.get_ballot(session, ballot_id)
+        ballots.cast_position(
+            session, actor=user, ballot=ballot, kind=data.kind, text=data.text, now=now
+        )
+    except (Invalid, Conflict) as error:
+        refused = refuse_form(request, session, error, values, on_field="kind")
+        view = ballots.ballot_view(session, ballot_id, user, now)
+        return _ballot_page(request, session, view, refused, status_code=error.status_code)
+    session.commit()
+    flash(request, N_("Your position has been recorded."))
+    return redirect(f"/council/ballots/{ballot_id}")
+
+
+@pages.post("/council/ballots/{ballot_id}/close")
+def close_ballot_page(
+    request: Request, session: DbSession, user: Voter, now: Now, ballot_id: ObjectId
+) -> Response:
+    """Close a ballot into its resolution."""
+    ballot = ballots.get_ballot(session, ballot_id)
+    resolution = ballots.close_ballot(session, actor=user, ballot=ballot, now=now)
+    session.commit()
+    flash(request, N_("The ballot is closed: resolution %(number)s."), number=resolution.number)
+    return redirect(f"/council/resolutions/{resolution.number}")
