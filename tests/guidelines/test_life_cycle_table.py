@@ -133,3 +133,14 @@ def test_an_editable_draft_is_refused_once_it_left_the_draft_status(db: Session)
     _to_status(db, staff, S.consultation)
     with pytest.raises(Conflict):
         service.get_editable_draft(db, slug="etica-ia", number="1.0", editor=staff)
+
+
+def test_a_version_stored_as_superseded_offers_its_history_and_a_new_draft(db: Session) -> None:
+    # Rows written before standings were computed from dates still store "superseded".
+    staff = make_staff(db)
+    council = make_user(db, role=Role.council_member)
+    version = _to_status(db, staff, S.adopted)
+    version.status = S.superseded
+    db.flush()
+    assert service.available_actions(version, staff, now=NOW) == ["revisions", "new_draft"]
+    assert service.available_actions(version, council, now=NOW) == []

@@ -24,10 +24,12 @@ import sys
 import time
 import tomllib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from core.workflow import Workflow, anyone
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -219,6 +221,8 @@ def _variants(value: Any, universe: type[enum.Enum] | None = None) -> Iterator[t
     elif isinstance(value, tuple):
         for index, item in enumerate(value):
             yield f"- {_show(item)}", value[:index] + value[index + 1 :]
+    elif isinstance(value, Workflow):
+        yield from _workflow_variants(value)
     elif isinstance(value, dt.timedelta):
         step = dt.timedelta(days=1) if value >= dt.timedelta(days=1) else dt.timedelta(seconds=1)
         yield f"{value} -> {value + step}", value + step
@@ -226,6 +230,22 @@ def _variants(value: Any, universe: type[enum.Enum] | None = None) -> Iterator[t
     elif isinstance(value, int) and not isinstance(value, bool):
         yield f"{value} -> {value + 1}", value + 1
         yield f"{value} -> {value - 1}", value - 1
+
+
+def _workflow_variants(workflow: Workflow[Any, Any]) -> Iterator[Variant]:
+    """A workflow without one of its steps, or with a step's rules (who may, when) lifted."""
+    steps = workflow.steps
+    for index, step in enumerate(steps):
+        target = _show(step.target) if step.target is not None else "="
+        label = f"{step.action} {_show(step.source)}->{target}"
+        before, after = steps[:index], steps[index + 1 :]
+        yield f"- step {label}", Workflow([*before, *after])
+        if step.may is not anyone:
+            lifted = replace(step, may=anyone)
+            yield f"step {label}: anyone may", Workflow([*before, lifted, *after])
+        if step.guard is not anyone:
+            lifted = replace(step, guard=anyone)
+            yield f"step {label}: unguarded", Workflow([*before, lifted, *after])
 
 
 def _replace_everywhere(module: ModuleType, name: str, new: Any) -> None:

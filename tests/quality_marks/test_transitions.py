@@ -15,7 +15,15 @@ from core.i18n import translator
 from guidelines.models import Criterion, Guideline, GuidelineVersion, Principle, RiskLevel
 from guidelines.models import VersionStatus as V
 from quality_marks import applications
-from quality_marks.models import Answer, AnswerValue, Application, Decision, OrgRole
+from quality_marks.models import (
+    Answer,
+    AnswerValue,
+    Application,
+    Decision,
+    Organization,
+    OrgRole,
+    OrgVerification,
+)
 from quality_marks.models import ApplicationStatus as S
 from quality_marks.organizations import members_of
 from quality_marks.schemas import AnswerInput
@@ -285,3 +293,11 @@ def test_answers_other_than_meets_need_a_justification_that_is_not_blank(
 def test_an_unanswered_criterion_needs_an_answer() -> None:
     item = applications.ChecklistItem(Principle(code="TR"), Criterion(code="TR-1"), None)
     assert item.missing == ["Choose an answer."]
+
+
+def test_a_draft_of_an_unverified_organisation_offers_no_submit(db: Session, case: Case) -> None:
+    organization = db.get(Organization, case.application.organization_id)
+    assert organization is not None
+    organization.verification = OrgVerification.unverified
+    db.flush()
+    assert applications.next_actions(db, case.application, case.owner) == ["edit", "withdraw"]
