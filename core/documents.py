@@ -134,6 +134,11 @@ def cached_document(
         content=content,
         created_at=utcnow(),
     )
+    if not session.info.get("writes"):
+        # A reading request gives its connection back while the render is stored, as
+        # core.auth does for a token's bookkeeping: a burst of first requests cannot exhaust
+        # the pool, and on SQLite its snapshot does not outlive the write.
+        session.commit()
     # Neither branch rolls the writer back: the savepoint already undid the failed insert, and
     # a test's writer shares the test's own transaction, which closing it leaves alone.
     with side_session(session) as writer:
