@@ -40,8 +40,6 @@ from guidelines.versions_pages import FORM_REFUSALS, DbSession, version_url
 
 pages = APIRouter(include_in_schema=False)
 
-REPORT_TEMPLATE = "guidelines/consultation_report.html"
-HTML = "text/html; charset=utf-8"
 COMMENT_FIELDS = ("target_code", "author_name", "email", "commenter_type", "organisation", "body")
 DISPOSITION_FIELDS = ("disposition", "response", "changed_codes")
 PERIOD_FIELDS = ("closes_on", "reason")
@@ -400,6 +398,10 @@ def close_consultation_page(
         ),
         message=N_("The consultation is closed."),
     )
+
+
+REPORT_TEMPLATE = "guidelines/consultation_report.html"
+HTML = "text/html; charset=utf-8"
 
 
 def report_context(

@@ -213,6 +213,12 @@ def test_a_closed_record_report_pdf_is_stored_once_adopted(
     assert len(renders) == 3
     assert again.headers["etag"] == first.headers["etag"]
     assert first.headers["cache-control"] == "public, max-age=300"
+    page_path = f"/guidelines/{SLUG}/1.0/consultation/report"
+    page = client.get(page_path)
+    assert page.status_code == 200
+    assert client.get(page_path).text == page.text
+    assert stored_count(db, "report-page") == 1
+    assert client.get(page_path, headers={"If-None-Match": page.headers["etag"]}).status_code == 304
 
 
 def test_two_renders_at_once_serve_the_one_stored_first(db: Session) -> None:
