@@ -13,7 +13,6 @@ import functools
 import hashlib
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
@@ -171,8 +170,3 @@ def render_block(template: str, block: str, translator: Translator, **context: A
     tmpl = environment().get_template(template)
     ctx = tmpl.new_context({**translator.as_dict(), **context})
     return "".join(tmpl.blocks[block](ctx))
-
-
-def template_path(name: str) -> Path:
-    """Where a template lives (for tests that change one)."""
-    return TEMPLATE_DIR / name
