@@ -22,7 +22,8 @@ HSTS = "max-age=31536000; includeSubDomains"
 class SecurityHeaders:
     """Plain ASGI middleware, outermost, so even a 500 from the server error layer carries them.
 
-    The API and pages seen by a signed-in person are never stored by caches (`no-store`).
+    The API and pages seen by a signed-in person are never stored by caches (`no-store`), but
+    for a public document an anonymous caller asked for and its handler marked `public`.
     """
 
     def __init__(self, app: ASGIApp, *, https: bool) -> None:
@@ -41,7 +42,9 @@ class SecurityHeaders:
                     headers.setdefault(name, value)
                 if self.https:
                     headers.setdefault("Strict-Transport-Security", HSTS)
-                if _private(scope) and "no-store" not in headers.get("Cache-Control", ""):
+                cache_control = headers.get("Cache-Control", "")
+                shared = cache_control.startswith("public") and _anonymous(scope)
+                if _private(scope) and not shared and "no-store" not in cache_control:
                     headers["Cache-Control"] = "no-store"
             await send(message)
 
@@ -55,3 +58,11 @@ def _private(scope: Scope) -> bool:
     # The session middleware puts the decoded session into this same scope as the request runs.
     session = scope.get("session") or {}
     return session.get(SESSION_KEY) is not None
+
+
+def _anonymous(scope: Scope) -> bool:
+    """Whether the caller sent no credentials: no bearer token, no signed-in session."""
+    if any(name == b"authorization" for name, _ in scope["headers"]):
+        return False
+    session = scope.get("session") or {}
+    return session.get(SESSION_KEY) is None

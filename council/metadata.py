@@ -6,6 +6,7 @@ from sqlalchemy import MetaData
 
 import core.accounts
 import core.audit
+import core.documents
 import core.mail
 import core.ratelimit
 import core.submissions
@@ -17,6 +18,7 @@ from core.db import Base
 MODEL_MODULES = (
     core.accounts,
     core.audit,
+    core.documents,
     core.mail,
     core.ratelimit,
     core.submissions,

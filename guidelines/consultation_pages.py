@@ -17,6 +17,8 @@ from core.accounts import User
 from core.api import ObjectId
 from core.auth import MaybeUser, Now, Staff, client_ip
 from core.db import writes
+from core.documents import render_block
+from core.downloads import document_page, stored_document
 from core.errors import N_, DomainError
 from core.forms import check_single_line, parse_input
 from core.submissions import Once
@@ -30,7 +32,7 @@ from core.web import (
     render_page,
     translator_for,
 )
-from guidelines import consultation, service
+from guidelines import consultation, published, service
 from guidelines.documents import load_version_tree
 from guidelines.models import GuidelineVersion
 from guidelines.schemas import ConsultationInput
@@ -398,26 +400,54 @@ def close_consultation_page(
     )
 
 
+REPORT_TEMPLATE = "guidelines/consultation_report.html"
+HTML = "text/html; charset=utf-8"
+
+
+def report_context(
+    report: consultation.ConsultationReport, viewer: User | None, now: dt.datetime
+) -> dict[str, Any]:
+    """The names the consultation report's page reads."""
+    return {
+        "report": report,
+        "version": report.version,
+        "guideline": report.version.guideline,
+        "version_url": version_url,
+        "closed": service.consultation_closed(report.version, now),
+        "text_visible": service.can_view(report.version, viewer),
+        "commenter_type_labels": consultation.COMMENTER_TYPE_LABELS,
+        "disposition_labels": consultation.DISPOSITION_LABELS,
+    }
+
+
+def public_report_page(
+    request: Request, session: Session, version: GuidelineVersion, now: dt.datetime
+) -> Response:
+    """A closed record's report for anonymous readers: the stored document in today's layout."""
+    tr = translator_for(request)
+
+    def render() -> bytes:
+        context = report_context(consultation.consultation_report(session, version), None, now)
+        return render_block(REPORT_TEMPLATE, "document", tr, **context).encode()
+
+    document = published.report_document(
+        session, version, kind="report-page", language=tr.locale, content_type=HTML, render=render
+    )
+    context = {"version": version, "guideline": version.guideline, "document_html": document.text()}
+    return document_page(request, REPORT_TEMPLATE, context, shareable=True)
+
+
 @pages.get("/guidelines/{slug}/{number}/consultation/report")
 def report_page(
     request: Request, session: DbSession, user: MaybeUser, now: Now, version: ConsultedVersion
-) -> HTMLResponse:
+) -> Response:
     """The consultation report: every comment, its disposition and the resulting changes."""
+    consultation.ensure_report_visible(version, user, now)
+    if user is None and published.report_settled(version):
+        return public_report_page(request, session, version, now)
     report = consultation.visible_report(session, version, viewer=user, now=now)
-    return render_page(
-        request,
-        "guidelines/consultation_report.html",
-        {
-            "report": report,
-            "version": report.version,
-            "guideline": report.version.guideline,
-            "version_url": version_url,
-            "closed": service.consultation_closed(report.version, now),
-            "text_visible": service.can_view(report.version, user),
-            "commenter_type_labels": consultation.COMMENTER_TYPE_LABELS,
-            "disposition_labels": consultation.DISPOSITION_LABELS,
-        },
-    )
+    context = report_context(report, user, now)
+    return document_page(request, REPORT_TEMPLATE, context, shareable=False)
 
 
 @pages.get("/guidelines/{slug}/{number}/consultation/report/pdf")
@@ -425,18 +455,27 @@ def report_pdf(
     request: Request, session: DbSession, user: MaybeUser, now: Now, version: ConsultedVersion
 ) -> Response:
     """The consultation report as an A4 PDF in the reader's language."""
-    report = consultation.visible_report(session, version, viewer=user, now=now)
+    consultation.ensure_report_visible(version, user, now)
     locale = translator_for(request).locale
-    base_url = str(request.app.state.settings.base_url).rstrip("/")
-    data = consultation.render_report_pdf(
-        report,
-        locale=locale,
-        version_link=base_url + version_url(report.version),
-        generated_on=now.date(),
+    link = str(request.app.state.settings.base_url).rstrip("/") + version_url(version)
+    document = published.report_document(
+        session,
+        version,
+        kind="report-pdf",
+        language=locale,
+        content_type=published.PDF,
+        variant=link,
+        render=lambda: consultation.render_report_pdf(
+            consultation.consultation_report(session, version),
+            locale=locale,
+            version_link=link,
+            generated_on=now.date(),
+        ),
     )
-    filename = f"{report.version.guideline.slug}-{report.version.number}-consultation-{locale}.pdf"
-    return Response(
-        data,
-        media_type="application/pdf",
+    filename = f"{version.guideline.slug}-{version.number}-consultation-{locale}.pdf"
+    return stored_document(
+        request,
+        document,
+        shared=user is None and published.report_settled(version),
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )

@@ -6,14 +6,15 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from core.accounts import User
 from core.api import ERROR_RESPONSES, Page, PageParams, page_params, parse_int
 from core.auth import MaybeUser, Now, Staff
-from guidelines import service
+from core.downloads import stored_document
+from guidelines import published, service
 from guidelines.diff import diff_versions
-from guidelines.documents import VersionDoc, version_document, version_json_schema
+from guidelines.documents import VersionDoc, version_json_schema
 from guidelines.models import Guideline, GuidelineVersion
 from guidelines.schemas import (
     ConsultationInput,
@@ -23,7 +24,7 @@ from guidelines.schemas import (
     RevisionOut,
     VersionSummaryOut,
 )
-from guidelines.versions_pages import DbSession, Version, document_and_label
+from guidelines.versions_pages import DbSession, Published, Version, document_and_label
 
 api = APIRouter(prefix="/api/v1", tags=["guidelines"], responses=ERROR_RESPONSES)
 
@@ -92,13 +93,19 @@ def api_guideline(session: DbSession, user: MaybeUser, now: Now, slug: str) -> G
 
 
 @api.get("/guidelines/{slug}/versions/{number}", response_model=VersionDoc)
-def api_version(session: DbSession, now: Now, version: Version) -> JSONResponse:
-    """A whole version as the published JSON document; the ETag is its revision number."""
-    status = service.standing_of(session, version, now).status
-    return JSONResponse(
-        version_document(version, status=status).model_dump(mode="json", by_alias=True),
-        headers={"ETag": f'"{version.revision_number}"'},
-    )
+def api_version(
+    request: Request, session: DbSession, user: MaybeUser, shown: Published
+) -> Response:
+    """A whole version as the published JSON document, with its ETag.
+
+    A draft's ETag is its revision number, for If-Match on PUT; an adopted version's is the
+    hash of its stored document, and If-None-Match answers 304 while it has not changed.
+    """
+    document = published.version_json(session, shown)
+    if not shown.settled:
+        etag = {"ETag": f'"{shown.version.revision_number}"'}
+        return Response(document.content, media_type=document.content_type, headers=etag)
+    return stored_document(request, document, shared=user is None, vary=None)
 
 
 @api.put("/guidelines/{slug}/versions/{number}", response_model=RevisionOut)

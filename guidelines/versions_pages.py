@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -15,13 +15,15 @@ from core.accounts import User
 from core.api import parse_int
 from core.auth import MaybeUser, Now, Staff
 from core.db import get_session
+from core.documents import render_block
+from core.downloads import document_page, stored_document
 from core.errors import Conflict, Invalid, NotFound, RateLimited
 from core.web import PageForm, render_page, translator_for
-from guidelines import service
+from guidelines import published, service
 from guidelines.diff import diff_versions, render_segments_html
-from guidelines.documents import VersionDoc, version_document
-from guidelines.exports import render_version_pdf
+from guidelines.documents import VersionDoc
 from guidelines.models import Guideline, GuidelineVersion, RiskLevel
+from guidelines.published import PublishedVersion
 
 pages = APIRouter(include_in_schema=False)
 
@@ -41,8 +43,17 @@ def editable_draft(session: DbSession, user: Staff, slug: str, number: str) -> G
     return service.get_editable_draft(session, slug=slug, number=number, editor=user)
 
 
+def published_version(
+    session: DbSession, user: MaybeUser, now: Now, slug: str, number: str
+) -> PublishedVersion:
+    """The version the path names, without its text but with its standing, if the viewer may."""
+    return published.find_published(session, slug=slug, number=number, viewer=user, now=now)
+
+
 # The version of a `/guidelines/{slug}/{number}` address, and the draft its editor works on.
 Version = Annotated[GuidelineVersion, Depends(viewed_version)]
+# The same version for its documents, whose text is loaded only when one must be drawn.
+Published = Annotated[PublishedVersion, Depends(published_version)]
 EditableDraft = Annotated[GuidelineVersion, Depends(editable_draft)]
 
 
@@ -138,6 +149,28 @@ def build_version_page(
     )
 
 
+def public_version_page(
+    request: Request, session: Session, shown: PublishedVersion, now: dt.datetime
+) -> Response:
+    """An adopted version's page for anonymous readers: the stored document in today's layout."""
+    tr = translator_for(request)
+
+    def render() -> str:
+        page = build_version_page(session, shown.tree(session), None, now)
+        return render_block("guidelines/version.html", "document", tr, **page.context())
+
+    document = published.version_page(session, shown, language=tr.locale, render=render)
+    context = guideline_context(
+        {
+            "version": shown.version,
+            "guideline": shown.guideline,
+            "actions": [],
+            "document_html": document.text(),
+        }
+    )
+    return document_page(request, "guidelines/version.html", context, shareable=True)
+
+
 @pages.get("/guidelines")
 def guidelines_page(
     request: Request, session: DbSession, user: MaybeUser, now: Now
@@ -172,40 +205,44 @@ def guideline_page(
 
 @pages.get("/guidelines/{slug}/{number}")
 def version_page(
-    request: Request, session: DbSession, user: MaybeUser, now: Now, version: Version
-) -> HTMLResponse:
+    request: Request, session: DbSession, user: MaybeUser, now: Now, shown: Published
+) -> Response:
     """A version: status, principles and criteria with anchors, downloads and comparisons."""
-    page = build_version_page(session, version, user, now)
-    return render_page(request, "guidelines/version.html", page.context())
+    if user is None and shown.settled:
+        return public_version_page(request, session, shown, now)
+    page = build_version_page(session, shown.tree(session), user, now)
+    return document_page(request, "guidelines/version.html", page.context(), shareable=False)
 
 
 @pages.get("/guidelines/{slug}/{number}/pdf")
-def version_pdf(request: Request, session: DbSession, now: Now, version: Version) -> Response:
+def version_pdf(
+    request: Request, session: DbSession, user: MaybeUser, now: Now, shown: Published
+) -> Response:
     """The version as an A4 PDF in the reader's language."""
-    standing = service.standing_of(session, version, now)
     tr = translator_for(request)
-    data = render_version_pdf(
-        version_document(version, status=standing.status),
-        locale=tr.locale,
-        status_label=tr.gettext(service.BADGE_LABELS[standing.badge]),
-        is_draft=service.is_proposal(version),
-        generated_on=now.date(),
-    )
-    filename = f"{version.guideline.slug}-{version.number}-{tr.locale}.pdf"
-    return Response(
-        data,
-        media_type="application/pdf",
+    document = published.version_pdf(session, shown, tr=tr, now=now)
+    filename = f"{shown.guideline.slug}-{shown.version.number}-{tr.locale}.pdf"
+    return stored_document(
+        request,
+        document,
+        shared=user is None and shown.settled,
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )
 
 
 @pages.get("/guidelines/{slug}/{number}/json")
-def version_json(session: DbSession, now: Now, version: Version) -> Response:
+def version_json(
+    request: Request, session: DbSession, user: MaybeUser, shown: Published
+) -> Response:
     """The version as a JSON document following the published schema."""
-    status = service.standing_of(session, version, now).status
-    body = version_document(version, status=status).model_dump(mode="json", by_alias=True)
-    filename = f"{version.guideline.slug}-{version.number}.json"
-    return JSONResponse(body, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    filename = f"{shown.guideline.slug}-{shown.version.number}.json"
+    return stored_document(
+        request,
+        published.version_json(session, shown),
+        shared=user is None and shown.settled,
+        vary=None,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def document_and_label(

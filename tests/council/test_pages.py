@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role, User
 from core.auth import now_utc
+from core.documents import StoredDocument
 from council.members import declare_interest, revise_interest
 from council.models import (
     Ballot,
@@ -713,6 +714,13 @@ def test_ballot_from_opening_to_resolution(
     assert pdf.headers["content-type"] == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "CEIA-2026-001" in text
+    # A resolution never changes: drawn once, then the stored bytes, and 304 to whoever has them.
+    assert public.get("/council/resolutions/CEIA-2026-001/pdf").content == pdf.content
+    assert pdf.headers["cache-control"] == "public, max-age=300"
+    again = {"If-None-Match": pdf.headers["etag"]}
+    assert public.get("/council/resolutions/CEIA-2026-001/pdf", headers=again).status_code == 304
+    assert public.get("/council/resolutions/CEIA-2026-001").text == resolution.text
+    assert count(db, StoredDocument) == 2  # the page's document part and the PDF
 
     adopted = db.get(GuidelineVersion, version.id)
     assert adopted is not None
