@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from core.pagination import page_number
 from core.pdf import render_pdf
 from core.templating import render_text
 from core.web import render_page, translator_for
@@ -15,13 +16,10 @@ pages = APIRouter(include_in_schema=False)
 
 
 @pages.get("/council/resolutions")
-def resolutions_page(request: Request, session: DbSession) -> HTMLResponse:
-    """The council's public resolutions."""
-    return render_page(
-        request,
-        "council/resolutions.html",
-        {**LABELS, "resolutions": ballots.list_resolutions(session)},
-    )
+def resolutions_page(request: Request, session: DbSession, page: str = "") -> HTMLResponse:
+    """The council's public resolutions, a page at a time."""
+    listed = ballots.resolutions_list(session, page=page_number(page))
+    return render_page(request, "council/resolutions.html", {**LABELS, "resolutions": listed})
 
 
 @pages.get("/council/resolutions/{number}")
