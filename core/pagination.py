@@ -16,8 +16,9 @@ T = TypeVar("T")
 AnySelect = Select[*tuple[Any, ...]]
 U = TypeVar("U")
 
-# Rows on one page of an HTML list.
+# Rows on one page of an HTML list; a dashboard shows several lists, each shorter.
 PAGE_SIZE = 50
+DASHBOARD_PAGE_SIZE = 20
 
 
 @dataclass(frozen=True)

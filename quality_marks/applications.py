@@ -17,7 +17,7 @@ from core.errors import N_, Conflict, DomainError, Forbidden, Invalid, NotFound
 from core.forms import parse_input
 from core.i18n import local_date
 from core.mail import queue_mail
-from core.pagination import PAGE_SIZE, PageOf, page_of
+from core.pagination import DASHBOARD_PAGE_SIZE, PageOf, page_of
 from core.storage import FileStore, FileTooLarge, StoredFile, clean_filename
 from core.workflow import Step, Workflow
 from guidelines.documents import load_version_tree
@@ -205,7 +205,7 @@ def organization_applications(
     )
     if awaiting:
         query = query.where(Application.status.in_(AWAITING_ORGANIZATION))
-    return page_of(session, query, page=page, param=param, page_size=20 if awaiting else PAGE_SIZE)
+    return page_of(session, query, page=page, param=param, page_size=DASHBOARD_PAGE_SIZE)
 
 
 def progress_of(

@@ -13,7 +13,7 @@ from core.accounts import User
 from core.api import PageParams, paginate
 from core.audit import record_event
 from core.errors import N_, Invalid, NotFound
-from core.pagination import PageOf, page_of
+from core.pagination import DASHBOARD_PAGE_SIZE, PageOf, page_of
 from guidelines.models import GuidelineVersion, RiskLevel
 from quality_marks.geography import MEXICAN_STATES, SECTORS
 from quality_marks.models import Application, Organization, Product
@@ -128,7 +128,7 @@ def organization_products(
         .where(Product.organization_id == organization_id)
         .order_by(Product.name, Product.id)
     )
-    return page_of(session, query, page=page, param=param)
+    return page_of(session, query, page=page, param=param, page_size=DASHBOARD_PAGE_SIZE)
 
 
 def _apply(product: Product, data: ProductInput) -> None:

@@ -15,7 +15,7 @@ from core.pagination import count_up_to, page_number, page_of
 from core.storage import FileStore
 from council.demo import DEMO_PASSWORD, seed_demo
 from council.demo_scale import seed_scale
-from quality_marks.models import Application
+from quality_marks.models import Application, OrganizationMember
 from tests.factories import NOW, sign_in_as
 
 # More than two pages of applications (50 a page); fewer than a page of drafts.
@@ -98,3 +98,24 @@ def test_an_api_page_past_the_cap_says_there_are_more() -> None:
     }
     below = Page[int](items=[], total=3, page=1, page_size=50)
     assert (below.total, below.more) == (3, False)
+
+
+def test_the_dashboards_lists_each_keep_the_others_page(
+    client: TestClient, db: Session, tmp_path: Path
+) -> None:
+    seed_demo(db, store=FileStore(tmp_path / "store"), base_url="http://testserver", now=NOW)
+    seed_scale(db, scale=SCALE, now=NOW)
+    db.commit()
+    company = find_user_by_email(db, "empresa00000@escala.example.mx")
+    assert company is not None
+    sign_in_as(client, company, DEMO_PASSWORD)
+    organisation = db.scalar(
+        select(OrganizationMember.organization_id).where(OrganizationMember.user_id == company.id)
+    )
+    path = f"/organisations/{organisation}"
+    text = client.get(f"{path}?tasks_page=2&applications_page=2").text
+    assert f'rel="prev" href="{path}?tasks_page=2"' in text
+    assert f'rel="next" href="{path}?tasks_page=2&amp;applications_page=3"' in text
+    # Fewer tasks than a page: the second page of tasks is past the end and links back.
+    assert "Esta página está después del final de la lista." in text
+    assert f'rel="prev" href="{path}?applications_page=2"' in text
