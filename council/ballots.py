@@ -513,7 +513,7 @@ def ballot_lists(session: Session, *, open_page: int = 1, closed_page: int = 1) 
     )
     closed = page_of(
         session,
-        select(Ballot).where(Ballot.status != BallotStatus.open).order_by(*newest),
+        select(Ballot).where(Ballot.status == BallotStatus.closed).order_by(*newest),
         page=closed_page,
         filters={"open_page": str(open_page) if open_page > 1 else ""},
     )

@@ -119,3 +119,22 @@ def test_the_dashboards_lists_each_keep_the_others_page(
     # Fewer tasks than a page: the second page of tasks is past the end and links back.
     assert "Esta página está después del final de la lista." in text
     assert f'rel="prev" href="{path}?applications_page=2"' in text
+
+
+def test_the_ballots_lists_each_keep_the_others_page(
+    client: TestClient, db: Session, tmp_path: Path
+) -> None:
+    seed_demo(db, store=FileStore(tmp_path / "store"), base_url="http://testserver", now=NOW)
+    seed_scale(db, scale=SCALE, now=NOW)
+    db.commit()
+    member = find_user_by_email(db, "presidencia@ceia.gob.mx")
+    assert member is not None
+    sign_in_as(client, member, DEMO_PASSWORD)
+    first = client.get("/council/ballots").text
+    assert "No hay votaciones abiertas." not in first
+    assert 'rel="next"' not in first  # one page of each at this size
+    past = client.get("/council/ballots?open_page=2&page=2")
+    assert past.status_code == 200
+    assert 'rel="prev" href="/council/ballots?page=2"' in past.text
+    assert 'rel="prev" href="/council/ballots?open_page=2"' in past.text
+    assert "No hay votaciones abiertas." in past.text
