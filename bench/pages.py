@@ -73,6 +73,11 @@ PROBES = [
     Probe("API comments, page 1", "/api/v1/guidelines/etica-ia/versions/1.1/comments", None),
     Probe("API resolutions, page 1", "/api/v1/council/resolutions", None),
     Probe("300-criterion version page", "/guidelines/escala-300/1.0", None),
+    Probe("application queue, a status filter", "/applications?status=submitted", SECRETARIAT),
+    Probe("organisations verification queue", "/organisations/verification", SECRETARIAT),
+    Probe("users admin list (N/50)", "/admin/users", SECRETARIAT),
+    Probe("API users, page 1", "/api/v1/users", f"token:{SECRETARIAT}"),
+    Probe("API organisations, page 1", "/api/v1/organisations", f"token:{SECRETARIAT}"),
 ]
 
 

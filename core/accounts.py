@@ -20,6 +20,7 @@ from core.db import Base, UTCDateTime, reading_session
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound, RateLimited
 from core.forms import FIELD_MESSAGES, is_single_line
 from core.mail import queue_mail
+from core.pagination import PageOf, page_of
 from core.ratelimit import check_limit, clear_hits, record_hit
 
 if TYPE_CHECKING:
@@ -658,9 +659,10 @@ def open_invited_account(
     return user
 
 
-def list_users(session: Session) -> list[User]:
-    """Every account, by name."""
-    return list(session.scalars(select(User).order_by(func.lower(User.full_name))))
+def list_users(session: Session, *, page: int = 1) -> PageOf[User]:
+    """One page of the accounts, by name."""
+    query = select(User).order_by(func.lower(User.full_name), User.id)
+    return page_of(session, query, page=page)
 
 
 def users_by_id() -> Select[User]:

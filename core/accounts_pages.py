@@ -34,6 +34,7 @@ from core.auth import Now, SignedIn, Staff, client_ip, current_session_key, sign
 from core.db import get_session, utcnow
 from core.errors import N_, DomainError
 from core.i18n import LOCALE_COOKIE, LOCALES, normalize_locale
+from core.pagination import page_number
 from core.submissions import Once
 from core.web import flash, redirect, refuse_form, render_page, render_refused
 
@@ -243,10 +244,10 @@ def account_token_revoke(
     return redirect("/account")
 
 
-def _users_context(session: Session) -> dict[str, Any]:
-    """What the users page shows besides its invitation form: the accounts and the roles."""
+def _users_context(request: Request, session: Session) -> dict[str, Any]:
+    """What the users page shows besides its invitation form: a page of accounts and the roles."""
     return {
-        "users": list_users(session),
+        "users": list_users(session, page=page_number(request.query_params.get("page"))),
         "role_labels": ROLE_LABELS,
         "invitable_roles": INVITABLE_ROLES,
     }
@@ -255,7 +256,7 @@ def _users_context(session: Session) -> dict[str, Any]:
 @pages.get("/admin/users")
 def users_page(request: Request, session: DbSession, user: Staff) -> HTMLResponse:
     """The secretariat's list of accounts and the invitation form."""
-    context = {**_users_context(session), "values": {}, "errors": {}}
+    context = {**_users_context(request, session), "values": {}, "errors": {}}
     return render_page(request, "core/users.html", context)
 
 
@@ -286,7 +287,7 @@ def users_invite(
         )
     except DomainError as error:
         form = refuse_form(request, session, error, values)
-        context = {**_users_context(session), **form.context()}
+        context = {**_users_context(request, session), **form.context()}
         return render_page(request, "core/users.html", context, status_code=error.status_code)
     once.done("/admin/users", now=now)
     session.commit()

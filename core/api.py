@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -30,17 +30,32 @@ class ErrorBody(BaseModel):
     fields: dict[str, str] | None = None
 
 
+# Past any list the council will hold, and small enough that the row offset fits every database.
+MAX_PAGE = 100_000
+# Lists are counted up to here and no further, so no page ever reads every row to count them.
+COUNT_CAP = 1000
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a list endpoint."""
 
     items: list[T]
-    total: int
+    total: int = Field(
+        description=f"How many items the list holds, counted up to {COUNT_CAP:,}; "
+        "when `more` is true the list holds more than this."
+    )
     page: int
     page_size: int
+    more: bool = Field(
+        False, description=f"True when the list holds more than `total` ({COUNT_CAP:,}) items."
+    )
 
-
-# Past any list the council will hold, and small enough that the row offset fits every database.
-MAX_PAGE = 100_000
+    @model_validator(mode="after")
+    def _cap_total(self) -> Page[T]:
+        """A count past the cap (as `paginate` gives it) reads as "more than the cap"."""
+        if self.total > COUNT_CAP:
+            self.total, self.more = COUNT_CAP, True
+        return self
 
 
 class PageParams(BaseModel):
@@ -59,8 +74,9 @@ def page_params(
 
 
 def paginate(session: Session, stmt: Select[Any], params: PageParams) -> tuple[list[Any], int]:
-    """Run a select for one page and count the whole result."""
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    """Run a select for one page and count its rows up to COUNT_CAP + 1 (that is: "more")."""
+    capped = stmt.order_by(None).limit(COUNT_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(capped)) or 0
     rows = session.scalars(
         stmt.limit(params.page_size).offset((params.page - 1) * params.page_size)
     )

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.accounts import Role, User
@@ -17,6 +17,7 @@ from core.audit import record_event
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from core.i18n import local_date
 from core.mail import queue_mail
+from core.pagination import PageOf, page_of
 from council.conflicts import Party, check_conflicts
 from council.members import holds_seat, in_term, member_of, members_in_term, users_by_id
 from council.models import (
@@ -238,17 +239,6 @@ def tally_ballot(session: Session, ballot: Ballot) -> Tally:
         quorum_percent=ballot.quorum_percent,
         voters=ballot.voters,
         positions=ballot_positions(session, ballot),
-    )
-
-
-def list_ballots(session: Session) -> list[Ballot]:
-    """All ballots, open ones first, newest first."""
-    return list(
-        session.scalars(
-            select(Ballot)
-            .options(selectinload(Ballot.voters))
-            .order_by(Ballot.status.desc(), Ballot.opened_at.desc())
-        )
     )
 
 
@@ -499,18 +489,68 @@ def close_ballot(session: Session, *, actor: User, ballot: Ballot, now: dt.datet
     return resolution
 
 
-def ballots_with_tallies(session: Session) -> list[tuple[Ballot, Tally | None]]:
-    """Every ballot, open ones first, with the live tally of those still open."""
-    # Closed ballots show their result; only open ones need a live tally.
-    return [
-        (ballot, tally_ballot(session, ballot) if ballot.status == BallotStatus.open else None)
-        for ballot in list_ballots(session)
-    ]
+@dataclass(frozen=True)
+class BallotLists:
+    """The ballots page: a page of open ballots with their live tallies, a page of closed ones."""
+
+    open: PageOf[tuple[Ballot, Tally]]
+    closed: PageOf[tuple[Ballot, Resolution | None]]
 
 
-def resolutions_by_ballot(session: Session) -> dict[int, Resolution]:
-    """Every resolution, by the ballot it closed."""
-    return {r.ballot_id: r for r in session.scalars(select(Resolution))}
+def ballot_lists(session: Session, *, open_page: int = 1, closed_page: int = 1) -> BallotLists:
+    """A page of each list, newest first; the queries do not grow with the ballots shown."""
+    newest = (Ballot.opened_at.desc(), Ballot.id.desc())
+    # Each list's links keep the other list's page.
+    opened = page_of(
+        session,
+        select(Ballot)
+        .where(Ballot.status == BallotStatus.open)
+        .options(selectinload(Ballot.voters))
+        .order_by(*newest),
+        page=open_page,
+        filters={"page": str(closed_page) if closed_page > 1 else ""},
+        param="open_page",
+    )
+    closed = page_of(
+        session,
+        select(Ballot).where(Ballot.status == BallotStatus.closed).order_by(*newest),
+        page=closed_page,
+        filters={"open_page": str(open_page) if open_page > 1 else ""},
+    )
+    # Only open ballots need a live tally: their current positions, in one query for the page.
+    positions: dict[int, list[Position]] = {}
+    if opened.items:
+        for position in session.scalars(
+            select(Position)
+            .where(
+                Position.ballot_id.in_([b.id for b in opened.items]),
+                Position.superseded_at.is_(None),
+            )
+            .order_by(Position.id)
+        ):
+            positions.setdefault(position.ballot_id, []).append(position)
+    resolutions: dict[int, Resolution] = {}
+    if closed.items:
+        resolutions = {
+            r.ballot_id: r
+            for r in session.scalars(
+                select(Resolution).where(Resolution.ballot_id.in_([b.id for b in closed.items]))
+            )
+        }
+    return BallotLists(
+        open=opened.map(
+            lambda b: (
+                b,
+                compute_tally(
+                    rule=b.rule,
+                    quorum_percent=b.quorum_percent,
+                    voters=b.voters,
+                    positions=positions.get(b.id, []),
+                ),
+            )
+        ),
+        closed=closed.map(lambda b: (b, resolutions.get(b.id))),
+    )
 
 
 @dataclass(frozen=True)
@@ -577,14 +617,18 @@ def ballot_view(
     )
 
 
-def list_resolutions(session: Session) -> list[Resolution]:
-    """Every resolution, newest first."""
-    return list(session.scalars(select(Resolution).order_by(Resolution.issued_at.desc())))
+def _resolutions_newest_first() -> Select[Resolution]:
+    return select(Resolution).order_by(Resolution.issued_at.desc(), Resolution.id.desc())
+
+
+def resolutions_list(session: Session, *, page: int = 1) -> PageOf[Resolution]:
+    """One page of the resolutions, newest first."""
+    return page_of(session, _resolutions_newest_first(), page=page)
 
 
 def resolutions_page(session: Session, params: PageParams) -> tuple[list[Resolution], int]:
     """One page of the resolutions, newest first, and how many there are."""
-    return paginate(session, select(Resolution).order_by(Resolution.issued_at.desc()), params)
+    return paginate(session, _resolutions_newest_first(), params)
 
 
 def get_resolution(session: Session, number: str) -> Resolution:

@@ -10,6 +10,7 @@ from core.api import ObjectId
 from core.auth import Now
 from core.errors import N_, Conflict, Invalid, NotFound
 from core.forms import parse_input
+from core.pagination import page_number
 from core.submissions import Once
 from core.web import (
     PageForm,
@@ -47,15 +48,20 @@ def _ballot_page(
 
 
 @pages.get("/council/ballots")
-def ballots_page(request: Request, session: DbSession, user: Voter, now: Now) -> HTMLResponse:
-    """Open and closed ballots."""
+def ballots_page(
+    request: Request, session: DbSession, user: Voter, now: Now, page: str = "", open_page: str = ""
+) -> HTMLResponse:
+    """Open and closed ballots, a page of each at a time."""
+    lists = ballots.ballot_lists(
+        session, open_page=page_number(open_page), closed_page=page_number(page)
+    )
     return render_page(
         request,
         "council/ballots.html",
         {
             **LABELS,
-            "items": ballots.ballots_with_tallies(session),
-            "resolutions": ballots.resolutions_by_ballot(session),
+            "open_ballots": lists.open,
+            "closed_ballots": lists.closed,
             "can_open": ballots.may_open_ballot(session, user, now),
         },
     )

@@ -6,7 +6,17 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime
@@ -132,6 +142,8 @@ class Ballot(Base):
     """A vote of the council on one subject (adopting a guideline version, an application)."""
 
     __tablename__ = "ballots"
+    # The ballots page: open and closed ballots, newest first.
+    __table_args__ = (Index("ix_ballots_status_opened", "status", "opened_at", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject_type: Mapped[str] = mapped_column(String(40))
@@ -188,7 +200,11 @@ class Resolution(Base):
     """A numbered public resolution of the council (CEIA-2026-014), the result of a ballot."""
 
     __tablename__ = "resolutions"
-    __table_args__ = (UniqueConstraint("year", "sequence"),)
+    # The resolutions list: newest first.
+    __table_args__ = (
+        UniqueConstraint("year", "sequence"),
+        Index("ix_resolutions_issued", "issued_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)

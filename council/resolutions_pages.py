@@ -13,6 +13,7 @@ from core.auth import MaybeUser
 from core.documents import StoredDocument, render_block
 from core.downloads import document_page, stored_document
 from core.i18n import Translator
+from core.pagination import page_number
 from core.pdf import render_pdf
 from core.templating import render_text
 from core.web import render_page, translator_for
@@ -51,13 +52,10 @@ def resolution_html(session: Session, number: str, tr: Translator, template: str
 
 
 @pages.get("/council/resolutions")
-def resolutions_page(request: Request, session: DbSession) -> HTMLResponse:
-    """The council's public resolutions."""
-    return render_page(
-        request,
-        "council/resolutions.html",
-        {**LABELS, "resolutions": ballots.list_resolutions(session)},
-    )
+def resolutions_page(request: Request, session: DbSession, page: str = "") -> HTMLResponse:
+    """The council's public resolutions, a page at a time."""
+    listed = ballots.resolutions_list(session, page=page_number(page))
+    return render_page(request, "council/resolutions.html", {**LABELS, "resolutions": listed})
 
 
 @pages.get("/council/resolutions/{number}")

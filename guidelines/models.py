@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -212,6 +213,17 @@ class ConsultationComment(Base):
     """A public comment on a draft in consultation: the whole draft, a principle or a criterion."""
 
     __tablename__ = "consultation_comments"
+    # A version's comments oldest first: all of them, or those on one principle or criterion.
+    __table_args__ = (
+        Index("ix_consultation_comments_version_created", "version_id", "created_at", "id"),
+        Index(
+            "ix_consultation_comments_target_created",
+            "version_id",
+            "target_code",
+            "created_at",
+            "id",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("guideline_versions.id"), index=True)

@@ -17,6 +17,7 @@ from core.errors import N_, Conflict, DomainError, Forbidden, Invalid, NotFound
 from core.forms import parse_input
 from core.i18n import local_date
 from core.mail import queue_mail
+from core.pagination import DASHBOARD_PAGE_SIZE, PageOf, page_of
 from core.storage import FileStore, FileTooLarge, StoredFile, clean_filename
 from core.workflow import Step, Workflow
 from guidelines.documents import load_version_tree
@@ -188,28 +189,77 @@ def _require_secretariat(user: User) -> None:
         raise Forbidden()
 
 
-def list_applications(
-    session: Session, *, organization_id: int | None = None, status: S | None = None
-) -> list[Application]:
-    """Applications, newest first, of one organisation or all."""
-    query = select(Application).order_by(Application.updated_at.desc())
-    if organization_id is not None:
-        query = query.where(Application.organization_id == organization_id)
-    if status is not None:
-        query = query.where(Application.status == status)
-    return list(session.scalars(query))
+# What an organisation still has to do: drafts (returned or not) and requests for information.
+AWAITING_ORGANIZATION = (S.draft, S.information_requested)
 
 
-def application_queue(session: Session, *, status: S | None = None) -> list[Application]:
-    """The secretariat's queue: every application, newest activity first, with its parties."""
+def organization_applications(
+    session: Session, organization_id: int, *, page: int = 1, awaiting: bool = False, param: str
+) -> PageOf[Application]:
+    """One page of an organisation's applications (or those awaiting it), newest change first."""
+    query = (
+        select(Application)
+        .where(Application.organization_id == organization_id)
+        .options(joinedload(Application.product))
+        .order_by(Application.updated_at.desc(), Application.id.desc())
+    )
+    if awaiting:
+        query = query.where(Application.status.in_(AWAITING_ORGANIZATION))
+    return page_of(session, query, page=page, param=param, page_size=DASHBOARD_PAGE_SIZE)
+
+
+def progress_of(
+    session: Session, items: Sequence[Application]
+) -> dict[int, dict[str, dict[str, int]]]:
+    """Per application and principle code (in document order): criteria that apply, complete ones.
+
+    The same counts as `completeness` of each checklist, in two queries for any number of
+    applications: the criteria of their versions, and their answers that have a value.
+    """
+    if not items:
+        return {}
+    criteria = session.execute(
+        select(Criterion.version_id, Principle.code, Criterion.code, Criterion.risk_levels)
+        .join(Principle, Criterion.principle_id == Principle.id)
+        .where(Criterion.version_id.in_({a.guideline_version_id for a in items}))
+        .order_by(Principle.position, Criterion.position)
+    ).all()
+    complete = {
+        (application_id, code)
+        for application_id, code, value, justification in session.execute(
+            select(
+                Answer.application_id, Answer.criterion_code, Answer.value, Answer.justification
+            ).where(Answer.application_id.in_([a.id for a in items]), Answer.value.is_not(None))
+        )
+        if value == AnswerValue.meets or justification.strip()
+    }
+    result: dict[int, dict[str, dict[str, int]]] = {}
+    for application in items:
+        counts: dict[str, dict[str, int]] = result.setdefault(application.id, {})
+        for version_id, principle_code, code, levels in criteria:
+            if version_id != application.guideline_version_id:
+                continue
+            if application.risk_level.value not in levels:
+                continue
+            count = counts.setdefault(principle_code, {"total": 0, "complete": 0})
+            count["total"] += 1
+            count["complete"] += 1 if (application.id, code) in complete else 0
+    return result
+
+
+def application_queue(
+    session: Session, *, status: S | None = None, page: int = 1
+) -> PageOf[Application]:
+    """One page of the secretariat's queue: newest activity first, with its parties, counted."""
     query = (
         select(Application)
         .options(joinedload(Application.organization), joinedload(Application.product))
-        .order_by(Application.updated_at.desc())
+        .order_by(Application.updated_at.desc(), Application.id.desc())
     )
     if status is not None:
         query = query.where(Application.status == status)
-    return list(session.scalars(query))
+    filters = {"status": status.value if status else ""}
+    return page_of(session, query, page=page, counted=True, filters=filters)
 
 
 def applications_for(

@@ -18,6 +18,7 @@ from core.downloads import stored_file
 from core.errors import N_, Invalid
 from core.i18n import Translator
 from core.limits import accepts_uploads
+from core.pagination import page_number
 from core.settings import Settings
 from core.storage import FileStore
 from core.submissions import Once
@@ -755,17 +756,17 @@ def answer_request_page(
 
 @pages.get("/applications")
 def applications_queue(
-    request: Request, session: DbSession, user: Staff, status: str = ""
+    request: Request, session: DbSession, user: Staff, status: str = "", page: str = ""
 ) -> HTMLResponse:
-    """Every application, newest activity first, filtered by status."""
+    """Every application, newest activity first, filtered by status, a page at a time."""
     chosen = ApplicationStatus(status) if status in set(ApplicationStatus) else None
-    rows = applications.application_queue(session, status=chosen)
+    queue = applications.application_queue(session, status=chosen, page=page_number(page))
     return render_page(
         request,
         "quality_marks/applications_queue.html",
         {
             **_common(request),
-            "rows": [(a, a.organization, a.product) for a in rows],
+            "queue": queue,
             "statuses": list(ApplicationStatus),
             "chosen": chosen.value if chosen else "",
         },

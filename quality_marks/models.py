@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -103,6 +104,10 @@ class Organization(Base):
     """A company or institution that applies for quality marks."""
 
     __tablename__ = "organizations"
+    # The verification queue: unverified organisations, oldest first.
+    __table_args__ = (
+        Index("ix_organizations_verification_created", "verification", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     legal_name: Mapped[str] = mapped_column(String(200))
@@ -211,6 +216,8 @@ class Product(Base):
     """An AI system an organisation offers or deploys (the EU AI Act Annex VIII fields)."""
 
     __tablename__ = "products"
+    # An organisation's products, by name.
+    __table_args__ = (Index("ix_products_organization_name", "organization_id", "name", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -241,6 +248,13 @@ class Application(Base):
     """A request for the quality mark for one product against one adopted guideline version."""
 
     __tablename__ = "applications"
+    # The work lists' orders: newest change first, overall, by status, organisation or product.
+    __table_args__ = (
+        Index("ix_applications_updated", "updated_at", "id"),
+        Index("ix_applications_status_updated", "status", "updated_at", "id"),
+        Index("ix_applications_organization_updated", "organization_id", "updated_at", "id"),
+        Index("ix_applications_product_updated", "product_id", "updated_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)

@@ -30,6 +30,7 @@ from core.errors import N_, Conflict, Forbidden, Invalid, NotFound, RateLimited
 from core.forms import parse_input
 from core.identifiers import is_valid_rfc, normalize_rfc
 from core.mail import queue_mail
+from core.pagination import PageOf, page_of
 from core.ratelimit import check_limit, record_hit
 from core.storage import FileStore
 from guidelines.models import Guideline, GuidelineVersion
@@ -741,16 +742,20 @@ class VerificationCase:
     domain_matches: bool
 
 
-def awaiting_verification(session: Session, *, actor: User) -> list[VerificationCase]:
-    """Organisations the secretariat has not verified or refused yet, oldest first."""
+def awaiting_verification(
+    session: Session, *, actor: User, page: int = 1, disputes_page: int = 1
+) -> PageOf[VerificationCase]:
+    """One page of the organisations not yet verified or refused, oldest first."""
     _require_secretariat(actor)
-    organizations = list(
-        session.scalars(
-            select(Organization)
-            .where(Organization.verification == OrgVerification.unverified)
-            .order_by(Organization.created_at, Organization.id)
-        )
+    listed = page_of(
+        session,
+        select(Organization)
+        .where(Organization.verification == OrgVerification.unverified)
+        .order_by(Organization.created_at, Organization.id),
+        page=page,
+        filters={"disputes_page": str(disputes_page) if disputes_page > 1 else ""},
     )
+    organizations: list[Organization] = listed.items
     owners: dict[int, list[User]] = {}
     if organizations:
         rows = session.execute(
@@ -763,10 +768,9 @@ def awaiting_verification(session: Session, *, actor: User) -> list[Verification
         )
         for organization_id, user in rows:
             owners.setdefault(organization_id, []).append(user)
-    return [
-        VerificationCase(o, owners.get(o.id, []), domain_matches(o, owners.get(o.id, [])))
-        for o in organizations
-    ]
+    return listed.map(
+        lambda o: VerificationCase(o, owners.get(o.id, []), domain_matches(o, owners.get(o.id, [])))
+    )
 
 
 def _tell_owners(
@@ -978,17 +982,24 @@ class DisputeCase:
     claimant: User
 
 
-def open_disputes(session: Session, *, actor: User) -> list[DisputeCase]:
-    """Disputes the secretariat has not resolved yet, oldest first."""
+def open_disputes(
+    session: Session, *, actor: User, page: int = 1, cases_page: int = 1
+) -> PageOf[DisputeCase]:
+    """One page of the disputes the secretariat has not resolved yet, oldest first."""
     _require_secretariat(actor)
-    rows = session.execute(
+    listed = page_of(
+        session,
         select(RfcDispute, Organization, User)
         .join(Organization, Organization.id == RfcDispute.organization_id)
         .join(User, User.id == RfcDispute.claimant_id)
         .where(RfcDispute.status == DisputeStatus.open)
-        .order_by(RfcDispute.id)
+        .order_by(RfcDispute.id),
+        page=page,
+        tuples=True,
+        filters={"page": str(cases_page) if cases_page > 1 else ""},
+        param="disputes_page",
     )
-    return [DisputeCase(d, o, u) for d, o, u in rows]
+    return listed.map(lambda row: DisputeCase(*row))
 
 
 def my_disputes(session: Session, user: User) -> list[tuple[RfcDispute, Organization]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,6 +19,7 @@ from core.errors import N_, Conflict, DomainError, Invalid, NotFound, RateLimite
 from core.forms import parse_input
 from core.i18n import LOCALE_NAMES, normalize_locale
 from core.limits import accepts_uploads
+from core.pagination import PageOf, page_number
 from core.storage import FileStore
 from core.submissions import Once
 from core.web import (
@@ -109,13 +110,18 @@ def _verification_page(
 ) -> HTMLResponse:
     tr = translator_for(request)
     form = form or PageForm()
+    pages = [page_number(request.query_params.get(name)) for name in ("page", "disputes_page")]
     return render_page(
         request,
         "quality_marks/verification.html",
         {
             **LABELS,
-            "cases": organizations.awaiting_verification(session, actor=user),
-            "disputes": organizations.open_disputes(session, actor=user),
+            "cases": organizations.awaiting_verification(
+                session, actor=user, page=pages[0], disputes_page=pages[1]
+            ),
+            "disputes": organizations.open_disputes(
+                session, actor=user, page=pages[1], cases_page=pages[0]
+            ),
             "method_options": [
                 (m.value, tr.gettext(organizations.METHOD_LABELS[m])) for m in VerificationMethod
             ],
@@ -222,6 +228,10 @@ def dispute_proof_download(
     )
 
 
+# The query parameters carrying the page of each list on an organisation's dashboard.
+LIST_PAGES = ("applications_page", "tasks_page", "products_page")
+
+
 # Dashboards --------------------------------------------------------------------------------
 
 
@@ -278,23 +288,20 @@ class PendingWork:
     by_principle: dict[str, dict[str, int]]
 
 
-def _pending_work(session: Session, items: list[Application]) -> list[PendingWork]:
-    kinds = {a.id: kind for a in items if (kind := organizations.expected_of(a)) is not None}
-    pending = [a for a in items if a.id in kinds]
-    checklists = applications.checklists(session, pending)
-    work = []
-    for application in pending:
-        counts = applications.completeness(checklists[application.id])
-        work.append(
-            PendingWork(
-                application=application,
-                kind=kinds[application.id],
-                complete=sum(c["complete"] for c in counts.values()),
-                total=sum(c["total"] for c in counts.values()),
-                by_principle=counts,
-            )
+def _pending_work(session: Session, page: PageOf[Application]) -> PageOf[PendingWork]:
+    progress = applications.progress_of(session, page.items)
+
+    def work(application: Application) -> PendingWork:
+        counts = progress[application.id]
+        return PendingWork(
+            application=application,
+            kind=organizations.expected_of(application) or "draft",
+            complete=sum(c["complete"] for c in counts.values()),
+            total=sum(c["total"] for c in counts.values()),
+            by_principle=counts,
         )
-    return work
+
+    return page.map(work)
 
 
 @dataclass(frozen=True)
@@ -308,9 +315,9 @@ class OrganizationPage:
     verified: bool
     people: list[tuple[User, OrgRole]]
     invited: list[tuple[User, OrgRole]]
-    products: dict[int, Product]
-    applications: list[Application]
-    pending: list[PendingWork]
+    products: PageOf[Product]
+    applications: PageOf[Application]
+    pending: PageOf[PendingWork]
     version_titles: dict[int, str]
     role_options: list[tuple[str, str]]
     locale_options: list[tuple[str, str]]
@@ -336,7 +343,22 @@ def organization_page_of(
     """What the organisation's dashboard shows to this person."""
     organization = organizations.get_organization(session, user, organization_id)
     member = organizations.membership(session, user, organization_id)
-    items = applications.list_applications(session, organization_id=organization_id)
+    # The page's three lists each go their own pages; each list's links keep the others' pages.
+    asked = {name: page_number(request.query_params.get(name)) for name in LIST_PAGES}
+    kept = {name: str(number) for name, number in asked.items() if number > 1}
+
+    def others(name: str) -> dict[str, str]:
+        return {other: value for other, value in kept.items() if other != name}
+
+    items = applications.organization_applications(
+        session, organization_id, page=asked["applications_page"], param="applications_page"
+    )
+    awaiting = applications.organization_applications(
+        session, organization_id, page=asked["tasks_page"], awaiting=True, param="tasks_page"
+    )
+    listed = products.organization_products(
+        session, organization_id, page=asked["products_page"], param="products_page"
+    )
     tr = translator_for(request)
     invite = invite or PageForm(values={"role": OrgRole.editor.value, "locale": tr.locale})
     return OrganizationPage(
@@ -347,10 +369,10 @@ def organization_page_of(
         verified=organizations.is_verified(organization),
         people=organizations.members_of(session, organization_id),
         invited=organizations.invited_people(session, organization_id),
-        products={p.id: p for p in products.list_products(session, organization_id)},
-        applications=items,
-        pending=_pending_work(session, items),
-        version_titles=version_titles(request, session, items),
+        products=replace(listed, filters=others("products_page")),
+        applications=replace(items, filters=others("applications_page")),
+        pending=replace(_pending_work(session, awaiting), filters=others("tasks_page")),
+        version_titles=version_titles(request, session, [*items.items, *awaiting.items]),
         role_options=[(r.value, tr.gettext(organizations.ROLE_LABELS[r])) for r in OrgRole],
         locale_options=list(LOCALE_NAMES.items()),
         invite_values=dict(invite.values),

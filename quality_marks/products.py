@@ -13,6 +13,7 @@ from core.accounts import User
 from core.api import PageParams, paginate
 from core.audit import record_event
 from core.errors import N_, Invalid, NotFound
+from core.pagination import DASHBOARD_PAGE_SIZE, PageOf, page_of
 from guidelines.models import GuidelineVersion, RiskLevel
 from quality_marks.geography import MEXICAN_STATES, SECTORS
 from quality_marks.models import Application, Organization, Product
@@ -118,13 +119,16 @@ def get_product(session: Session, user: User, product_id: int) -> Product:
     return product
 
 
-def list_products(session: Session, organization_id: int) -> list[Product]:
-    """An organisation's products."""
-    return list(
-        session.scalars(
-            select(Product).where(Product.organization_id == organization_id).order_by(Product.name)
-        )
+def organization_products(
+    session: Session, organization_id: int, *, page: int = 1, param: str = "page"
+) -> PageOf[Product]:
+    """One page of an organisation's products, by name."""
+    query = (
+        select(Product)
+        .where(Product.organization_id == organization_id)
+        .order_by(Product.name, Product.id)
     )
+    return page_of(session, query, page=page, param=param, page_size=DASHBOARD_PAGE_SIZE)
 
 
 def _apply(product: Product, data: ProductInput) -> None:
@@ -199,15 +203,16 @@ def update_product(
 # Queries for the pages ---------------------------------------------------------------------
 
 
-def product_applications(session: Session, product_id: int) -> list[Application]:
-    """A product's applications, newest first."""
-    return list(
-        session.scalars(
-            select(Application)
-            .where(Application.product_id == product_id)
-            .order_by(Application.updated_at.desc())
-        )
+def product_applications(
+    session: Session, product_id: int, *, page: int = 1
+) -> PageOf[Application]:
+    """One page of a product's applications, newest first."""
+    query = (
+        select(Application)
+        .where(Application.product_id == product_id)
+        .order_by(Application.updated_at.desc(), Application.id.desc())
     )
+    return page_of(session, query, page=page)
 
 
 def chosen_version(session: Session, version_id: int | None) -> GuidelineVersion:

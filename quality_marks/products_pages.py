@@ -17,6 +17,7 @@ from core.auth import Now, require
 from core.db import get_session
 from core.errors import N_, Conflict, DomainError, Invalid
 from core.forms import parse_input
+from core.pagination import PageOf, page_number
 from core.submissions import Once
 from core.web import (
     PageForm,
@@ -251,7 +252,7 @@ class ProductPage:
     can_edit: bool
     questions: tuple[RiskQuestion, ...]
     decisive: list[str]
-    applications: list[Application]
+    applications: PageOf[Application]
     version_titles: dict[int, str]
     version_options: list[tuple[str, str]]
     values: dict[str, Any]
@@ -276,7 +277,9 @@ def product_page_of(
     can_edit = organizations.may_edit(
         organizations.membership(session, user, product.organization_id)
     )
-    items = products.product_applications(session, product.id)
+    items = products.product_applications(
+        session, product.id, page=page_number(request.query_params.get("page"))
+    )
     form = form or PageForm()
     return ProductPage(
         organization=organization,
@@ -285,7 +288,7 @@ def product_page_of(
         questions=products.RISK_QUESTIONS,
         decisive=products.decisive_questions(product),
         applications=items,
-        version_titles=version_titles(request, session, items),
+        version_titles=version_titles(request, session, items.items),
         version_options=_version_options(request, session, now) if can_edit else [],
         values=dict(form.values),
         errors=form.errors,
