@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime
 from core.i18n import DISPLAY_ZONE
+from core.markdown import RenderedMarkdown
 
 
 class VersionStatus(enum.StrEnum):
@@ -75,10 +76,11 @@ class Guideline(Base):
     )
 
 
-class GuidelineVersion(Base):
+class GuidelineVersion(RenderedMarkdown, Base):
     """One numbered version of a guideline (1.0, 1.1, 2.0); immutable once adopted."""
 
     __tablename__ = "guideline_versions"
+    markdown_fields = ("summary_es", "summary_en")
     __table_args__ = (UniqueConstraint("guideline_id", "number"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -121,10 +123,11 @@ class GuidelineVersion(Base):
     )
 
 
-class Principle(Base):
+class Principle(RenderedMarkdown, Base):
     """An ordered section of a version (Transparency, Fairness...) holding criteria."""
 
     __tablename__ = "guideline_principles"
+    markdown_fields = ("description_es", "description_en")
     __table_args__ = (UniqueConstraint("version_id", "code"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -145,10 +148,18 @@ class Principle(Base):
     )
 
 
-class Criterion(Base):
+class Criterion(RenderedMarkdown, Base):
     """A checkable requirement whose code (TR-2) stays stable across versions."""
 
     __tablename__ = "guideline_criteria"
+    markdown_fields = (
+        "requirement_es",
+        "requirement_en",
+        "guidance_es",
+        "guidance_en",
+        "evidence_es",
+        "evidence_en",
+    )
     __table_args__ = (UniqueConstraint("version_id", "code"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -208,10 +219,11 @@ class ConsultationPeriodChange(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
-class ConsultationComment(Base):
+class ConsultationComment(RenderedMarkdown, Base):
     """A public comment on a draft in consultation: the whole draft, a principle or a criterion."""
 
     __tablename__ = "consultation_comments"
+    markdown_fields = ("body", "response")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("guideline_versions.id"), index=True)
