@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.accounts import User, hash_token, normalize_email
@@ -663,14 +663,19 @@ def period_changes(session: Session, version: GuidelineVersion) -> list[Consulta
     )
 
 
+def _published_on(version: GuidelineVersion) -> tuple[ColumnElement[bool], ...]:
+    """The conditions of a version's published (confirmed) comments."""
+    return (
+        ConsultationComment.version_id == version.id,
+        ConsultationComment.confirmed_at.is_not(None),
+    )
+
+
 def public_comments_query(version: GuidelineVersion) -> Select[ConsultationComment]:
     """Confirmed comments on a version, oldest first (hidden ones included, flagged)."""
     return (
         select(ConsultationComment)
-        .where(
-            ConsultationComment.version_id == version.id,
-            ConsultationComment.confirmed_at.is_not(None),
-        )
+        .where(*_published_on(version))
         .order_by(ConsultationComment.created_at, ConsultationComment.id)
     )
 
@@ -685,9 +690,12 @@ def page_of_public_comments(
 ) -> tuple[list[ConsultationComment], int]:
     """One page of a version's confirmed comments, oldest first, and how many there are."""
     stmt = public_comments_query(version)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = session.scalars(stmt.limit(page_size).offset((page - 1) * page_size))
-    return list(rows), total
+    offset = (page - 1) * page_size
+    rows = list(session.scalars(stmt.limit(page_size).offset(offset)))
+    if 0 < len(rows) < page_size or (page == 1 and not rows):
+        return rows, offset + len(rows)  # the last page: the total is known without counting
+    count = select(func.count()).select_from(ConsultationComment).where(*_published_on(version))
+    return rows, session.scalar(count) or 0
 
 
 @dataclass(frozen=True)
@@ -819,10 +827,7 @@ def target_counts(session: Session, version: GuidelineVersion) -> list[TargetCou
     """The parts of the draft that received published comments, in document order, with counts."""
     rows = session.execute(
         select(ConsultationComment.target_code, func.count())
-        .where(
-            ConsultationComment.version_id == version.id,
-            ConsultationComment.confirmed_at.is_not(None),
-        )
+        .where(*_published_on(version))
         .group_by(ConsultationComment.target_code)
     ).all()
     counts: dict[str, int] = {code: count for code, count in rows}  # noqa: C416 (two columns)
@@ -875,10 +880,7 @@ def _numbered_comments_of(
             .over(order_by=(ConsultationComment.created_at, ConsultationComment.id))
             .label("number"),
         )
-        .where(
-            ConsultationComment.version_id == version.id,
-            ConsultationComment.confirmed_at.is_not(None),
-        )
+        .where(*_published_on(version))
         .subquery()
     )
     rows = session.execute(

@@ -281,3 +281,15 @@ def test_the_page_runs_as_many_statements_for_5_comments_as_for_60(
         add_comments(db, version, 55, start=5)
         large = count_statements(db, client, path)
     assert small == large
+
+
+def test_the_comments_api_gives_the_same_total_on_every_page(
+    db: Session, version: GuidelineVersion, public: TestClient
+) -> None:
+    add_comments(db, version, 45)
+    api = "/api/v1/guidelines/etica-ia/versions/1.0/comments"
+    for page, shown in ((1, 20), (2, 20), (3, 5), (4, 0)):
+        body = public.get(api, params={"page": page, "page_size": 20}).json()
+        assert (len(body["items"]), body["total"]) == (shown, 45)
+    whole = public.get(api, params={"page": 1, "page_size": 50}).json()
+    assert (len(whole["items"]), whole["total"]) == (45, 45)
