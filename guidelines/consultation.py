@@ -868,30 +868,58 @@ def comment_page(
     )
 
 
+def _arrived_before(comment: ConsultationComment) -> ColumnElement[bool]:
+    """Comments that arrived before this one (ties broken by id, as the public numbers are)."""
+    return or_(
+        ConsultationComment.created_at < comment.created_at,
+        and_(
+            ConsultationComment.created_at == comment.created_at,
+            ConsultationComment.id < comment.id,
+        ),
+    )
+
+
 def _numbered_comments_of(
     session: Session, version: GuidelineVersion, target_code: str, limit: int, offset: int
 ) -> list[tuple[ConsultationComment, int]]:
     """One target's comments with their public numbers, counted over every target's comments."""
-    numbered = (
+    comments = list(
+        session.scalars(
+            public_comments_query(version)
+            .where(ConsultationComment.target_code == target_code)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    if not comments:
+        return []
+    first, last = comments[0], comments[-1]
+    # Numbers from the index of arrival: those before the page, then the page's stretch of it.
+    before = session.scalar(
+        select(func.count())
+        .select_from(ConsultationComment)
+        .where(*_published_on(version), _arrived_before(first))
+    )
+    # Places within the page's stretch of arrivals, counted by the database from the index.
+    stretch = (
         select(
             ConsultationComment.id,
-            ConsultationComment.target_code,
             func.row_number()
             .over(order_by=(ConsultationComment.created_at, ConsultationComment.id))
-            .label("number"),
+            .label("place"),
         )
-        .where(*_published_on(version))
+        .where(
+            *_published_on(version),
+            ~_arrived_before(first),
+            or_(ConsultationComment.id == last.id, _arrived_before(last)),
+        )
         .subquery()
     )
     rows = session.execute(
-        select(ConsultationComment, numbered.c.number)
-        .join(numbered, numbered.c.id == ConsultationComment.id)
-        .where(numbered.c.target_code == target_code)
-        .order_by(numbered.c.number)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return [(comment, number) for comment, number in rows]
+        select(stretch.c.id, stretch.c.place).where(stretch.c.id.in_([c.id for c in comments]))
+    )
+    place: dict[int, int] = {comment_id: number for comment_id, number in rows}  # noqa: C416
+    return [(comment, (before or 0) + place[comment.id]) for comment in comments]
 
 
 def place_of_comment(
@@ -910,21 +938,10 @@ def place_of_comment(
             ConsultationComment.version_id == comment.version_id,
             ConsultationComment.confirmed_at.is_not(None),
             ConsultationComment.target_code == comment.target_code,
-            or_(
-                ConsultationComment.created_at < comment.created_at,
-                and_(
-                    ConsultationComment.created_at == comment.created_at,
-                    ConsultationComment.id < comment.id,
-                ),
-            ),
+            _arrived_before(comment),
         )
     )
     return comment.target_code, (before or 0) // page_size + 1
-
-
-def comment_numbers(comments: Sequence[ConsultationComment]) -> dict[int, int]:
-    """The public number of each comment (by id): its place in the order of arrival."""
-    return {comment.id: number for number, comment in enumerate(comments, start=1)}
 
 
 def group_by_target(

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -223,6 +224,20 @@ class ConsultationComment(RenderedMarkdown, Base):
     """A public comment on a draft in consultation: the whole draft, a principle or a criterion."""
 
     __tablename__ = "consultation_comments"
+    __table_args__ = (
+        # The consultation page: comments in order of arrival, and where one stands in it.
+        Index("ix_consultation_comments_arrival", "version_id", "created_at", "id", "confirmed_at"),
+        # Its counts per target, type and disposition, read from the index alone.
+        Index(
+            "ix_consultation_comments_tallies",
+            "version_id",
+            "target_code",
+            "confirmed_at",
+            "hidden_at",
+            "commenter_type",
+            "disposition",
+        ),
+    )
     markdown_fields = ("body", "response")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

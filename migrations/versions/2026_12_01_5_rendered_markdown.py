@@ -1,7 +1,8 @@
 """rendered markdown: the sanitised HTML of every Markdown field, stored beside its source
 
 Rows written before this revision have no HTML yet: `council db upgrade` runs
-`council markdown render` after migrating, which fills it in.
+`council markdown render` after migrating, which fills it in. Also the two indexes the paginated
+consultation page reads its comments and counts from.
 
 Revision ID: 20261201_rendered_markdown
 Revises: 20261201_submission_keys
@@ -35,9 +36,21 @@ def upgrade() -> None:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column("rendered", sa.JSON(), nullable=True))
             batch_op.add_column(sa.Column("rendered_revision", sa.Integer(), nullable=True))
+    op.create_index(
+        "ix_consultation_comments_arrival",
+        "consultation_comments",
+        ["version_id", "created_at", "id", "confirmed_at"],
+    )
+    op.create_index(
+        "ix_consultation_comments_tallies",
+        "consultation_comments",
+        ["version_id", "target_code", "confirmed_at", "hidden_at", "commenter_type", "disposition"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_consultation_comments_tallies", table_name="consultation_comments")
+    op.drop_index("ix_consultation_comments_arrival", table_name="consultation_comments")
     for table in reversed(TABLES):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column("rendered_revision")
