@@ -227,11 +227,14 @@ class ConsultationComment(RenderedMarkdown, Base):
     __table_args__ = (
         # The consultation page: comments in order of arrival, and where one stands in it.
         Index("ix_consultation_comments_arrival", "version_id", "created_at", "id", "confirmed_at"),
-        # Its counts per target, type and disposition, read from the index alone.
+        # One target's comments in order of arrival; the counts per target, type and
+        # disposition read from the index alone.
         Index(
             "ix_consultation_comments_tallies",
             "version_id",
             "target_code",
+            "created_at",
+            "id",
             "confirmed_at",
             "hidden_at",
             "commenter_type",

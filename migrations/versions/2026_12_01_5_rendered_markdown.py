@@ -44,7 +44,16 @@ def upgrade() -> None:
     op.create_index(
         "ix_consultation_comments_tallies",
         "consultation_comments",
-        ["version_id", "target_code", "confirmed_at", "hidden_at", "commenter_type", "disposition"],
+        [
+            "version_id",
+            "target_code",
+            "created_at",
+            "id",
+            "confirmed_at",
+            "hidden_at",
+            "commenter_type",
+            "disposition",
+        ],
     )
 
 
