@@ -6,7 +6,9 @@ dictionaries), the changed fields are rendered and sanitised into the row's `ren
 beside the source, stamped with `RENDERER_REVISION`. Pages read the stored HTML (`html()`,
 `pick_html()`); they never render. When the parser or the sanitiser's rules change, bump
 `RENDERER_REVISION`: `council markdown render` (also run by `council db upgrade` and
-`council demo`) re-renders every row stamped with an older revision.
+`council demo`) re-renders every row stamped with an older revision. A bulk UPDATE statement
+(`session.execute(update(Model)...)`) of a Markdown field is not seen here: change such rows
+through the unit of work (none does so today).
 """
 
 from __future__ import annotations
