@@ -65,6 +65,11 @@ class Probe:
 
 PROBES = [
     Probe("consultation page (N comments)", "/guidelines/etica-ia/1.1/consultation", None),
+    Probe(
+        "consultation page, one criterion",
+        "/guidelines/etica-ia/1.1/consultation?target=TR-1",
+        None,
+    ),
     Probe("application queue (N applications)", "/applications", SECRETARIAT),
     Probe("ballots list (N/10 ballots)", "/council/ballots", MEMBER),
     Probe("large organisation's dashboard", "/organisation", LARGE_COMPANY),

@@ -10,9 +10,10 @@ import uvicorn
 
 from core.accounts import Role, create_user
 from core.audit import verify_chain
-from core.db import make_engine, make_sessionmaker, open_session, utcnow
+from core.db import Base, make_engine, make_sessionmaker, open_session, utcnow
 from core.errors import DomainError
 from core.mail import SmtpConfig, deliver_outbox
+from core.markdown import RENDERER_REVISION, render_stale
 from core.schema import upgrade_database
 from core.settings import Settings
 from core.storage import FileStore
@@ -26,11 +27,13 @@ users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 mail_app = typer.Typer(help="The mail outbox.", no_args_is_help=True)
 ballots_app = typer.Typer(help="Council ballots.", no_args_is_help=True)
+markdown_app = typer.Typer(help="Stored HTML of Markdown texts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(mail_app, name="mail")
 app.add_typer(ballots_app, name="ballots")
+app.add_typer(markdown_app, name="markdown")
 
 
 @app.command()
@@ -56,8 +59,28 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Apply the Alembic migrations to DATABASE_URL."""
-    upgrade_database(Settings().database_url, revision)
+    url = Settings().database_url
+    upgrade_database(url, revision)
     typer.echo(f"Database at {revision}.")
+    if revision == "head":  # an older schema may lack the columns the HTML is stored in
+        _render_markdown(url)
+
+
+def _render_markdown(url: str) -> None:
+    """Store the HTML of every Markdown text never rendered or rendered by an older revision."""
+    engine = make_engine(url)
+    with open_session(make_sessionmaker(engine), writes=True) as session:
+        counts = render_stale(session, Base)
+        session.commit()
+    engine.dispose()
+    done = ", ".join(f"{model} {count}" for model, count in counts.items() if count) or "none"
+    typer.echo(f"Markdown rendered (renderer revision {RENDERER_REVISION}): {done}.")
+
+
+@markdown_app.command("render")
+def markdown_render() -> None:
+    """(Re)render every stored Markdown text whose HTML is missing or from an older revision."""
+    _render_markdown(Settings().database_url)
 
 
 @users_app.command("create")
@@ -111,6 +134,7 @@ def demo(
     """Migrate an empty database and seed it with realistic Spanish demo data."""
     settings = Settings()
     upgrade_database(settings.database_url)
+    _render_markdown(settings.database_url)
     engine = make_engine(settings.database_url)
     with open_session(make_sessionmaker(engine), writes=True) as session:
         now = utcnow()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.accounts import User, hash_token, normalize_email
@@ -52,6 +51,10 @@ COMMENT_WINDOW = dt.timedelta(hours=1)
 IP_BUCKET = "comment-ip"
 EMAIL_BUCKET = "comment-email"
 REPORT_PDF_TEMPLATE = "guidelines/consultation_report.pdf.html"
+# Comments shown per page of the consultation page (the report shows them all).
+COMMENTS_PER_PAGE = 50
+# Beyond any real consultation; keeps an absurd `page` from reaching the database.
+MAX_PAGE = 1_000_000
 
 COMMENTER_TYPE_LABELS = {
     CommenterType.individual: N_("Individual"),
@@ -660,14 +663,19 @@ def period_changes(session: Session, version: GuidelineVersion) -> list[Consulta
     )
 
 
+def _published_on(version: GuidelineVersion) -> tuple[ColumnElement[bool], ...]:
+    """The conditions of a version's published (confirmed) comments."""
+    return (
+        ConsultationComment.version_id == version.id,
+        ConsultationComment.confirmed_at.is_not(None),
+    )
+
+
 def public_comments_query(version: GuidelineVersion) -> Select[ConsultationComment]:
     """Confirmed comments on a version, oldest first (hidden ones included, flagged)."""
     return (
         select(ConsultationComment)
-        .where(
-            ConsultationComment.version_id == version.id,
-            ConsultationComment.confirmed_at.is_not(None),
-        )
+        .where(*_published_on(version))
         .order_by(ConsultationComment.created_at, ConsultationComment.id)
     )
 
@@ -682,9 +690,49 @@ def page_of_public_comments(
 ) -> tuple[list[ConsultationComment], int]:
     """One page of a version's confirmed comments, oldest first, and how many there are."""
     stmt = public_comments_query(version)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = session.scalars(stmt.limit(page_size).offset((page - 1) * page_size))
-    return list(rows), total
+    offset = (page - 1) * page_size
+    rows = list(session.scalars(stmt.limit(page_size).offset(offset)))
+    if 0 < len(rows) < page_size or (page == 1 and not rows):
+        return rows, offset + len(rows)  # the last page: the total is known without counting
+    count = select(func.count()).select_from(ConsultationComment).where(*_published_on(version))
+    return rows, session.scalar(count) or 0
+
+
+@dataclass(frozen=True)
+class TargetCount:
+    """A part of the draft that received comments, and how many (hidden ones included)."""
+
+    target: Target
+    count: int
+
+
+@dataclass(frozen=True)
+class CommentPage:
+    """One page of a consultation's published comments, of one target or of all of them."""
+
+    # None: every target; "" the whole draft; else a principle or criterion code.
+    target_code: str | None
+    page: int
+    page_size: int
+    total: int
+    groups: list[CommentGroup]
+    # The public number of each comment shown (by id): its place in the order of arrival.
+    numbers: dict[int, int]
+
+    @property
+    def pages(self) -> int:
+        """How many pages the comments fill (at least one)."""
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def has_previous(self) -> bool:
+        """Whether a page comes before this one."""
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        """Whether a page comes after this one."""
+        return self.page < self.pages
 
 
 @dataclass(frozen=True)
@@ -695,8 +743,8 @@ class ConsultationView:
     standing: Standing
     text_visible: bool
     period_changes: list[ConsultationPeriodChange]
-    groups: list[CommentGroup]
-    numbers: dict[int, int]
+    comments: CommentPage
+    targets: list[TargetCount]
     counts: CommentCounts
     is_open: bool
     days_left: int
@@ -708,18 +756,27 @@ class ConsultationView:
 
 
 def consultation_view(
-    session: Session, version: GuidelineVersion, *, viewer: User | None, now: dt.datetime
+    session: Session,
+    version: GuidelineVersion,
+    *,
+    viewer: User | None,
+    now: dt.datetime,
+    target_code: str | None = None,
+    page: int = 1,
 ) -> ConsultationView:
-    """Everything the page of a version's consultation reads, for one viewer at `now`."""
-    comments = public_comments(session, version)
+    """Everything the page of a version's consultation reads: one page of one target's comments."""
+    counts = comment_counts(session, version)
+    targets = target_counts(session, version)
     return ConsultationView(
         version=version,
         standing=standing_of(session, version, now),
         text_visible=can_view(version, viewer),
         period_changes=period_changes(session, version),
-        groups=group_by_target(version, comments),
-        numbers=comment_numbers(comments),
-        counts=comment_counts(session, version),
+        comments=comment_page(
+            session, version, target_code=target_code, page=page, targets=targets, counts=counts
+        ),
+        targets=targets,
+        counts=counts,
         is_open=is_open(version, now),
         days_left=days_left(version, now),
         can_manage_period=can_manage_period(version, viewer, now),
@@ -732,31 +789,159 @@ def consultation_view(
 
 def comment_counts(session: Session, version: GuidelineVersion) -> CommentCounts:
     """Published, hidden and undisposed comments, and the published ones by type and disposition."""
+    confirmed = ConsultationComment.confirmed_at.is_not(None)
+    hidden = ConsultationComment.hidden_at.is_not(None)
+    kind, disposition = ConsultationComment.commenter_type, ConsultationComment.disposition
+    # Counted by the database in one grouped query: a few rows, whatever the comments.
     rows = session.execute(
-        select(
-            ConsultationComment.commenter_type,
-            ConsultationComment.confirmed_at,
-            ConsultationComment.hidden_at,
-            ConsultationComment.disposition,
-        ).where(ConsultationComment.version_id == version.id)
+        select(kind, confirmed, hidden, disposition, func.count())
+        .where(ConsultationComment.version_id == version.id)
+        .group_by(kind, confirmed, hidden, disposition)
     ).all()
-    published = [row for row in rows if row.confirmed_at is not None]
-    visible = [row for row in published if row.hidden_at is None]
-    by_type = Counter(row.commenter_type for row in published)
-    by_disposition = Counter(row.disposition for row in visible if row.disposition is not None)
+    by_type = dict.fromkeys(CommenterType, 0)
+    by_disposition = dict.fromkeys(Disposition, 0)
+    published = hidden_count = awaiting = unconfirmed = 0
+    for row_kind, is_confirmed, is_hidden, row_disposition, count in rows:
+        if not is_confirmed:
+            unconfirmed += count
+            continue
+        published += count
+        by_type[CommenterType(row_kind)] += count
+        if is_hidden:
+            hidden_count += count
+        elif row_disposition is None:
+            awaiting += count
+        else:
+            by_disposition[Disposition(row_disposition)] += count
     return CommentCounts(
-        published=len(published),
-        hidden=len(published) - len(visible),
-        awaiting_disposition=sum(1 for row in visible if row.disposition is None),
-        unconfirmed=len(rows) - len(published),
-        by_type={kind: by_type[kind] for kind in CommenterType},
-        by_disposition={kind: by_disposition[kind] for kind in Disposition},
+        published=published,
+        hidden=hidden_count,
+        awaiting_disposition=awaiting,
+        unconfirmed=unconfirmed,
+        by_type=by_type,
+        by_disposition=by_disposition,
     )
 
 
-def comment_numbers(comments: Sequence[ConsultationComment]) -> dict[int, int]:
-    """The public number of each comment (by id): its place in the order of arrival."""
-    return {comment.id: number for number, comment in enumerate(comments, start=1)}
+def target_counts(session: Session, version: GuidelineVersion) -> list[TargetCount]:
+    """The parts of the draft that received published comments, in document order, with counts."""
+    rows = session.execute(
+        select(ConsultationComment.target_code, func.count())
+        .where(*_published_on(version))
+        .group_by(ConsultationComment.target_code)
+    ).all()
+    counts: dict[str, int] = {code: count for code, count in rows}  # noqa: C416 (two columns)
+    known = comment_targets(version)
+    listed = [TargetCount(t, counts.pop(t.code)) for t in known if t.code in counts]
+    # Codes removed from the text after they were commented on come last, by code.
+    return listed + [TargetCount(Target(code, "removed"), counts[code]) for code in sorted(counts)]
+
+
+def comment_page(
+    session: Session,
+    version: GuidelineVersion,
+    *,
+    target_code: str | None,
+    page: int,
+    targets: Sequence[TargetCount],
+    counts: CommentCounts,
+    page_size: int = COMMENTS_PER_PAGE,
+) -> CommentPage:
+    """One page of the published comments, of every target or of one, oldest first, numbered."""
+    page = min(max(page, 1), MAX_PAGE)
+    offset = (page - 1) * page_size
+    if target_code is None:
+        rows = list(session.scalars(public_comments_query(version).limit(page_size).offset(offset)))
+        numbered = [(comment, offset + index) for index, comment in enumerate(rows, start=1)]
+        total = counts.published
+    else:
+        numbered = _numbered_comments_of(session, version, target_code, page_size, offset)
+        total = next((t.count for t in targets if t.target.code == target_code), 0)
+    comments = [comment for comment, _number in numbered]
+    return CommentPage(
+        target_code=target_code,
+        page=page,
+        page_size=page_size,
+        total=total,
+        groups=group_by_target(version, comments),
+        numbers={comment.id: number for comment, number in numbered},
+    )
+
+
+def _arrived_before(comment: ConsultationComment) -> ColumnElement[bool]:
+    """Comments that arrived before this one (ties broken by id, as the public numbers are)."""
+    return or_(
+        ConsultationComment.created_at < comment.created_at,
+        and_(
+            ConsultationComment.created_at == comment.created_at,
+            ConsultationComment.id < comment.id,
+        ),
+    )
+
+
+def _numbered_comments_of(
+    session: Session, version: GuidelineVersion, target_code: str, limit: int, offset: int
+) -> list[tuple[ConsultationComment, int]]:
+    """One target's comments with their public numbers, counted over every target's comments."""
+    comments = list(
+        session.scalars(
+            public_comments_query(version)
+            .where(ConsultationComment.target_code == target_code)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    if not comments:
+        return []
+    first, last = comments[0], comments[-1]
+    # Numbers from the index of arrival: those before the page, then the page's stretch of it.
+    before = session.scalar(
+        select(func.count())
+        .select_from(ConsultationComment)
+        .where(*_published_on(version), _arrived_before(first))
+    )
+    # Places within the page's stretch of arrivals, counted by the database from the index.
+    stretch = (
+        select(
+            ConsultationComment.id,
+            func.row_number()
+            .over(order_by=(ConsultationComment.created_at, ConsultationComment.id))
+            .label("place"),
+        )
+        .where(
+            *_published_on(version),
+            ~_arrived_before(first),
+            or_(ConsultationComment.id == last.id, _arrived_before(last)),
+        )
+        .subquery()
+    )
+    rows = session.execute(
+        select(stretch.c.id, stretch.c.place).where(stretch.c.id.in_([c.id for c in comments]))
+    )
+    place: dict[int, int] = {comment_id: number for comment_id, number in rows}  # noqa: C416
+    return [(comment, (before or 0) + place[comment.id]) for comment in comments]
+
+
+def place_of_comment(
+    session: Session,
+    *,
+    version: GuidelineVersion,
+    comment_id: int,
+    page_size: int = COMMENTS_PER_PAGE,
+) -> tuple[str | None, int]:
+    """The target and the page of its comments where a comment is shown (all, page 1: unknown)."""
+    comment = session.get(ConsultationComment, comment_id)
+    if comment is None or comment.version_id != version.id or comment.confirmed_at is None:
+        return None, 1
+    before = session.scalar(
+        select(func.count()).where(
+            ConsultationComment.version_id == comment.version_id,
+            ConsultationComment.confirmed_at.is_not(None),
+            ConsultationComment.target_code == comment.target_code,
+            _arrived_before(comment),
+        )
+    )
+    return comment.target_code, (before or 0) // page_size + 1
 
 
 def group_by_target(

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -44,6 +45,8 @@ COMMENT_FIELDS = ("target_code", "author_name", "email", "commenter_type", "orga
 DISPOSITION_FIELDS = ("disposition", "response", "changed_codes")
 PERIOD_FIELDS = ("closes_on", "reason")
 _CODE_SEPARATORS = re.compile(r"[,;\s]+")
+# The `target` of the comments about the whole draft (codes are upper case: no clash).
+WHOLE_DRAFT_PARAM = "draft"
 
 
 def consulted_version(
@@ -57,6 +60,23 @@ def consulted_version(
 
 # The version of a `/guidelines/{slug}/{number}/consultation` address.
 ConsultedVersion = Annotated[GuidelineVersion, Depends(consulted_version)]
+
+
+def comments_url(version: GuidelineVersion, target_code: str | None, page: int = 1) -> str:
+    """The consultation page showing one page of one target's comments (None: every target)."""
+    query = {} if target_code is None else {"target": target_code or WHOLE_DRAFT_PARAM}
+    if page > 1:
+        query["page"] = str(page)
+    url = version_url(version, "/consultation")
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def _shown_comments(request: Request) -> tuple[str | None, int]:
+    """The target (None: all) and page of comments the address asks for; nonsense means page 1."""
+    target = request.query_params.get("target") or None
+    raw_page = request.query_params.get("page", "1")
+    page = int(raw_page) if raw_page.isdigit() and len(raw_page) < 8 else 1
+    return ("" if target == WHOLE_DRAFT_PARAM else target), page
 
 
 def _fields(form: FormData, names: tuple[str, ...]) -> dict[str, str]:
@@ -98,8 +118,11 @@ class ConsultationPage:
             "period_form_error": self.period.context()["form_error"],
             "commenter_type_labels": consultation.COMMENTER_TYPE_LABELS,
             "disposition_labels": consultation.DISPOSITION_LABELS,
-            "groups": view.groups,
-            "numbers": view.numbers,
+            "comments": view.comments,
+            "groups": view.comments.groups,
+            "numbers": view.comments.numbers,
+            "targets": view.targets,
+            "comments_url": comments_url,
             "counts": view.counts,
             "is_open": view.is_open,
             "days_left": view.days_left,
@@ -145,16 +168,31 @@ def build_consultation_page(
     refused: Refused | None = None,
 ) -> ConsultationPage:
     """The page of a version's consultation, with the refused form when there is one."""
-    comment = PageForm(values={"target_code": request.query_params.get("target", "")})
     refused = refused or Refused()
+    target_code, page = _shown_comments(request)
+    if refused.active_comment is not None:  # the refused form is shown with its comment
+        target_code, page = consultation.place_of_comment(
+            session, version=version, comment_id=refused.active_comment
+        )
+    comment = PageForm(values={"target_code": target_code or ""})
     return ConsultationPage(
-        view=consultation.consultation_view(session, version, viewer=user, now=now),
+        view=consultation.consultation_view(
+            session, version, viewer=user, now=now, target_code=target_code, page=page
+        ),
         options=_options(request, version),
         comment=refused.comment or comment,
         period=refused.period or PageForm(),
         staff=refused.staff or PageForm(),
         active_comment=refused.active_comment,
     )
+
+
+def _comment_url(session: Session, version: GuidelineVersion, comment_id: int) -> str:
+    """The consultation page where a comment is shown, at the comment."""
+    target_code, page = consultation.place_of_comment(
+        session, version=version, comment_id=comment_id
+    )
+    return comments_url(version, target_code, page) + f"#comment-{comment_id}"
 
 
 @dataclass(frozen=True)
@@ -276,7 +314,7 @@ def hide_comment_page(
         return _page_again(request, session, version, user, now, error, refused)
     session.commit()
     flash(request, N_("The comment has been hidden."))
-    return redirect(version_url(version, f"/consultation#comment-{comment_id}"))
+    return redirect(_comment_url(session, version, comment_id))
 
 
 @pages.post(
@@ -311,7 +349,7 @@ def disposition_page(
         return _page_again(request, session, version, user, now, error, refused)
     session.commit()
     flash(request, N_("The disposition has been recorded."))
-    return redirect(version_url(version, f"/consultation#comment-{comment_id}"))
+    return redirect(_comment_url(session, version, comment_id))
 
 
 def _change_period(

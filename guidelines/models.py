@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime
 from core.i18n import DISPLAY_ZONE
+from core.markdown import RenderedMarkdown
 
 
 class VersionStatus(enum.StrEnum):
@@ -76,10 +77,11 @@ class Guideline(Base):
     )
 
 
-class GuidelineVersion(Base):
+class GuidelineVersion(RenderedMarkdown, Base):
     """One numbered version of a guideline (1.0, 1.1, 2.0); immutable once adopted."""
 
     __tablename__ = "guideline_versions"
+    markdown_fields = ("summary_es", "summary_en")
     __table_args__ = (UniqueConstraint("guideline_id", "number"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -122,10 +124,11 @@ class GuidelineVersion(Base):
     )
 
 
-class Principle(Base):
+class Principle(RenderedMarkdown, Base):
     """An ordered section of a version (Transparency, Fairness...) holding criteria."""
 
     __tablename__ = "guideline_principles"
+    markdown_fields = ("description_es", "description_en")
     __table_args__ = (UniqueConstraint("version_id", "code"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -146,10 +149,18 @@ class Principle(Base):
     )
 
 
-class Criterion(Base):
+class Criterion(RenderedMarkdown, Base):
     """A checkable requirement whose code (TR-2) stays stable across versions."""
 
     __tablename__ = "guideline_criteria"
+    markdown_fields = (
+        "requirement_es",
+        "requirement_en",
+        "guidance_es",
+        "guidance_en",
+        "evidence_es",
+        "evidence_en",
+    )
     __table_args__ = (UniqueConstraint("version_id", "code"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -209,21 +220,28 @@ class ConsultationPeriodChange(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
-class ConsultationComment(Base):
+class ConsultationComment(RenderedMarkdown, Base):
     """A public comment on a draft in consultation: the whole draft, a principle or a criterion."""
 
     __tablename__ = "consultation_comments"
-    # A version's comments oldest first: all of them, or those on one principle or criterion.
     __table_args__ = (
-        Index("ix_consultation_comments_version_created", "version_id", "created_at", "id"),
+        # The consultation page: comments in order of arrival, and where one stands in it.
+        Index("ix_consultation_comments_arrival", "version_id", "created_at", "id", "confirmed_at"),
+        # One target's comments in order of arrival; the counts per target, type and
+        # disposition read from the index alone.
         Index(
-            "ix_consultation_comments_target_created",
+            "ix_consultation_comments_tallies",
             "version_id",
             "target_code",
             "created_at",
             "id",
+            "confirmed_at",
+            "hidden_at",
+            "commenter_type",
+            "disposition",
         ),
     )
+    markdown_fields = ("body", "response")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("guideline_versions.id"), index=True)

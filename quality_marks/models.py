@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.accounts import User
 from core.db import Base, UTCDateTime
+from core.markdown import RenderedMarkdown
 from guidelines.models import GuidelineVersion, RiskLevel
 
 
@@ -244,7 +245,7 @@ class Product(Base):
     organization: Mapped[Organization] = relationship(lazy="raise", viewonly=True)
 
 
-class Application(Base):
+class Application(RenderedMarkdown, Base):
     """A request for the quality mark for one product against one adopted guideline version."""
 
     __tablename__ = "applications"
@@ -255,6 +256,7 @@ class Application(Base):
         Index("ix_applications_organization_updated", "organization_id", "updated_at", "id"),
         Index("ix_applications_product_updated", "product_id", "updated_at", "id"),
     )
+    markdown_fields = ("return_reason",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -292,10 +294,11 @@ class Application(Base):
     )
 
 
-class Answer(Base):
+class Answer(RenderedMarkdown, Base):
     """The applicant's self-assessment of one criterion, with its justification."""
 
     __tablename__ = "application_answers"
+    markdown_fields = ("justification",)
     __table_args__ = (UniqueConstraint("application_id", "criterion_code"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -346,10 +349,11 @@ class ApplicationSnapshot(Base):
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class Message(Base):
+class Message(RenderedMarkdown, Base):
     """A message in an application's thread between the organisation and the secretariat."""
 
     __tablename__ = "application_messages"
+    markdown_fields = ("body",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)

@@ -32,17 +32,8 @@ INDEXES = [
     ("ix_products_organization_name", "products", ["organization_id", "name", "id"]),
     ("ix_ballots_status_opened", "ballots", ["status", "opened_at", "id"]),
     ("ix_resolutions_issued", "resolutions", ["issued_at", "id"]),
-    (
-        "ix_consultation_comments_version_created",
-        "consultation_comments",
-        ["version_id", "created_at", "id"],
-    ),
-    (
-        "ix_consultation_comments_target_created",
-        "consultation_comments",
-        ["version_id", "target_code", "created_at", "id"],
-    ),
 ]
+# The consultation page's indexes come with the previous migration (arrival order and tallies).
 
 
 def upgrade() -> None:
