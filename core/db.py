@@ -8,7 +8,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +18,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+from starlette.concurrency import run_in_threadpool
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -255,9 +256,21 @@ def is_write_request(request: Request) -> bool:
     return request.method not in SAFE_METHODS or getattr(endpoint, _WRITES_MARK, False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; the route commits, and closing rolls back whatever it did not."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; the route commits, and closing rolls back whatever it did not.
+
+    The session takes a connection only when first used, so a request that never queries never
+    begins a transaction; and, being async, it costs no trip to a worker thread unless there is
+    a transaction to end.
+    """
     factory: sessionmaker[Session] = request.app.state.sessionmaker
-    # close() rolls back without expiring loaded objects, so error pages can still show the user.
-    with open_session(factory, writes=is_write_request(request)) as session:
+    session = open_session(factory, writes=is_write_request(request))
+    try:
         yield session
+    finally:
+        # close() rolls back without expiring loaded objects, so error pages can still show
+        # the user. Ending a transaction is I/O: done in a thread, off the event loop.
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()

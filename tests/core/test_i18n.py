@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from core.errors import Conflict, Invalid
 from core.i18n import LOCALE_DIR, negotiate_locale, translator
 from core.schema import PROJECT_ROOT
-from tests.conftest import csrf_of
 
 PLACEHOLDER = re.compile(r"%\(\w+\)\w")
 
@@ -52,26 +51,42 @@ def test_unsupported_language_falls_back_to_spanish(client: TestClient) -> None:
 
 
 def test_explicit_choice_beats_the_browser(client: TestClient) -> None:
-    token = csrf_of(client, "/")
-    response = client.post(
-        "/language", data={"locale": "en", "next": "/signin", "csrf_token": token}
-    )
+    response = client.post("/language", data={"locale": "en", "next": "/signin"})
     assert response.status_code == 303
     assert response.headers["location"] == "/signin"
     page = _page(client, "/signin", **{"Accept-Language": "es-MX"})
     assert _lang(page) == "en"
     assert _h1(page) == "Sign in"
-    token = csrf_of(client, "/")
-    client.post("/language", data={"locale": "es_MX", "next": "/", "csrf_token": token})
+    client.post("/language", data={"locale": "es_MX", "next": "/"})
     assert _h1(_page(client, "/signin")) == "Iniciar sesión"
 
 
 def test_language_switch_refuses_foreign_redirects(client: TestClient) -> None:
-    token = csrf_of(client, "/")
-    response = client.post(
-        "/language", data={"locale": "en", "next": "https://evil.example/", "csrf_token": token}
-    )
+    response = client.post("/language", data={"locale": "en", "next": "https://evil.example/"})
     assert response.headers["location"] == "/"
+    response = client.post("/language", data={"locale": "en", "next": "//evil.example/"})
+    assert response.headers["location"] == "/"
+
+
+def test_the_language_form_needs_no_token_and_starts_no_session(client: TestClient) -> None:
+    home = client.get("/")
+    form = BeautifulSoup(home.text, "html.parser").find("form", action="/language")
+    assert form is not None
+    assert form.find("input", attrs={"name": "csrf_token"}) is None
+    response = client.post("/language", data={"locale": "en", "next": "/"})
+    assert response.status_code == 303
+    assert response.headers["set-cookie"].startswith("lang=en")
+    assert "ceia_session" not in client.cookies
+
+
+def test_the_language_form_is_refused_from_another_site(client: TestClient) -> None:
+    response = client.post(
+        "/language",
+        data={"locale": "en", "next": "/"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+    assert "lang" not in client.cookies
 
 
 @pytest.mark.parametrize(
@@ -192,7 +207,7 @@ def test_forbidden_page_in_both_languages(client: TestClient) -> None:
     client.get("/")
     for language, title in (("es-MX", "Acceso denegado"), ("en", "Access denied")):
         response = client.post(
-            "/language", data={"locale": "en"}, headers={"Accept-Language": language}
+            "/signin", data={"email": "x@example.mx"}, headers={"Accept-Language": language}
         )
         assert response.status_code == 403
         assert _h1(BeautifulSoup(response.text, "html.parser")) == title
