@@ -88,7 +88,7 @@ def _form_values(form: Any) -> dict[str, Any]:
 
 
 @pages.get("/")
-def home(request: Request) -> HTMLResponse:
+async def home(request: Request) -> HTMLResponse:
     """The public home page."""
     return render_page(request, "council/home.html")
 

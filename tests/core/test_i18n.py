@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 import pytest
+from babel import dates, numbers
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from bs4 import BeautifulSoup
@@ -13,7 +14,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from core.errors import Conflict, Invalid
-from core.i18n import LOCALE_DIR, negotiate_locale, translator
+from core.i18n import (
+    DISPLAY_ZONE,
+    LOCALE_DIR,
+    MEMO_SIZE,
+    Translator,
+    negotiate_locale,
+    translator,
+)
 from core.schema import PROJECT_ROOT
 
 PLACEHOLDER = re.compile(r"%\(\w+\)\w")
@@ -223,3 +231,36 @@ def test_api_errors_are_json_in_the_callers_language(client: TestClient) -> None
         "error": "unauthenticated",
         "detail": "Necesita iniciar sesión para continuar.",
     }
+
+
+# --- issue 10: formats built once per locale, the same text as Babel's ----------------------
+
+
+@pytest.mark.parametrize("locale", ["es_MX", "en"])
+def test_remembered_formats_write_what_babel_writes(locale: str) -> None:
+    tr = Translator(locale)
+    start = dt.datetime(2026, 3, 1, 6, 0, 0, 250_000, tzinfo=dt.UTC)
+    # Across the days around a change of Mexico City's offset history, twice each (remembered).
+    moments = [start + dt.timedelta(hours=5 * i, seconds=i) for i in range(60)] * 2
+    for moment in moments:
+        for fmt in ("full", "long", "medium", "short", "MMMM y"):
+            day = moment.astimezone(DISPLAY_ZONE).date()
+            assert tr.format_date(moment, fmt) == dates.format_date(day, fmt, locale=locale)
+            assert tr.format_datetime(moment, fmt) == dates.format_datetime(
+                moment, fmt, tzinfo=DISPLAY_ZONE, locale=locale
+            )
+        assert tr.format_datetime(moment, "HH:mm:ss.SSS") == dates.format_datetime(
+            moment, "HH:mm:ss.SSS", tzinfo=DISPLAY_ZONE, locale=locale
+        )
+    for number in (0, 7, 1234, -1_234_567, 1.5, 1234.5678):
+        assert tr.format_number(number) == numbers.format_decimal(number, locale=locale)
+    assert tr.format_date(None) == tr.format_datetime(None) == ""
+
+
+def test_remembered_days_stay_bounded() -> None:
+    tr = Translator("es_MX")
+    first = dt.date(2000, 1, 1)
+    for offset in range(MEMO_SIZE + 10):
+        tr.format_date(first + dt.timedelta(days=offset))
+    assert len(tr._days) <= MEMO_SIZE
+    assert tr.format_date(first) == "1 de enero de 2000"
