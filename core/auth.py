@@ -38,7 +38,7 @@ EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
 
 def is_api_request(request: Request) -> bool:
     """Whether the request belongs to the JSON API (errors as JSON, bearer authentication)."""
-    return request.url.path.startswith("/api/")
+    return str(request.scope["path"]).startswith("/api/")  # not request.url: built on demand
 
 
 def _bearer_token(request: Request) -> str | None:

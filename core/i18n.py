@@ -69,6 +69,8 @@ def normalize_locale(value: str | None) -> str | None:
     return None
 
 
+# Browsers send a handful of distinct headers: each is parsed once (bounded: they are the client's).
+@functools.lru_cache(maxsize=256)
 def negotiate_locale(cookie: str | None, accept_language: str | None, default: str) -> str:
     """Explicit choice (cookie) first, then the browser's Accept-Language, then the default."""
     chosen = normalize_locale(cookie)
