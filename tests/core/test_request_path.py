@@ -48,3 +48,13 @@ def test_an_anonymous_api_read_without_a_token_takes_no_connection_before_the_ro
 def test_a_page_with_data_takes_one_connection(client: TestClient, checkouts: list[Any]) -> None:
     assert client.get("/council/resolutions").status_code == 200
     assert len(checkouts) == 1
+
+
+@pytest.mark.parametrize("path", ["/council/resolutions", "/council/resolutions/CEIA-R-9999-999"])
+def test_the_request_gives_its_connection_back_when_it_ends(
+    client: TestClient, checkouts: list[Any], path: str
+) -> None:
+    client.get(path)
+    assert len(checkouts) == 1
+    pool: Any = client.app.state.engine.pool  # type: ignore[attr-defined]
+    assert pool.checkedout() == 0
