@@ -30,7 +30,16 @@ from core.accounts import (
     sign_out_other_sessions,
 )
 from core.api import ObjectId
-from core.auth import Now, SignedIn, Staff, client_ip, current_session_key, sign_in, sign_out
+from core.auth import (
+    Now,
+    SignedIn,
+    Staff,
+    client_ip,
+    csrf_exempt,
+    current_session_key,
+    sign_in,
+    sign_out,
+)
 from core.db import get_session, utcnow
 from core.errors import N_, DomainError
 from core.i18n import LOCALE_COOKIE, LOCALES, normalize_locale
@@ -51,7 +60,12 @@ def safe_next(target: str | None) -> str:
     return "/"
 
 
+# No CSRF token: the language form is on every page, and a token there would start a session
+# (and set its cookie) for every anonymous reader. A forged post can only set this preference
+# cookie, which the visitor changes back with one click, and redirect to a path of this site
+# (safe_next); its Origin is still checked like every form's.
 @pages.post("/language")
+@csrf_exempt
 def choose_language(
     request: Request, locale: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
 ) -> RedirectResponse:

@@ -7,12 +7,13 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, object_session
+from starlette.concurrency import run_in_threadpool
 
 from core.accounts import (
     Role,
@@ -32,11 +33,12 @@ SESSION_KEY = "sid"
 CSRF_SESSION_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
 
 
 def is_api_request(request: Request) -> bool:
     """Whether the request belongs to the JSON API (errors as JSON, bearer authentication)."""
-    return request.url.path.startswith("/api/")
+    return str(request.scope["path"]).startswith("/api/")  # not request.url: built on demand
 
 
 def _bearer_token(request: Request) -> str | None:
@@ -63,8 +65,28 @@ def _commit_quietly(session: Session) -> None:
         session.rollback()
 
 
-def load_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> None:
-    """Find who is calling: session cookie for pages, bearer token for the API."""
+async def load_principal(
+    request: Request, session: Annotated[Session, Depends(get_session)]
+) -> None:
+    """Find who is calling: session cookie for pages, bearer token for the API.
+
+    An anonymous request (no session key, no token) is answered here, on the event loop: it
+    needs neither a thread nor the database. Credentials are checked in a worker thread.
+    """
+    request.state.user = None
+    if is_api_request(request):
+        anonymous = _bearer_token(request) is None
+    else:
+        anonymous = request.session.get(SESSION_KEY) is None
+    if not anonymous:
+        request.state.user = await run_in_threadpool(_load_user, request, session)
+    elif is_write_request(request) and session.in_transaction():
+        # A fresh session never is; one a test shares with its requests may be (see below).
+        await run_in_threadpool(session.commit)
+
+
+def _load_user(request: Request, session: Session) -> User | None:
+    """The person behind the request's session key or bearer token (None when not valid)."""
     user: User | None = None
     if is_api_request(request):
         token = _bearer_token(request)
@@ -91,7 +113,7 @@ def load_principal(request: Request, session: Annotated[Session, Depends(get_ses
         # On SQLite a writing request's transaction holds the database's write lock; the body
         # (an upload, perhaps over a slow link) is read next, so release it until the route.
         session.commit()
-    request.state.user = user
+    return user
 
 
 def _record_use(request: Request, session: Session) -> None:
@@ -191,6 +213,42 @@ def csrf_token(request: Request) -> str:
     return str(token)
 
 
+class LazyCsrfToken:
+    """The session's CSRF token as a page's templates see it: made only when a form writes it.
+
+    An anonymous reader of a page without such a form gets no token, so the session stays empty
+    and no session cookie is set (the page can then be cached and served without session work).
+    """
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+
+    def __str__(self) -> str:
+        return csrf_token(self._request)
+
+    def __html__(self) -> str:
+        # URL-safe base64: nothing in it needs escaping inside an attribute.
+        return csrf_token(self._request)
+
+    def __bool__(self) -> bool:
+        return True
+
+
+_CSRF_EXEMPT_MARK = "__council_csrf_exempt__"
+
+
+def csrf_exempt(endpoint: EndpointT) -> EndpointT:
+    """Mark a form route that needs no CSRF token (its origin is still checked).
+
+    Only for a route whose forged request can do no harm: it changes nothing on the server and
+    nothing the visitor could not undo with one click (the language preference cookie).
+    """
+    setattr(endpoint, _CSRF_EXEMPT_MARK, True)
+    return endpoint
+
+
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -236,6 +294,8 @@ async def verify_csrf(request: Request) -> None:
     if request.method in SAFE_METHODS or is_api_request(request):
         return
     _check_origin(request)
+    if getattr(request.scope.get("endpoint"), _CSRF_EXEMPT_MARK, False):
+        return
     expected = request.session.get(CSRF_SESSION_KEY)
     given = request.headers.get(CSRF_HEADER)
     if given is None:

@@ -8,7 +8,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +18,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -255,9 +257,46 @@ def is_write_request(request: Request) -> bool:
     return request.method not in SAFE_METHODS or getattr(endpoint, _WRITES_MARK, False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; the route commits, and closing rolls back whatever it did not."""
-    factory: sessionmaker[Session] = request.app.state.sessionmaker
-    # close() rolls back without expiring loaded objects, so error pages can still show the user.
-    with open_session(factory, writes=is_write_request(request)) as session:
-        yield session
+# Where the request's database session is kept: the request's state dict, which every copy of
+# the ASGI scope made while routing shares.
+_REQUEST_SESSION = "council_db_session"
+
+
+async def get_session(request: Request) -> Session:
+    """The request's one database session; the route commits, and closing rolls back the rest.
+
+    The session takes a connection only when first used, so a request that never queries never
+    begins a transaction. It is closed by `RequestSessions` once the response is sent: a plain
+    function, not a dependency with `yield`, so it costs no exit stack or worker thread.
+    """
+    state: dict[str, Any] = request.scope.setdefault("state", {})
+    session: Session | None = state.get(_REQUEST_SESSION)
+    if session is None:
+        factory: sessionmaker[Session] = request.app.state.sessionmaker
+        session = open_session(factory, writes=is_write_request(request))
+        state[_REQUEST_SESSION] = session
+    return session
+
+
+class RequestSessions:
+    """Plain ASGI middleware closing the request's database session, if one was opened."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state: dict[str, Any] = scope.setdefault("state", {})
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            session: Session | None = state.pop(_REQUEST_SESSION, None)
+            if session is not None:
+                # close() rolls back without expiring loaded objects. Ending a transaction is
+                # I/O: done in a worker thread, off the event loop.
+                if session.in_transaction():
+                    await run_in_threadpool(session.close)
+                else:
+                    session.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel import Locale, dates, numbers
+from babel import Locale, dates
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -69,6 +69,8 @@ def normalize_locale(value: str | None) -> str | None:
     return None
 
 
+# Browsers send a handful of distinct headers: each is parsed once (bounded: they are the client's).
+@functools.lru_cache(maxsize=256)
 def negotiate_locale(cookie: str | None, accept_language: str | None, default: str) -> str:
     """Explicit choice (cookie) first, then the browser's Accept-Language, then the default."""
     chosen = normalize_locale(cookie)
@@ -92,13 +94,52 @@ def negotiate_locale(cookie: str | None, accept_language: str | None, default: s
     return normalize_locale(default) or LOCALES[0]
 
 
+NAMED_FORMATS = frozenset({"full", "long", "medium", "short"})
+# Formatted values kept per translator and kind: list pages show the same few days, times of
+# day and counts on many rows. A bound, not an LRU: one page's values fit many times over.
+MEMO_SIZE = 4096
+# Pattern fields that name a time zone: a time written with one depends on its date (DST).
+_ZONE_FIELDS = frozenset("zZvVOXx")
+# Pattern fields that write fractions of a second.
+_FRACTION_FIELDS = frozenset("SA")
+
+
+def _remember(memo: dict[Any, str], key: Any, make: Callable[[], str]) -> str:
+    """The memo's text for `key`, made once (the memo is emptied when full)."""
+    text = memo.get(key)
+    if text is None:
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        text = memo[key] = make()
+    return text
+
+
 class Translator:
-    """Translation and formatting functions bound to one locale."""
+    """Translation and formatting functions bound to one locale.
+
+    One translator per locale is shared by every request (`translator`), so what Babel would
+    look up and parse on each call (the locale's patterns, month names) is done once here.
+    """
 
     def __init__(self, locale: str) -> None:
         self.locale = locale
         self.babel_locale = Locale.parse(locale)
         self._catalog = _translations(locale)
+        self._patterns: dict[tuple[str, str], dates.DateTimePattern] = {}
+        self._datetime_templates: dict[str, str] = {}
+        self._days: dict[tuple[dt.date, str], str] = {}
+        self._times: dict[tuple[dt.time, str], str] = {}
+        self._integers: dict[int, str] = {}
+        self._decimal = self.babel_locale.decimal_formats[None]
+        self._callables: dict[str, Callable[..., str]] = {
+            "_": self.gettext,
+            "gettext": self.gettext,
+            "ngettext": self.ngettext,
+            "format_date": self.format_date,
+            "format_datetime": self.format_datetime,
+            "format_number": self.format_number,
+            "pick": self.pick,
+        }
 
     @property
     def html_lang(self) -> str:
@@ -115,37 +156,81 @@ class Translator:
         text = self._catalog.ngettext(singular, plural, n)
         return text % {"num": n, **params}
 
+    def _pattern(self, kind: str, fmt: str) -> dates.DateTimePattern:
+        """A date or time pattern of the locale (or a custom one), parsed once."""
+        pattern = self._patterns.get((kind, fmt))
+        if pattern is None:
+            source: str | dates.DateTimePattern = fmt
+            if fmt in NAMED_FORMATS:
+                formats = (
+                    self.babel_locale.date_formats
+                    if kind == "date"
+                    else self.babel_locale.time_formats
+                )
+                source = formats[fmt]
+            pattern = dates.parse_pattern(source)
+            self._patterns[(kind, fmt)] = pattern
+        return pattern
+
     def format_date(self, value: dt.date | None, fmt: str = "long") -> str:
         """A date for the locale (25 de noviembre de 2026); timestamps count as Mexico City days."""
+        if value is None:
+            return ""
         if isinstance(value, dt.datetime):
             value = value.astimezone(DISPLAY_ZONE).date()
-        return "" if value is None else dates.format_date(value, fmt, locale=self.babel_locale)
+        day = value
+        return _remember(
+            self._days, (day, fmt), lambda: self._pattern("date", fmt).apply(day, self.babel_locale)
+        )
 
     def format_datetime(self, value: dt.datetime | None, fmt: str = "medium") -> str:
         """A timestamp shown in Mexico City time, written for the locale."""
         if value is None:
             return ""
-        return dates.format_datetime(value, fmt, tzinfo=DISPLAY_ZONE, locale=self.babel_locale)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)  # as Babel reads a naive timestamp
+        moment = value.astimezone(DISPLAY_ZONE)
+        if fmt not in NAMED_FORMATS:
+            return str(self._pattern("datetime", fmt).apply(moment, self.babel_locale))
+        template = self._datetime_templates.get(fmt)
+        if template is None:
+            template = str(self.babel_locale.datetime_formats[fmt]).replace("'", "")
+            self._datetime_templates[fmt] = template
+        return template.replace("{0}", self._format_time(moment, fmt)).replace(
+            "{1}", self.format_date(moment.date(), fmt)
+        )
+
+    def _format_time(self, moment: dt.datetime, fmt: str) -> str:
+        """The time-of-day part of a timestamp already in Mexico City time."""
+        pattern = self._pattern("time", fmt)
+
+        def make() -> str:
+            return str(
+                pattern.apply(moment.timetz(), self.babel_locale, reference_date=moment.date())
+            )
+
+        if _ZONE_FIELDS.intersection(pattern.pattern):
+            return make()  # the zone's name depends on the day: not remembered
+        shown = moment.time()
+        if not _FRACTION_FIELDS.intersection(pattern.pattern):
+            shown = shown.replace(microsecond=0)  # not written: a key for the whole second
+        return _remember(self._times, (shown, fmt), make)
 
     def format_number(self, value: float | int) -> str:
         """A number with the locale's separators."""
-        return numbers.format_decimal(value, locale=self.babel_locale)
+        if isinstance(value, int):
+            return _remember(
+                self._integers, value, lambda: str(self._decimal.apply(value, self.babel_locale))
+            )
+        return str(self._decimal.apply(value, self.babel_locale))
 
     def pick(self, es: str, en: str) -> str:
         """The English text in English when there is one; Spanish is authoritative otherwise."""
         return en if self.locale == "en" and en else es
 
     def as_dict(self) -> dict[str, Callable[..., str]]:
-        """The callables templates use."""
-        return {
-            "_": self.gettext,
-            "gettext": self.gettext,
-            "ngettext": self.ngettext,
-            "format_date": self.format_date,
-            "format_datetime": self.format_datetime,
-            "format_number": self.format_number,
-            "pick": self.pick,
-        }
+        """The callables templates use (built once; callers unpack it into their context)."""
+        return self._callables
 
 
 @functools.lru_cache(maxsize=8)

@@ -17,7 +17,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from core.auth import csrf_token, current_user, is_api_request
+from core.auth import LazyCsrfToken, current_user, is_api_request
 from core.db import is_unavailable
 from core.errors import N_, DomainError, Invalid, Unauthenticated
 from core.i18n import LOCALE_COOKIE, LOCALES, Translator, negotiate_locale, translator
@@ -115,7 +115,8 @@ def page_context(request: Request) -> dict[str, Any]:
         "locales": LOCALES,
         "user": user,
         "nav": nav,
-        "csrf_token": csrf_token(request),
+        # Lazy: the token (and so the session cookie) exists only once a form on the page needs it.
+        "csrf_token": LazyCsrfToken(request),
         "flashes": _pop_flashes(request, tr),
         "current_path": request.url.path,
         "next_url": quote(

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp
 
 from core import accounts_api, accounts_pages, passwords_pages
 from core.auth import load_principal, verify_csrf
-from core.db import make_engine, make_sessionmaker
+from core.db import RequestSessions, make_engine, make_sessionmaker
 from core.errors import N_
 from core.headers import SecurityHeaders
 from core.health import probes
@@ -95,6 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.file_store = FileStore(settings.storage_dir)
 
     install_error_handlers(app)
+    # Innermost: closes the request's database session (if a dependency opened one) once the
+    # response is sent.
+    app.add_middleware(RequestSessions)
     # Inside the session middleware: an upload is refused unread when nobody is signed in.
     app.add_middleware(
         RequestLimits,

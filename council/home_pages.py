@@ -34,8 +34,8 @@ LABELS = {
 
 
 @pages.get("/")
-def home(request: Request) -> HTMLResponse:
-    """The public home page."""
+async def home(request: Request) -> HTMLResponse:
+    """The public home page (on the event loop: it reads no data, so it needs no thread)."""
     return render_page(request, "council/home.html")
 
 

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from core.accounts import Role
 from core.settings import Settings
 from council.app import create_app
-from tests.conftest import csrf_of
 from tests.factories import make_user, sign_in_as
 
 EXPECTED = (
@@ -87,10 +86,7 @@ def test_https_deployments_send_hsts_and_a_secure_language_cookie(
     home = https_client.get("/")
     assert home.headers["strict-transport-security"].startswith("max-age=31536000")
     assert "strict-transport-security" in https_client.get("/missing").headers
-    token = csrf_of(https_client, "/")
-    response = https_client.post(
-        "/language", data={"locale": "en", "next": "/", "csrf_token": token}
-    )
+    response = https_client.post("/language", data={"locale": "en", "next": "/"})
     assert response.status_code == 303
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("lang=en")

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 import pytest
+from babel import dates, numbers
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from bs4 import BeautifulSoup
@@ -13,9 +14,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from core.errors import Conflict, Invalid
-from core.i18n import LOCALE_DIR, negotiate_locale, translator
+from core.i18n import (
+    DISPLAY_ZONE,
+    LOCALE_DIR,
+    MEMO_SIZE,
+    Translator,
+    negotiate_locale,
+    translator,
+)
 from core.schema import PROJECT_ROOT
-from tests.conftest import csrf_of
 
 PLACEHOLDER = re.compile(r"%\(\w+\)\w")
 
@@ -52,26 +59,42 @@ def test_unsupported_language_falls_back_to_spanish(client: TestClient) -> None:
 
 
 def test_explicit_choice_beats_the_browser(client: TestClient) -> None:
-    token = csrf_of(client, "/")
-    response = client.post(
-        "/language", data={"locale": "en", "next": "/signin", "csrf_token": token}
-    )
+    response = client.post("/language", data={"locale": "en", "next": "/signin"})
     assert response.status_code == 303
     assert response.headers["location"] == "/signin"
     page = _page(client, "/signin", **{"Accept-Language": "es-MX"})
     assert _lang(page) == "en"
     assert _h1(page) == "Sign in"
-    token = csrf_of(client, "/")
-    client.post("/language", data={"locale": "es_MX", "next": "/", "csrf_token": token})
+    client.post("/language", data={"locale": "es_MX", "next": "/"})
     assert _h1(_page(client, "/signin")) == "Iniciar sesión"
 
 
 def test_language_switch_refuses_foreign_redirects(client: TestClient) -> None:
-    token = csrf_of(client, "/")
-    response = client.post(
-        "/language", data={"locale": "en", "next": "https://evil.example/", "csrf_token": token}
-    )
+    response = client.post("/language", data={"locale": "en", "next": "https://evil.example/"})
     assert response.headers["location"] == "/"
+    response = client.post("/language", data={"locale": "en", "next": "//evil.example/"})
+    assert response.headers["location"] == "/"
+
+
+def test_the_language_form_needs_no_token_and_starts_no_session(client: TestClient) -> None:
+    home = client.get("/")
+    form = BeautifulSoup(home.text, "html.parser").find("form", action="/language")
+    assert form is not None
+    assert form.find("input", attrs={"name": "csrf_token"}) is None
+    response = client.post("/language", data={"locale": "en", "next": "/"})
+    assert response.status_code == 303
+    assert response.headers["set-cookie"].startswith("lang=en")
+    assert "ceia_session" not in client.cookies
+
+
+def test_the_language_form_is_refused_from_another_site(client: TestClient) -> None:
+    response = client.post(
+        "/language",
+        data={"locale": "en", "next": "/"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+    assert "lang" not in client.cookies
 
 
 @pytest.mark.parametrize(
@@ -192,7 +215,7 @@ def test_forbidden_page_in_both_languages(client: TestClient) -> None:
     client.get("/")
     for language, title in (("es-MX", "Acceso denegado"), ("en", "Access denied")):
         response = client.post(
-            "/language", data={"locale": "en"}, headers={"Accept-Language": language}
+            "/signin", data={"email": "x@example.mx"}, headers={"Accept-Language": language}
         )
         assert response.status_code == 403
         assert _h1(BeautifulSoup(response.text, "html.parser")) == title
@@ -208,3 +231,36 @@ def test_api_errors_are_json_in_the_callers_language(client: TestClient) -> None
         "error": "unauthenticated",
         "detail": "Necesita iniciar sesión para continuar.",
     }
+
+
+# --- issue 10: formats built once per locale, the same text as Babel's ----------------------
+
+
+@pytest.mark.parametrize("locale", ["es_MX", "en"])
+def test_remembered_formats_write_what_babel_writes(locale: str) -> None:
+    tr = Translator(locale)
+    start = dt.datetime(2026, 3, 1, 6, 0, 0, 250_000, tzinfo=dt.UTC)
+    # Across the days around a change of Mexico City's offset history, twice each (remembered).
+    moments = [start + dt.timedelta(hours=5 * i, seconds=i) for i in range(60)] * 2
+    for moment in moments:
+        for fmt in ("full", "long", "medium", "short", "MMMM y"):
+            day = moment.astimezone(DISPLAY_ZONE).date()
+            assert tr.format_date(moment, fmt) == dates.format_date(day, fmt, locale=locale)
+            assert tr.format_datetime(moment, fmt) == dates.format_datetime(
+                moment, fmt, tzinfo=DISPLAY_ZONE, locale=locale
+            )
+        assert tr.format_datetime(moment, "HH:mm:ss.SSS") == dates.format_datetime(
+            moment, "HH:mm:ss.SSS", tzinfo=DISPLAY_ZONE, locale=locale
+        )
+    for number in (0, 7, 1234, -1_234_567, 1.5, 1234.5678):
+        assert tr.format_number(number) == numbers.format_decimal(number, locale=locale)
+    assert tr.format_date(None) == tr.format_datetime(None) == ""
+
+
+def test_remembered_days_stay_bounded() -> None:
+    tr = Translator("es_MX")
+    first = dt.date(2000, 1, 1)
+    for offset in range(MEMO_SIZE + 10):
+        tr.format_date(first + dt.timedelta(days=offset))
+    assert len(tr._days) <= MEMO_SIZE
+    assert tr.format_date(first) == "1 de enero de 2000"

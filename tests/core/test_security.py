@@ -34,7 +34,7 @@ from quality_marks.schemas import (
     ProductInput,
     SignUpInput,
 )
-from tests.conftest import csrf_of
+from tests.conftest import CSRF_RE, csrf_of
 from tests.factories import NOW, PASSWORD, make_user, sign_in_as
 
 WRONG_CREDENTIALS = "El correo electrónico o la contraseña no son correctos."
@@ -248,6 +248,55 @@ def test_bearer_api_requests_are_not_checked_for_origin(client: TestClient, db: 
         headers={"authorization": f"Bearer {plain}", "origin": "https://tool.example"},
     )
     assert response.status_code == 201
+
+
+# --- issue 10: no session work for anonymous readers --------------------------------------
+
+SESSION_COOKIE = "ceia_session"
+
+
+@pytest.mark.parametrize("path", ["/", "/guidelines", "/council", "/council/resolutions"])
+def test_an_anonymous_reader_of_a_public_page_gets_no_session_cookie(
+    client: TestClient, path: str
+) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert SESSION_COOKIE not in response.headers.get("set-cookie", "")
+    assert 'name="csrf_token"' not in response.text
+
+
+def test_a_page_with_a_form_makes_the_token_its_form_needs(client: TestClient, db: Session) -> None:
+    response = client.get("/signin")
+    assert SESSION_COOKIE in response.headers["set-cookie"]
+    token = CSRF_RE.search(response.text)
+    assert token is not None
+    # The same token on the next page: it belongs to the session, not to the page.
+    assert csrf_of(client, "/account/reset") == token.group(1)
+    user = make_user(db)
+    assert _signin(client, user.email, PASSWORD).status_code == 303
+
+
+def test_a_form_without_the_token_is_still_refused_after_reading_public_pages(
+    client: TestClient, db: Session
+) -> None:
+    user = make_user(db)
+    client.get("/")
+    response = client.post("/signin", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 403
+    response = client.post(
+        "/signin", data={"email": user.email, "password": PASSWORD, "csrf_token": "made-up"}
+    )
+    assert response.status_code == 403
+
+
+def test_a_signed_in_reader_gets_the_sessions_token_on_every_page(
+    client: TestClient, db: Session
+) -> None:
+    sign_in_as(client, make_user(db))
+    home = client.get("/")
+    token = CSRF_RE.search(home.text)  # the sign-out form needs it
+    assert token is not None
+    assert client.post("/signout", data={"csrf_token": token.group(1)}).status_code == 303
 
 
 # --- item 6: one-line fields ----------------------------------------------------------------
