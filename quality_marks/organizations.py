@@ -1066,9 +1066,7 @@ def resolve_dispute(
 ) -> RfcDispute:
     """The secretariat awards the RFC to the claimant (its new, verified owner) or dismisses."""
     _require_secretariat(actor)
-    dispute = session.get(RfcDispute, dispute_id)
-    if dispute is None:
-        raise NotFound()
+    dispute = get_dispute(session, dispute_id)
     if not reason.strip():
         raise Invalid(fields={"reason": N_("Say why you decide so.")})
     if dispute.status != DisputeStatus.open:
