@@ -92,6 +92,21 @@ class Settings(BaseSettings):
         default=55 * 1024 * 1024,
         description="Largest request that carries files (a checklist page, a message), in bytes.",
     )
+    reviewers_per_application: int = Field(
+        default=2, ge=1, description="Reviewers assigned to each application, one a council member."
+    )
+    max_open_reviews: int = Field(
+        default=4,
+        ge=1,
+        description="Most open reviews one reviewer carries, unless set per person.",
+    )
+    review_days: int = Field(default=21, ge=1, description="Days a reviewer has for a review.")
+    mark_validity_years: int = Field(
+        default=2, ge=1, description="Years a granted quality mark is valid."
+    )
+    appeal_days: int = Field(
+        default=30, ge=1, description="Days after a refusal in which the applicant may appeal."
+    )
 
     @property
     def secure_cookies(self) -> bool:

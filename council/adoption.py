@@ -227,6 +227,7 @@ GUIDELINE_ADOPTION = register_subject_kind(
         changed_since_opened=_changed_since_opened,
         parties=_no_parties,
         review=adoption_review,
+        review_template="council/_review_guideline_version.html",
         carry_out_passed=_adopt,
     )
 )

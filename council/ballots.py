@@ -67,6 +67,11 @@ def _nothing_to_carry_out(
     """A ballot whose result changes nothing in its subject."""
 
 
+def _nobody_excluded(session: Session, subject_id: int) -> dict[int, str]:
+    """A subject from which no one is excluded beyond their conflicts of interest."""
+    return {}
+
+
 @dataclass(frozen=True)
 class BallotSubjectKind:
     """A kind of matter the council votes on, and what its ballots mean for the matter."""
@@ -78,11 +83,16 @@ class BallotSubjectKind:
     changed_since_opened: Callable[[Session, Ballot], str | None]
     # The organisations involved: members with a standing conflict with one are recused.
     parties: Callable[[Session, int], list[Party]]
-    # What members weigh before voting, shown on the ballot page (None: nothing more).
+    # What members weigh before voting, shown on the ballot page (None: nothing more), and the
+    # partial template that shows it (it reads `review`).
     review: Callable[[Session, Ballot, dt.datetime], object | None]
+    review_template: str
     # What the resolution does to the subject when the ballot passes, and when it fails.
     carry_out_passed: CarryOut
     carry_out_failed: CarryOut = _nothing_to_carry_out
+    # People recused whatever their declared interests (the reviewers of an appealed decision,
+    # say): user id -> the reason recorded on the ballot.
+    excluded: Callable[[Session, int], dict[int, str]] = _nobody_excluded
 
 
 # The subject kinds by `Ballot.subject_type`; each kind's module registers it on import.
@@ -295,17 +305,20 @@ def open_ballot(
     session.flush()
     kind = SUBJECT_KINDS.get(subject_type)
     parties = [*parties, *(kind.parties(session, subject_id) if kind else [])]
+    excluded = kind.excluded(session, subject_id) if kind else {}
     people = users_by_id(session, [m.user_id for m in members])
     for member in members:
         user = people[member.user_id]
         conflicts = [
-            c
+            f"{c.kind}: {c.party.name}"
             for c in check_conflicts(
                 session, email=user.email, user=user, parties=parties, on=local_date(now)
             )
             if c.blocking
         ]
-        note = "; ".join(f"{c.kind}: {c.party.name}" for c in conflicts) or None
+        if member.user_id in excluded:
+            conflicts.append(excluded[member.user_id])
+        note = "; ".join(conflicts) or None
         session.add(BallotVoter(ballot_id=ballot.id, member_id=member.id, conflict=note))
     session.flush()
     record_event(
@@ -568,6 +581,7 @@ class BallotView:
     can_close: bool
     subject: SubjectLink | None
     review: object | None
+    review_template: str
 
     @property
     def voters(self) -> list[BallotVoter]:
@@ -589,6 +603,7 @@ class BallotView:
             "can_close": self.can_close,
             "subject": self.subject,
             "review": self.review,
+            "review_template": self.review_template,
         }
 
 
@@ -614,6 +629,9 @@ def ballot_view(
         can_close=can_close(session, ballot, tally, viewer, now),
         subject=describe_subject(session, ballot),
         review=subject_review(session, ballot, now) if review else None,
+        review_template=kind.review_template
+        if (kind := SUBJECT_KINDS.get(ballot.subject_type))
+        else "",
     )
 
 

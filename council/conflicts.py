@@ -17,6 +17,7 @@ from core.i18n import local_date
 from core.identifiers import normalize_rfc
 from council.members import current_interests, holds_seat
 from council.models import ConflictDismissal, InterestDeclaration, InterestType, Seat
+from quality_marks.models import Organization
 
 ConflictKind = Literal["declared", "email_domain", "past_employer"]
 # A declared tie that ended less than this long ago still conflicts.
@@ -41,6 +42,16 @@ class Party:
     def key(self) -> str:
         """How dismissals refer to the organisation: its RFC, else its normalised name."""
         return normalize_rfc(self.rfc) or _normal_name(self.name)
+
+
+def party_of(organization: Organization) -> Party:
+    """An applying organisation as conflict checks see it: its name, RFC and mail domain."""
+    domain = (
+        organization.contact_email.rsplit("@", 1)[-1].lower()
+        if "@" in organization.contact_email
+        else ""
+    )
+    return Party(name=organization.legal_name, rfc=organization.rfc, email_domain=domain)
 
 
 @dataclass(frozen=True)

@@ -273,7 +273,8 @@ def _seed_applications(
     progress: Progress,
 ) -> tuple[int, int]:
     """`scale` applications over every status, spread over two years, with their answers."""
-    statuses = list(ApplicationStatus)
+    # An appeal needs a recorded refusal to appeal against, which the scaled rows do not have.
+    statuses = [s for s in ApplicationStatus if s != ApplicationStatus.appealed]
     first_id = (session.scalar(select(Application.id).order_by(Application.id.desc())) or 0) + 1
     rows = []
     for index in range(scale):

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     Enum,
     ForeignKey,
@@ -215,3 +216,18 @@ class Resolution(Base):
     # The tally and every position, frozen when the ballot closed.
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ReviewerProfile(Base):
+    """What the secretariat knows of a reviewer: the sectors they know and how much they take on."""
+
+    __tablename__ = "reviewer_profiles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    # Codes of quality_marks.geography.SECTORS, matched against a product's sectors.
+    sectors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # None: the council's default maximum of open reviews.
+    max_open_reviews: Mapped[int | None] = mapped_column(Integer)
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -122,6 +122,7 @@ STATUS_LABELS = {
     S.under_review: N_("Under review"),
     S.information_requested: N_("Information requested"),
     S.decided: N_("Decided"),
+    S.appealed: N_("Appealed"),
     S.withdrawn: N_("Withdrawn"),
 }
 ANSWER_LABELS = {

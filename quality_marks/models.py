@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     Enum,
     ForeignKey,
     Index,
@@ -82,6 +83,7 @@ class ApplicationStatus(enum.StrEnum):
     under_review = "under_review"
     information_requested = "information_requested"
     decided = "decided"
+    appealed = "appealed"
     withdrawn = "withdrawn"
 
 
@@ -90,6 +92,42 @@ class Decision(enum.StrEnum):
 
     granted = "granted"
     refused = "refused"
+
+
+class ReviewStatus(enum.StrEnum):
+    """Where one reviewer's review of one round of an application stands."""
+
+    assigned = "assigned"
+    in_progress = "in_progress"
+    submitted = "submitted"
+    declined = "declined"  # the reviewer refused the assignment, with a reason
+    released = "released"  # the secretariat took the assignment back (reassigned, withdrawn)
+
+
+class Finding(enum.StrEnum):
+    """A reviewer's finding on one criterion of the checklist."""
+
+    conforms = "conforms"
+    minor_nonconformity = "minor_nonconformity"
+    major_nonconformity = "major_nonconformity"
+    not_applicable_confirmed = "not_applicable_confirmed"
+
+
+class Recommendation(enum.StrEnum):
+    """A reviewer's overall recommendation to the council."""
+
+    grant = "grant"
+    grant_with_conditions = "grant_with_conditions"
+    request_information = "request_information"
+    refuse = "refuse"
+
+
+class AppealStatus(enum.StrEnum):
+    """Where an applicant's appeal against a refusal stands."""
+
+    filed = "filed"
+    upheld = "upheld"  # the refusal is set aside; the application is reviewed again
+    dismissed = "dismissed"  # the refusal stands
 
 
 class AnswerValue(enum.StrEnum):
@@ -384,3 +422,136 @@ class MessageAttachment(Base):
     sha256: Mapped[str] = mapped_column(String(64))
 
     message: Mapped[Message] = relationship(lazy="raise", viewonly=True)
+
+
+class Review(RenderedMarkdown, Base):
+    """One reviewer's assessment of one round of an application, from assignment on."""
+
+    __tablename__ = "application_reviews"
+    markdown_fields = ("summary",)
+    __table_args__ = (
+        # A reviewer's open work, and the load counted for automatic assignment.
+        Index("ix_application_reviews_reviewer_status", "reviewer_id", "status", "id"),
+        Index("ix_application_reviews_application_round", "application_id", "round", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # The revision of the self-assessment reviewed (its frozen snapshot's revision).
+    round: Mapped[int] = mapped_column(Integer)
+    status: Mapped[ReviewStatus] = mapped_column(Enum(ReviewStatus, native_enum=False, length=20))
+    # Bumped by every save; a save naming an older version is refused (409).
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    assigned_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Why the secretariat assigned this person (automatic: the load and expertise considered).
+    assignment_note: Mapped[str] = mapped_column(Text, default="")
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    recommendation: Mapped[Recommendation | None] = mapped_column(
+        Enum(Recommendation, native_enum=False, length=30)
+    )
+    # For the council and the applicant; conditions proposed when recommending a conditional grant.
+    summary: Mapped[str] = mapped_column(Text, default="")
+    conditions: Mapped[str] = mapped_column(Text, default="")
+    # For the council only.
+    private_note: Mapped[str] = mapped_column(Text, default="")
+    declined_reason: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    reviewer: Mapped[User] = relationship(lazy="raise", viewonly=True, foreign_keys=[reviewer_id])
+    findings: Mapped[list[ReviewFinding]] = relationship(
+        lazy="raise", viewonly=True, order_by="ReviewFinding.criterion_code"
+    )
+
+
+class ReviewFinding(RenderedMarkdown, Base):
+    """A reviewer's finding on one criterion: a comment for the applicant, a private note."""
+
+    __tablename__ = "review_findings"
+    markdown_fields = ("comment",)
+    __table_args__ = (UniqueConstraint("review_id", "criterion_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("application_reviews.id"), index=True)
+    criterion_code: Mapped[str] = mapped_column(String(20))
+    finding: Mapped[Finding | None] = mapped_column(Enum(Finding, native_enum=False, length=30))
+    # Shown to the applicant with the decision (never the reviewer's name).
+    comment: Mapped[str] = mapped_column(Text, default="")
+    # For the council only.
+    private_note: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ReviewNote(RenderedMarkdown, Base):
+    """A message in the reviewers' and council's private discussion of an application."""
+
+    __tablename__ = "review_notes"
+    markdown_fields = ("body",)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    author: Mapped[User] = relationship(lazy="raise", viewonly=True)
+
+
+class MarkRule(Base):
+    """The published rule that turns findings into a mark level, frozen with a guideline version."""
+
+    __tablename__ = "mark_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guideline_version_id: Mapped[int] = mapped_column(
+        ForeignKey("guideline_versions.id"), unique=True
+    )
+    # {"levels": [{"code": "A", "max_major": 0, "max_minor": 0}, ...]}, best level first.
+    rule: Mapped[dict[str, Any]] = mapped_column(JSON)
+    published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ApplicationDecision(RenderedMarkdown, Base):
+    """The council's decision on an application, as its resolution took it; never changed."""
+
+    __tablename__ = "application_decisions"
+    markdown_fields = ("reasons", "conditions")
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    outcome: Mapped[Decision] = mapped_column(Enum(Decision, native_enum=False, length=10))
+    resolution: Mapped[str] = mapped_column(String(40))
+    # The round of reviews decided on, and the findings meant for the applicant, per criterion.
+    round: Mapped[int] = mapped_column(Integer)
+    findings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The level the published rule gives (granted only) and the rule as applied.
+    level: Mapped[str | None] = mapped_column(String(20))
+    rule: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reasons: Mapped[str] = mapped_column(Text, default="")
+    conditions: Mapped[str] = mapped_column(Text, default="")
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Appeal(RenderedMarkdown, Base):
+    """An applicant's appeal against a refusal, heard by a panel without its reviewers."""
+
+    __tablename__ = "appeals"
+    markdown_fields = ("grounds", "outcome_reason")
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("application_decisions.id"), unique=True)
+    grounds: Mapped[str] = mapped_column(Text)
+    filed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    filed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    status: Mapped[AppealStatus] = mapped_column(Enum(AppealStatus, native_enum=False, length=12))
+    resolution: Mapped[str | None] = mapped_column(String(40))
+    outcome_reason: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -28,6 +28,7 @@ class Suspension:
     """A stand-in for the certificates issue's kind: suspending a certificate."""
 
     changed: str | None = None
+    excluded: dict[int, str] = field(default_factory=dict)
     done: list[tuple[str, int, str]] = field(default_factory=list)
 
     def kind(self) -> ballots.BallotSubjectKind:
@@ -39,6 +40,8 @@ class Suspension:
             changed_since_opened=lambda session, ballot: self.changed,
             parties=lambda session, subject_id: [SUSPENDED],
             review=lambda session, ballot, now: {"certificate": ballot.subject_id},
+            review_template="",
+            excluded=lambda session, subject_id: self.excluded,
             carry_out_passed=self._record("suspend"),
             carry_out_failed=self._record("keep"),
         )
@@ -102,6 +105,20 @@ def test_a_registered_kind_names_the_parties_whose_conflicts_recuse(
     assert voter.conflict is not None
     assert "DataSalud" in voter.conflict
     assert ballots.tally_ballot(db, ballot).recused == 1
+
+
+def test_a_registered_kind_excludes_people_whatever_their_interests(
+    db: Session, suspension: Suspension
+) -> None:
+    secretariat, council = seat_council(db, 3)
+    excluded_user, excluded_member = council[1]
+    suspension.excluded = {excluded_user.id: "Revisó la solicitud original."}
+    ballot = _open(db, secretariat)
+    voters = {v.member_id: v.conflict for v in ballot.voters}
+    assert voters[excluded_member.id] == "Revisó la solicitud original."
+    assert sum(conflict is not None for conflict in voters.values()) == 1
+    with pytest.raises(Conflict):
+        ballots.cast_position(db, actor=excluded_user, ballot=ballot, kind=K.yes, text="", now=NOW)
 
 
 def test_a_registered_kind_describes_itself_on_pages(db: Session, suspension: Suspension) -> None:

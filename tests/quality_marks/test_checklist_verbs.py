@@ -270,6 +270,7 @@ def test_the_life_cycle_table_is_the_written_rule() -> None:
         S.under_review: {S.information_requested, S.decided, S.withdrawn},
         S.information_requested: {S.under_review, S.withdrawn},
         S.decided: set(),
+        S.appealed: set(),  # the decisions issue gives appeals their steps
         S.withdrawn: set(),
     }
     assert {S.draft, S.information_requested} == applications.EDITABLE

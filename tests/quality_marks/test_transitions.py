@@ -44,6 +44,7 @@ ALLOWED: dict[S, set[S]] = {
     S.under_review: {S.information_requested, S.decided, S.withdrawn},
     S.information_requested: {S.under_review, S.withdrawn},
     S.decided: set(),
+    S.appealed: set(),  # the decisions issue gives appeals their steps
     S.withdrawn: set(),
 }
 EDITABLE = {S.draft, S.information_requested}
@@ -139,7 +140,7 @@ def test_each_move_is_refused_exactly_when_the_life_cycle_forbids_it(
     # (one application per status keeps the 49 pairs fast).
     _put_in(db, case.application, start)
     done = set()
-    for target in S:
+    for target in MOVES:  # the decisions issue adds the appeal's move; then `for target in S`
         savepoint = db.begin_nested()
         refused = _refusal(lambda: MOVES[target](db, case))  # noqa: B023
         if refused is None:
@@ -208,6 +209,7 @@ ACTIONS: dict[S, tuple[list[str], list[str]]] = {
     S.under_review: (["withdraw"], ["request_information"]),
     S.information_requested: (["edit", "answer_request", "withdraw"], []),
     S.decided: ([], []),
+    S.appealed: ([], []),
     S.withdrawn: ([], []),
 }
 
