@@ -29,6 +29,7 @@ from tests.quality_marks.review_builders import (
     make_reviewer,
     under_review,
 )
+from tests.test_html_valid import parse_errors
 
 Login = Callable[..., TestClient]
 PRIVATE = "Nota privada: el proveedor parece subestimar el riesgo."
@@ -360,3 +361,23 @@ def test_the_api_writes_and_pages_the_private_thread(
     assert client.post(url, json={"body": ""}, headers=headers).status_code == 422
     page = client.get(url, headers=headers).json()
     assert (page["total"], page["items"][0]["body"]) == (1, "Primera nota.")
+
+
+def test_the_review_pages_are_valid_html(db: Session, login: Login, case: Case) -> None:
+    submit_through_service(db, case.bruno, case.review_b)
+    reviews.post_review_note(
+        db, actor=case.bruno, application=case.app.application, body="**Ojo**", now=NOW
+    )
+    db.commit()
+    bruno = login(case.bruno, "es_MX")
+    alice = login(case.alice, "es_MX")
+    pages = [
+        alice.get(f"/reviews/{case.review_a.id}"),
+        bruno.get(f"/reviews/{case.review_b.id}"),
+        bruno.get(f"{case.app.url}/reviews"),
+        bruno.get(f"{case.app.url}/review-notes"),
+        bruno.get(case.app.url),
+    ]
+    for page in pages:
+        assert page.status_code == 200
+        assert parse_errors(page.text) == [], page.url
