@@ -417,3 +417,22 @@ def test_round_changes_compares_two_revisions(db: Session, case: Case) -> None:
     assert reviews.round_changes(db, application, 1, 1) == []
     with pytest.raises(NotFound):
         reviews.round_changes(db, application, 1, 7)
+
+
+def test_only_reviews_asking_for_information_give_questions(db: Session, case: Case) -> None:
+    question = FindingInput(finding=Finding.minor_nonconformity, comment="¿Quién supervisa?")
+    save(db, case.alice, case.review_a, findings=complete_findings(EQ_2=question))
+    submit(db, case.alice, case.review_a)
+    assert reviews.questions_for_applicant(db, case.app.application) == []
+    save(
+        db,
+        case.bruno,
+        case.review_b,
+        recommendation=Recommendation.request_information,
+        findings=complete_findings(EQ_2=question),
+    )
+    assert reviews.questions_for_applicant(db, case.app.application) == []  # not submitted yet
+    submit(db, case.bruno, case.review_b)
+    assert reviews.questions_for_applicant(db, case.app.application) == [
+        reviews.Question("EQ-2", "¿Quién supervisa?")
+    ]
