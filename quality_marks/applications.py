@@ -170,8 +170,7 @@ ACTIVE_REVIEW = (ReviewStatus.assigned, ReviewStatus.in_progress, ReviewStatus.s
 
 
 def may_review(session: Session, user: User, application: Application) -> bool:
-    """Whether the person reviews the application: a review of theirs neither declined nor
-    released."""
+    """Whether the person reviews the application (a review of theirs not declined nor released)."""
     found = session.scalar(
         select(Review.id)
         .where(

@@ -169,8 +169,11 @@ def _rounds_submitted_by(session: Session, user: User, application_id: int) -> s
 
 
 def may_see_review(session: Session, user: User, review: Review) -> bool:
-    """Whether the person may read the review: its reviewer, the secretariat, and the reviewers
-    who have submitted their own review of the same round, once it is submitted too."""
+    """Whether the person may read the review.
+
+    Its reviewer and the secretariat may; so may the reviewers who submitted their own review of
+    the same round, once this one is submitted too.
+    """
     if review.reviewer_id == user.id or user.has_role(Role.secretariat):
         return True
     return review.status == R.submitted and review.round in _rounds_submitted_by(
