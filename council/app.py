@@ -37,6 +37,8 @@ from quality_marks import (
     products_api,
     products_pages,
     registration_pages,
+    reviews_api,
+    reviews_pages,
 )
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -140,4 +142,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(organizations_api.api)
     app.include_router(products_api.api)
     app.include_router(applications_api.api)
+    app.include_router(reviews_pages.pages)
+    app.include_router(reviews_api.api)
     return app

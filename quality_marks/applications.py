@@ -18,6 +18,7 @@ from core.forms import parse_input
 from core.i18n import local_date
 from core.mail import queue_mail
 from core.pagination import DASHBOARD_PAGE_SIZE, PageOf, page_of
+from core.settings import Settings
 from core.storage import FileStore, FileTooLarge, StoredFile, clean_filename
 from core.workflow import Step, Workflow
 from guidelines.documents import load_version_tree
@@ -37,6 +38,8 @@ from quality_marks.models import (
     OrganizationMember,
     OrgRole,
     OrgVerification,
+    Review,
+    ReviewStatus,
 )
 from quality_marks.organizations import (
     EDITING_ROLES,
@@ -132,6 +135,7 @@ ANSWER_LABELS = {
     AnswerValue.not_applicable: N_("Not applicable"),
 }
 DECISION_LABELS = {Decision.granted: N_("Granted"), Decision.refused: N_("Refused")}
+REVIEW_DAYS: int = Settings.model_fields["review_days"].default
 # After a new version is adopted, applications may still start on the one it superseded.
 TRANSITION_PERIOD = dt.timedelta(days=90)
 MISSING_ANSWER = N_("Choose an answer.")
@@ -161,8 +165,26 @@ class ChecklistItem:
 # Reading -----------------------------------------------------------------------------------
 
 
+# Reviews whose reviewer may read the whole application (not declined nor taken back).
+ACTIVE_REVIEW = (ReviewStatus.assigned, ReviewStatus.in_progress, ReviewStatus.submitted)
+
+
+def may_review(session: Session, user: User, application: Application) -> bool:
+    """Whether the person reviews the application (a review of theirs not declined nor released)."""
+    found = session.scalar(
+        select(Review.id)
+        .where(
+            Review.application_id == application.id,
+            Review.reviewer_id == user.id,
+            Review.status.in_(ACTIVE_REVIEW),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def get_application(session: Session, user: User, application_id: int) -> Application:
-    """An application its organisation's people or the secretariat may read.
+    """An application its organisation's people, its reviewers or the secretariat may read.
 
     Loaded with what its pages name: the product, the organisation and the guideline version.
     """
@@ -177,7 +199,11 @@ def get_application(session: Session, user: User, application_id: int) -> Applic
     )
     if application is None:
         raise NotFound()
-    require_member(session, user, application.organization_id)
+    try:
+        require_member(session, user, application.organization_id)
+    except NotFound:
+        if not may_review(session, user, application):
+            raise
     return application
 
 
@@ -1066,8 +1092,15 @@ def answer_request(
     body: str,
     base_url: str,
     now: dt.datetime,
+    review_days: int = REVIEW_DAYS,
 ) -> ApplicationSnapshot:
-    """The organisation answers a request; the revised self-assessment is frozen again."""
+    """The organisation answers a request; the revised self-assessment is frozen again.
+
+    The next round of reviews starts on it: the last round's reviewers review it again.
+    """
+    # The reviews module reads the checklist from this one: imported here, not at the top.
+    from quality_marks.reviews import start_next_round
+
     _require_editor(session, actor, application)
     target = _step(application, "answer_request", _standing(session, actor, application))
     if not body.strip():
@@ -1078,6 +1111,9 @@ def answer_request(
     snapshot = _snapshot(session, application, items, actor, now)
     _log(session, actor, "answer_request", application, now)
     _notify_secretariat(session, application, "mail/application_message.txt", base_url, now)
+    start_next_round(
+        session, application=application, review_days=review_days, base_url=base_url, now=now
+    )
     return snapshot
 
 

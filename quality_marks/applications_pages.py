@@ -37,7 +37,7 @@ from core.web import (
 from guidelines.documents import load_version_tree
 from guidelines.models import Guideline, GuidelineVersion, Principle
 from guidelines.service import RISK_LABELS
-from quality_marks import applications
+from quality_marks import applications, reviews
 from quality_marks.applications import ChecklistItem, CriterionSent, SavedChecklist
 from quality_marks.models import (
     AnswerValue,
@@ -47,6 +47,7 @@ from quality_marks.models import (
     MessageAttachment,
     Organization,
     Product,
+    Review,
 )
 from quality_marks.organizations import NOT_VERIFIED
 
@@ -137,6 +138,7 @@ def _common(request: Request) -> dict[str, Any]:
         "max_files": settings.max_message_files,
         "not_verified": NOT_VERIFIED,
         "accept": ACCEPT,
+        "review_status_labels": reviews.REVIEW_STATUS_LABELS,
     }
 
 
@@ -169,6 +171,31 @@ class ApplicationHeader(_Context):
 
 
 @dataclass
+class ReviewLinks(_Context):
+    """The way from an application to its reviews, for its reviewers and the secretariat."""
+
+    my_reviews: list[Review]
+    may_read_reviews: bool
+    may_read_review_notes: bool
+
+
+def _review_links(session: Session, user: User, application: Application) -> ReviewLinks:
+    staff = user.has_role(Role.secretariat)
+    mine = reviews.my_reviews(session, user, application)
+    return ReviewLinks(
+        my_reviews=mine,
+        may_read_reviews=staff or applications.may_review(session, user, application),
+        may_read_review_notes=reviews.may_read_review_notes(session, user, application),
+    )
+
+
+def _request_prefilled(session: Session, application: Application) -> PageForm:
+    """The request form filled with the reviewers' questions for the applicant, if any."""
+    text = reviews.request_text(reviews.questions_for_applicant(session, application))
+    return PageForm("request_information", {"body": text}) if text else PageForm()
+
+
+@dataclass
 class ApplicationPage(_Context):
     """An application's page: completeness, next steps, the thread and the forms on it."""
 
@@ -182,6 +209,7 @@ class ApplicationPage(_Context):
     last_request: Message | None
     form: PageForm
     missing: list[ChecklistItem]
+    review: ReviewLinks
 
 
 @dataclass
@@ -222,17 +250,21 @@ def application_page_context(
     items = applications.checklist(session, application)
     messages = applications.thread(session, application)
     requests = [m for m, _u, _a in messages if m.is_request]
+    actions = applications.next_actions(session, application, user)
+    if form is None and "request_information" in actions:
+        form = _request_prefilled(session, application)
     return ApplicationPage(
         header=_header(session, user, application),
         progress=_progress(items),
         complete=sum(1 for i in items if not i.missing),
         total=len(items),
-        actions=applications.next_actions(session, application, user),
+        actions=actions,
         may_write=applications.may_post_message(session, user, application),
         messages=messages,
         last_request=requests[-1] if requests else None,
         form=form or PageForm(),
         missing=missing or [],
+        review=_review_links(session, user, application),
     )
 
 
@@ -741,6 +773,7 @@ def answer_request_page(
             body=body,
             base_url=_settings(request).base_url,
             now=now,
+            review_days=_settings(request).review_days,
         )
     except Invalid as error:
         refused = refuse_form(request, session, error, {"body": body}, name="answer")

@@ -13,9 +13,12 @@ from quality_marks.models import (
     AnswerValue,
     ApplicationStatus,
     Decision,
+    Finding,
     OrgRole,
     OrgSize,
     OrgVerification,
+    Recommendation,
+    ReviewStatus,
 )
 
 
@@ -274,3 +277,79 @@ class SignUpInput(OrganizationForm):
     full_name: SingleLine = Field(min_length=2, max_length=200)
     email: SingleLine = Field(min_length=3, max_length=320)
     password: str = Field(max_length=200)
+
+
+# Reviews -----------------------------------------------------------------------------------
+
+# A version counter as sent back by the client: bounded like the database's integers.
+ReviewVersion = Annotated[int, Field(ge=1, le=2_147_483_647)]
+
+
+class FindingInput(BaseModel):
+    """A reviewer's finding on one criterion: for the applicant, and a note for the council."""
+
+    finding: Finding | None = None
+    comment: str = Field(default="", max_length=10000, description="Shown to the applicant.")
+    private_note: str = Field(default="", max_length=10000, description="For the council only.")
+
+
+class ReviewInput(BaseModel):
+    """A save of a review: the version it was read at, findings by criterion code, the view."""
+
+    version: ReviewVersion = Field(description="The `version` read; a stale one answers 409.")
+    findings: dict[Annotated[str, Field(max_length=20)], FindingInput] = Field(
+        default_factory=dict, max_length=1000
+    )
+    recommendation: Recommendation | None = None
+    summary: str = Field(default="", max_length=20000)
+    conditions: str = Field(default="", max_length=20000)
+    private_note: str = Field(default="", max_length=20000)
+
+
+class ReviewSubmitInput(BaseModel):
+    """The version of the review the reviewer submits."""
+
+    version: ReviewVersion
+
+
+class ReviewNoteInput(BaseModel):
+    """A note for the reviewers' and council's private thread."""
+
+    body: str = Field(default="", max_length=20000)
+
+
+class FindingOut(BaseModel):
+    """A finding on one criterion, as the reviewers and the secretariat read it."""
+
+    criterion_code: str
+    finding: Finding | None
+    comment: str
+    private_note: str
+
+
+class ReviewOut(BaseModel):
+    """One reviewer's review of one round of an application."""
+
+    id: int
+    application_id: int
+    round: int
+    status: ReviewStatus
+    version: int
+    reviewer: str
+    due_on: dt.date
+    recommendation: Recommendation | None
+    summary: str
+    conditions: str
+    private_note: str
+    submitted_at: dt.datetime | None
+    findings: list[FindingOut]
+    actions: list[str] = Field(description="What the caller may do next with the review.")
+
+
+class ReviewNoteOut(BaseModel):
+    """A note of the reviewers' private thread."""
+
+    id: int
+    author: str
+    body: str
+    created_at: dt.datetime
