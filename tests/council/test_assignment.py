@@ -80,8 +80,8 @@ class Case:
     version: GuidelineVersion
 
 
-@pytest.fixture
-def case(db: Session) -> Case:
+def make_case(db: Session) -> Case:
+    """The story most assignment tests start from; the pool is theirs to add."""
     staff = make_user(db, role=Role.secretariat)
     chair, _seat = seat_member(db, staff, seat=Seat.chair)
     # The chair knows nothing of the sector and is busy elsewhere: not a natural pick.
@@ -92,6 +92,11 @@ def case(db: Session) -> Case:
     organization = make_organization(db)
     application = put_under_review(db, staff, version, organization)
     return Case(staff, chair, application, organization, version)
+
+
+@pytest.fixture
+def case(db: Session) -> Case:
+    return make_case(db)
 
 
 def member(
