@@ -58,8 +58,9 @@ class AssignmentRules:
 
 @dataclass(frozen=True)
 class Reason:
-    """Why a person may not review now: a catalog msgid and its parameters."""
+    """Why a person may not review now: a stable code, a catalog msgid and its parameters."""
 
+    code: str
     message: str
     params: dict[str, Any] = field(default_factory=dict)
 
@@ -183,19 +184,17 @@ def application_for_assignment(session: Session, actor: User, application_id: in
 def _reasons(entry: PoolEntry, *, assigned: set[int], declined: set[int]) -> list[Reason]:
     reasons = []
     if entry.kind is None:
-        reasons.append(Reason(N_("Not a council member in term or an expert")))
+        reasons.append(Reason("not_a_reviewer", N_("Not a council member in term or an expert")))
     if entry.user.id in assigned:
-        reasons.append(Reason(N_("Already reviews this round")))
+        reasons.append(Reason("already_assigned", N_("Already reviews this round")))
     if entry.user.id in declined:
-        reasons.append(Reason(N_("Declined this application before")))
+        reasons.append(Reason("declined_before", N_("Declined this application before")))
     if not entry.available:
-        reasons.append(Reason(N_("Not available")))
+        reasons.append(Reason("unavailable", N_("Not available")))
     if entry.load >= entry.limit:
+        limit = {"load": entry.load, "limit": entry.limit}
         reasons.append(
-            Reason(
-                N_("At the load limit (%(load)s of %(limit)s)"),
-                {"load": entry.load, "limit": entry.limit},
-            )
+            Reason("at_load_limit", N_("At the load limit (%(load)s of %(limit)s)"), limit)
         )
     return reasons
 
@@ -532,12 +531,10 @@ def assignment_panel(
     )
 
 
-def review_of_application(
-    session: Session, actor: User, application_id: int, review_id: int
-) -> Review:
-    """One review of an application, as the secretariat acts on it."""
+def review_to_release(session: Session, actor: User, review_id: int) -> Review:
+    """A review the secretariat may take back from its reviewer."""
     _require_secretariat(actor)
     review = session.get(Review, review_id)
-    if review is None or review.application_id != application_id:
+    if review is None:
         raise NotFound()
     return review

@@ -33,7 +33,7 @@ def _candidate_out(candidate: assignment.Candidate) -> CandidateOut:
         max_open_reviews=candidate.limit,
         sector_match=candidate.sector_match,
         sectors=candidate.sectors,
-        reasons=[r.message % r.params if r.params else r.message for r in candidate.reasons],
+        reasons=[r.code for r in candidate.reasons],
         conflicts=[
             {"kind": c.kind, "detail": c.detail, "dismissed": c.dismissed}
             for c in candidate.conflicts

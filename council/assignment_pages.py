@@ -233,21 +233,21 @@ def assign_by_hand_page(
     return redirect(target)
 
 
-@pages.post("/applications/{application_id}/reviews/{review_id}/release", response_model=None)
+@pages.post("/reviews/{review_id}/release", response_model=None)
 def release_review_page(
     request: Request,
     session: DbSession,
     user: Staff,
     now: Now,
     form: SubmittedForm,
-    application_id: ObjectId,
     review_id: ObjectId,
 ) -> Response:
     """Take a review back from its reviewer, with the reason."""
     values = form_values(form)
+    review = assignment.review_to_release(session, user, review_id)
+    application_id = review.application_id
     try:
         data = parse_input(ReasonInput, values)
-        review = assignment.review_of_application(session, user, application_id, review_id)
         assignments.release_review(
             session,
             actor=user,

@@ -151,7 +151,10 @@ class CandidateOut(BaseModel):
     max_open_reviews: int
     sector_match: bool
     sectors: list[str]
-    reasons: list[str] = Field(description="Why the person may not be assigned now.")
+    reasons: list[str] = Field(
+        description="Why the person may not be assigned now: `not_a_reviewer`, "
+        "`already_assigned`, `declined_before`, `unavailable`, `at_load_limit`."
+    )
     conflicts: list[dict[str, Any]]
 
 

@@ -153,6 +153,10 @@ def assign_reviewer(
         )
     if due_on <= local_date(now):
         raise Invalid(fields={"due_on": N_("The due date must be after today.")})
+    # Two assignments of one application at once would both pass the checks below (PostgreSQL).
+    session.execute(
+        select(Application.id).where(Application.id == application.id).with_for_update()
+    )
     already = session.scalar(
         select(Review.id).where(
             Review.application_id == application.id,

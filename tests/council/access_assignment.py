@@ -16,7 +16,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/applications/{application_id}/assignment"): STAFF,
     ("POST", "/applications/{application_id}/assignment"): STAFF,
     ("POST", "/applications/{application_id}/assignment/automatic"): STAFF,
-    ("POST", "/applications/{application_id}/reviews/{review_id}/release"): STAFF,
+    ("POST", "/reviews/{review_id}/release"): STAFF,
     ("GET", "/reviews"): REVIEWERS,
     ("POST", "/reviews/{review_id}/decline"): REVIEWERS,
     ("GET", "/api/v1/applications/{application_id}/candidates"): STAFF,
