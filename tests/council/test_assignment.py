@@ -9,13 +9,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from core.accounts import Role, User
 from core.audit import AuditEvent
+from core.db import make_engine, make_sessionmaker, utcnow
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.i18n import local_date
 from core.mail import OutboxMessage
 from council import assignment
+from council.cli import app as cli_app
 from council.conflicts import dismiss_conflict, party_of
 from council.members import declare_interest
 from council.models import InterestType, Seat
@@ -625,3 +628,32 @@ def test_my_reviews_lists_the_nearest_due_first(db: Session, case: Case) -> None
 
     assert [w.review.id for w in work.items] == [sooner.id, later.id]
     assert work.items[0].application.id == other.id
+
+
+def test_the_command_queues_each_reminder_once(
+    fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", fresh_database_url)
+    engine = make_engine(fresh_database_url)
+    now = utcnow()  # the command reads the real clock
+    with make_sessionmaker(engine)() as session:
+        story = make_case(session)
+        assignments.assign_reviewer(
+            session,
+            actor=story.staff,
+            application=story.application,
+            reviewer=expert(session, story),
+            due_on=local_date(now) + dt.timedelta(days=1),
+            note="",
+            base_url=URL,
+            now=now,
+        )
+        session.commit()
+
+    first = CliRunner().invoke(cli_app, ["reviews", "remind"])
+    again = CliRunner().invoke(cli_app, ["reviews", "remind"])
+
+    assert first.exit_code == 0, first.output
+    assert "Queued 1 review reminders" in first.output
+    assert "Queued 0 review reminders" in again.output
+    engine.dispose()
