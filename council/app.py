@@ -20,7 +20,15 @@ from core.limits import RequestLimits
 from core.settings import Settings, ensure_secret_key
 from core.storage import FileStore
 from core.web import NavLink, install_error_handlers
-from council import ballots_pages, council_api, home_pages, members_pages, resolutions_pages
+from council import (
+    assignment_api,
+    assignment_pages,
+    ballots_pages,
+    council_api,
+    home_pages,
+    members_pages,
+    resolutions_pages,
+)
 from guidelines import (
     authoring_pages,
     consultation_api,
@@ -59,6 +67,8 @@ NAVIGATION = [
     NavLink("/council/ballots", N_("Ballots"), ("council_member", "secretariat")),
     NavLink("/council/interests", N_("My interests"), ("council_member", "expert")),
     NavLink("/council/members", N_("Roster"), ("secretariat",)),
+    NavLink("/council/reviewers", N_("Reviewers"), ("secretariat",)),
+    NavLink("/reviews", N_("My reviews"), ("council_member", "expert")),
     NavLink("/organisation", N_("My organisation"), ("applicant",)),
     NavLink("/applications", N_("Applications"), ("secretariat",)),
     NavLink("/organisations/verification", N_("Verification"), ("secretariat",)),
@@ -144,4 +154,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(applications_api.api)
     app.include_router(reviews_pages.pages)
     app.include_router(reviews_api.api)
+    app.include_router(assignment_pages.pages)
+    app.include_router(assignment_api.api)
     return app

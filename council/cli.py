@@ -17,6 +17,7 @@ from core.markdown import RENDERER_REVISION, render_stale
 from core.schema import upgrade_database
 from core.settings import Settings
 from core.storage import FileStore
+from council.assignment import send_review_reminders
 from council.ballots import send_ballot_reminders
 from council.demo import DEMO_PASSWORD, seed_demo
 from council.demo_scale import Progress, seed_scale
@@ -27,12 +28,14 @@ users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 mail_app = typer.Typer(help="The mail outbox.", no_args_is_help=True)
 ballots_app = typer.Typer(help="Council ballots.", no_args_is_help=True)
+reviews_app = typer.Typer(help="Reviews of applications.", no_args_is_help=True)
 markdown_app = typer.Typer(help="Stored HTML of Markdown texts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(mail_app, name="mail")
 app.add_typer(ballots_app, name="ballots")
+app.add_typer(reviews_app, name="reviews")
 app.add_typer(markdown_app, name="markdown")
 
 
@@ -221,3 +224,14 @@ def ballots_remind() -> None:
         queued = send_ballot_reminders(session, base_url=settings.base_url, now=utcnow())
         session.commit()
     typer.echo(f"Queued {queued} reminders; `council mail send` delivers them.")
+
+
+@reviews_app.command("remind")
+def reviews_remind() -> None:
+    """Queue reminders to reviewers whose reviews are due within a day or overdue."""
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    with open_session(make_sessionmaker(engine), writes=True) as session:
+        queued = send_review_reminders(session, base_url=settings.base_url, now=utcnow())
+        session.commit()
+    typer.echo(f"Queued {queued} review reminders; `council mail send` delivers them.")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.forms import SingleLine
 from council.models import BallotResult, BallotRule, BallotStatus, InterestType, PositionKind, Seat
+from quality_marks.models import ReviewStatus
 
 
 class AppointmentInput(BaseModel):
@@ -112,3 +113,70 @@ class ResolutionOut(BaseModel):
     result: BallotResult
     issued_at: dt.datetime
     record: dict[str, Any]
+
+
+# Reviewer assignment -----------------------------------------------------------------------
+
+
+class ReviewerProfileInput(BaseModel):
+    """What the secretariat records of a reviewer: sectors, most open reviews, availability."""
+
+    sectors: list[SingleLine] = Field(default_factory=list, max_length=20)
+    max_open_reviews: int | None = Field(default=None, ge=0, le=50)
+    available: bool = False
+
+
+class AssignmentInput(BaseModel):
+    """Reviewers to assign to an application: automatically, or one person by hand."""
+
+    automatic: bool = False
+    reviewer_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
+    due_on: dt.date | None = None
+
+
+class ReasonInput(BaseModel):
+    """Why a review is given back (declined) or taken back (released)."""
+
+    reason: str = Field(default="", max_length=5000)
+
+
+class CandidateOut(BaseModel):
+    """A possible reviewer of an application: eligible or not, and why."""
+
+    user_id: int
+    full_name: str
+    kind: str | None = Field(description="`member` (council member in term), `expert` or null.")
+    eligible: bool
+    load: int
+    max_open_reviews: int
+    sector_match: bool
+    sectors: list[str]
+    reasons: list[str] = Field(
+        description="Why the person may not be assigned now: `not_a_reviewer`, "
+        "`already_assigned`, `declined_before`, `unavailable`, `at_load_limit`."
+    )
+    conflicts: list[dict[str, Any]]
+
+
+class ReviewAssignmentOut(BaseModel):
+    """A review as its assignment describes it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    application_id: int
+    reviewer_id: int
+    round: int
+    status: ReviewStatus
+    due_on: dt.date
+    assigned_at: dt.datetime
+    assignment_note: str
+    declined_reason: str
+
+
+class MyReviewOut(BaseModel):
+    """One line of a reviewer's work list."""
+
+    review: ReviewAssignmentOut
+    product: str
+    organisation_id: int

@@ -59,7 +59,9 @@ REVIEW_LIFE_CYCLE: Workflow[ReviewStatus, ReviewStanding] = Workflow(
         Step("save", R.in_progress, may=_by_reviewer),
         Step("submit", R.assigned, R.submitted, may=_by_reviewer),
         Step("submit", R.in_progress, R.submitted, may=_by_reviewer),
+        # Giving an assignment back, or taking it back: the assignments' verbs.
         Step("decline", R.assigned, R.declined, may=_by_reviewer),
+        Step("decline", R.in_progress, R.declined, may=_by_reviewer),
         Step("release", R.assigned, R.released, may=_by_staff),
         Step("release", R.in_progress, R.released, may=_by_staff),
     ]
@@ -92,7 +94,8 @@ STALE = N_(
 MISSING_FINDING = N_("Choose a finding.")
 
 
-def _standing(user: User, review: Review) -> ReviewStanding:
+def review_standing(user: User, review: Review) -> ReviewStanding:
+    """Who the person is to the review, as its life cycle's rules read it."""
     return ReviewStanding(
         reviewer=review.reviewer_id == user.id, staff=user.has_role(Role.secretariat)
     )
@@ -100,7 +103,7 @@ def _standing(user: User, review: Review) -> ReviewStanding:
 
 def review_actions(user: User, review: Review) -> list[str]:
     """What the person may do next with the review (drives the page's buttons and the API)."""
-    return REVIEW_LIFE_CYCLE.actions(review.status, _standing(user, review))
+    return REVIEW_LIFE_CYCLE.actions(review.status, review_standing(user, review))
 
 
 def _take(review: Review, action: str, actor: User) -> None:
@@ -112,7 +115,7 @@ def _take(review: Review, action: str, actor: User) -> None:
             N_("This review is %(status)s and can no longer be changed."),
             status=REVIEW_STATUS_LABELS[review.status],
         )
-    step = REVIEW_LIFE_CYCLE.require(action, review.status, _standing(actor, review))
+    step = REVIEW_LIFE_CYCLE.require(action, review.status, review_standing(actor, review))
     if step.target is not None:
         review.status = step.target
 

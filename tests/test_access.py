@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role, issue_api_token
 from tests.conftest import csrf_of
+from tests.council import access_assignment
 from tests.factories import NOW, make_user, sign_in_as
 from tests.quality_marks import (
     access_api,
@@ -145,7 +146,13 @@ ACCESS: dict[tuple[str, str], set[str]] = {
 }
 
 # Each quality-marks area keeps its own part of the table beside its tests.
-for _part in (access_organization, access_applications, access_api, access_reviews):
+for _part in (
+    access_organization,
+    access_applications,
+    access_api,
+    access_reviews,
+    access_assignment,
+):
     ACCESS.update(_part.ACCESS)
 
 SAMPLE_PATH_VALUES = {
@@ -161,7 +168,13 @@ SAMPLE_PATH_VALUES = {
     "member_id": "999999",
     "ballot_id": "999999",
 }
-for _part in (access_organization, access_applications, access_api, access_reviews):
+for _part in (
+    access_organization,
+    access_applications,
+    access_api,
+    access_reviews,
+    access_assignment,
+):
     SAMPLE_PATH_VALUES.update(_part.SAMPLE_PATH_VALUES)
 
 

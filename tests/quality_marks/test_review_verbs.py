@@ -42,7 +42,7 @@ LATER = NOW + dt.timedelta(hours=2)
 # The rule, written out: from each status, where a review may go next.
 ALLOWED: dict[ReviewStatus, set[ReviewStatus]] = {
     R.assigned: {R.in_progress, R.submitted, R.declined, R.released},
-    R.in_progress: {R.submitted, R.released},
+    R.in_progress: {R.submitted, R.declined, R.released},
     R.submitted: set(),
     R.declined: set(),
     R.released: set(),
