@@ -15,6 +15,7 @@ from core.storage import FileStore
 from council import adoption, ballots
 from council.demo_guidelines import DEMO_COMMENTS, draft_changes, load_demo_document
 from council.demo_quality_marks import seed_quality_marks
+from council.demo_reviews import seed_reviews
 from council.members import appoint_member, declare_interest
 from council.models import BallotRule, InterestType, PositionKind, Seat
 from guidelines import consultation
@@ -64,12 +65,20 @@ def seed_demo(
     secretariat = people["secretaria@ceia.gob.mx"]
     seed_council(session, secretariat=secretariat, people=people, now=now)
     seed_guidelines(session, secretariat=secretariat, people=people, now=now)
-    seed_quality_marks(
+    started = seed_quality_marks(
         session,
         people=people,
         secretariat=secretariat,
         version=guidelines.get_version(session, slug="etica-ia", number="1.0", viewer=None),
         store=store,
+        base_url=base_url,
+        now=now,
+    )
+    seed_reviews(
+        session,
+        secretariat=secretariat,
+        people=people,
+        applications_by_product=started,
         base_url=base_url,
         now=now,
     )

@@ -13,7 +13,7 @@ from core.pdf import render_pdf
 from core.storage import FileStore
 from guidelines.models import GuidelineVersion
 from quality_marks import applications
-from quality_marks.models import AnswerValue, Application, Organization, OrgSize, VerificationMethod
+from quality_marks.models import AnswerValue, Application, OrgSize, VerificationMethod
 from quality_marks.organizations import register_organization, verify_organization
 from quality_marks.products import create_product
 from quality_marks.schemas import AnswerInput, OrganizationInput, ProductInput
@@ -135,6 +135,79 @@ PRODUCTS = [
         ),
         "submitted",
     ),
+    DemoProduct(
+        "legal@finintel.example.mx",
+        ProductInput(
+            name="CobranzaBot",
+            version="1.2",
+            identifier="MX-IA-FSF-COBRANZA",
+            intended_purpose=(
+                "Decide el canal, el horario y el tono de los recordatorios de pago a clientes "
+                "con atraso, y propone planes de pago; los casos de más de 90 días pasan a un "
+                "gestor humano."
+            ),
+            sectors=["finanzas"],
+            states=["Nuevo León", "Coahuila", "Tamaulipas"],
+            users_affected="Clientes con pagos atrasados (≈ 85 000 al año).",
+            risk_answers={**NO_RISK, "interacts": True, "essential_services": True},
+            data_description="Historial de pagos, datos de contacto y respuestas a recordatorios.",
+            personal_data=True,
+            legal_basis="Relación contractual (art. 10 fr. IV LFPDPPP).",
+            model_type="Aprendizaje por refuerzo sobre un modelo de respuesta a recordatorios",
+            human_oversight="Un gestor revisa cada plan de pago antes de ofrecerlo.",
+            provider="FinIntel Servicios Financieros, S.A.P.I. de C.V.",
+            deployer="FinIntel Servicios Financieros, S.A.P.I. de C.V.",
+        ),
+        "under_review",
+    ),
+    DemoProduct(
+        "legal@finintel.example.mx",
+        ProductInput(
+            name="DetectaFraude",
+            version="3.0",
+            identifier="MX-IA-FSF-FRAUDE",
+            intended_purpose=(
+                "Señala operaciones con tarjeta posiblemente fraudulentas para que un analista "
+                "las bloquee o las libere."
+            ),
+            sectors=["finanzas", "seguros"],
+            states=["Ciudad de México", "Nuevo León"],
+            users_affected="Titulares de tarjetas de crédito y débito (≈ 2 millones).",
+            risk_answers={**NO_RISK, "essential_services": True},
+            data_description="Operaciones con tarjeta: monto, comercio, lugar, hora y dispositivo.",
+            personal_data=True,
+            legal_basis="Relación contractual y prevención de fraude (art. 10 LFPDPPP).",
+            model_type="Bosques de aislamiento y redes neuronales sobre secuencias de operaciones",
+            human_oversight="Ningún bloqueo definitivo sin la confirmación de un analista.",
+            provider="FinIntel Servicios Financieros, S.A.P.I. de C.V.",
+            deployer="FinIntel Servicios Financieros, S.A.P.I. de C.V.",
+        ),
+        "under_review",
+    ),
+    DemoProduct(
+        "cumplimiento@datasalud.example.mx",
+        ProductInput(
+            name="LectorRx",
+            version="0.9",
+            identifier="MX-IA-DSA-LECTORRX",
+            intended_purpose=(
+                "Señala hallazgos probables en radiografías de tórax para que el radiólogo los "
+                "revise primero; no emite diagnósticos."
+            ),
+            sectors=["salud"],
+            states=["Jalisco"],
+            users_affected="Pacientes de radiología de dos hospitales (≈ 40 000 estudios al año).",
+            risk_answers={**NO_RISK, "essential_services": True},
+            data_description="Radiografías de tórax anonimizadas, edad y sexo.",
+            personal_data=True,
+            legal_basis="Consentimiento expreso (datos sensibles de salud, art. 9 LFPDPPP).",
+            model_type="Red neuronal convolucional (DenseNet) con mapas de atención",
+            human_oversight="El radiólogo interpreta todos los estudios, marcados o no.",
+            provider="DataSalud Analítica, S.A. de C.V.",
+            deployer="Hospital Civil de Guadalajara (piloto)",
+        ),
+        "under_review",
+    ),
 ]
 
 # Answers other than "meets", by criterion code; the rest meet with a generic justification.
@@ -244,8 +317,11 @@ def seed_quality_marks(
     store: FileStore,
     base_url: str,
     now: dt.datetime,
-) -> list[Organization]:
-    """Two companies with products in different sectors and applications at three stages."""
+) -> dict[str, Application]:
+    """Two companies with products in different sectors; their applications by product identifier.
+
+    The applications go as far as their products' stages: a draft, submitted, under review.
+    """
     organizations = {
         email: register_organization(session, actor=people[email], data=data, now=now)
         for email, data in COMPANIES.items()
@@ -261,9 +337,10 @@ def seed_quality_marks(
             base_url=base_url,
             now=now,
         )
+    started_applications = {}
     for index, demo in enumerate(PRODUCTS):
         owner = people[demo.owner]
-        started = now - dt.timedelta(days=30 - index * 5)
+        started = now - dt.timedelta(days=60 - index * 8)
         product = create_product(
             session,
             actor=owner,
@@ -274,6 +351,7 @@ def seed_quality_marks(
         application = applications.start_application(
             session, actor=owner, product_id=product.id, guideline_version=version, now=started
         )
+        started_applications[demo.data.identifier] = application
         complete = demo.stage != "draft"
         _answer_all(session, application, owner, started, complete=complete)
         _attach(session, application, owner, store, demo.data.name, started)
@@ -294,4 +372,4 @@ def seed_quality_marks(
                 base_url=base_url,
                 now=submitted + dt.timedelta(days=2),
             )
-    return list(organizations.values())
+    return started_applications

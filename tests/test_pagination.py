@@ -14,9 +14,13 @@ from core.api import COUNT_CAP, Page
 from core.pagination import count_up_to, page_number, page_of
 from core.storage import FileStore
 from council.demo import DEMO_PASSWORD, seed_demo
+from council.demo_quality_marks import PRODUCTS
 from council.demo_scale import seed_scale
 from quality_marks.models import Application, OrganizationMember
 from tests.factories import NOW, sign_in_as
+
+# The demo's own applications, one per demo product, besides the scaled ones.
+DEMO_APPLICATIONS = len(PRODUCTS)
 
 # More than two pages of applications (50 a page); fewer than a page of drafts.
 SCALE = 120
@@ -37,7 +41,7 @@ def test_the_queue_links_to_the_next_and_previous_pages(secretariat: TestClient)
     first = secretariat.get("/applications").text
     assert 'rel="next" href="/applications?page=2"' in first
     assert 'rel="prev"' not in first
-    assert f"{SCALE + 3} solicitudes" in first  # counted exactly below the cap
+    assert f"{SCALE + DEMO_APPLICATIONS} solicitudes" in first  # counted exactly below the cap
     second = secretariat.get("/applications?page=2").text
     assert 'rel="prev" href="/applications"' in second
     assert 'rel="next" href="/applications?page=3"' in second
@@ -51,7 +55,7 @@ def test_each_page_of_the_queue_holds_other_applications(secretariat: TestClient
     for page in (1, 2, 3):
         text = secretariat.get(f"/applications?page={page}").text
         seen += [part.split('"')[0] for part in text.split('href="/applications/')[1:]]
-    assert len(seen) == len(set(seen)) == SCALE + 3
+    assert len(seen) == len(set(seen)) == SCALE + DEMO_APPLICATIONS
 
 
 def test_a_page_past_the_end_keeps_the_filter_in_its_links(secretariat: TestClient) -> None:
@@ -81,7 +85,7 @@ def test_counting_stops_past_the_cap(db: Session, tmp_path: Path) -> None:
     capped = count_up_to(db, everything, cap=10)
     assert (capped.number, capped.more) == (10, True)
     exact = count_up_to(db, everything, cap=1000)
-    assert (exact.number, exact.more) == (33, False)
+    assert (exact.number, exact.more) == (30 + DEMO_APPLICATIONS, False)
     page = page_of(db, everything, page=2, page_size=10, filters={"status": "", "q": "x"})
     assert (len(page.items), page.has_prev, page.has_next) == (10, True, True)
     assert page.query(3) == {"q": "x", "page": "3"}
