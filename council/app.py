@@ -20,7 +20,14 @@ from core.limits import RequestLimits
 from core.settings import Settings, ensure_secret_key
 from core.storage import FileStore
 from core.web import NavLink, install_error_handlers
-from council import ballots_pages, council_api, home_pages, members_pages, resolutions_pages
+from council import (
+    ballots_pages,
+    council_api,
+    home_pages,
+    members_pages,
+    resolutions_pages,
+)
+from council import decisions_pages as council_decisions_pages
 from guidelines import (
     authoring_pages,
     consultation_api,
@@ -32,6 +39,8 @@ from guidelines import (
 from quality_marks import (
     applications_api,
     applications_pages,
+    decisions_api,
+    decisions_pages,
     organizations_api,
     organizations_pages,
     products_api,
@@ -140,4 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(organizations_api.api)
     app.include_router(products_api.api)
     app.include_router(applications_api.api)
+    app.include_router(decisions_pages.pages)
+    app.include_router(council_decisions_pages.pages)
+    app.include_router(decisions_api.api)
     return app

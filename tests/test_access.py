@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session
 from core.accounts import Role, issue_api_token
 from tests.conftest import csrf_of
 from tests.factories import NOW, make_user, sign_in_as
-from tests.quality_marks import access_api, access_applications, access_organization
+from tests.quality_marks import (
+    access_api,
+    access_applications,
+    access_decisions,
+    access_organization,
+)
 
 PUBLIC = "public"
 ROLES = [PUBLIC, *[role.value for role in Role]]
@@ -140,7 +145,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
 }
 
 # Each quality-marks area keeps its own part of the table beside its tests.
-for _part in (access_organization, access_applications, access_api):
+for _part in (access_organization, access_applications, access_api, access_decisions):
     ACCESS.update(_part.ACCESS)
 
 SAMPLE_PATH_VALUES = {
@@ -156,7 +161,7 @@ SAMPLE_PATH_VALUES = {
     "member_id": "999999",
     "ballot_id": "999999",
 }
-for _part in (access_organization, access_applications, access_api):
+for _part in (access_organization, access_applications, access_api, access_decisions):
     SAMPLE_PATH_VALUES.update(_part.SAMPLE_PATH_VALUES)
 
 
