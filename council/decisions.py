@@ -309,6 +309,11 @@ def _application_changed(session: Session, ballot: Ballot) -> str | None:
         return N_("The application is no longer under review.")
     if application.revision != ballot.terms.get("round"):
         return N_("A new round of review started after the ballot opened.")
+    findings = decisions.consolidated_findings(session, application, application.revision)
+    if ballot.terms.get("proposal") == "grant" and (
+        decisions.mark_level(findings, ballot.terms["rule"]) != ballot.terms.get("level")
+    ):
+        return N_("The findings changed after the ballot opened; the level is no longer the same.")
     return None
 
 

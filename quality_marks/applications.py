@@ -454,20 +454,17 @@ def _step(application: Application, action: str, standing: Standing) -> Applicat
     """
     status = application.status
     target = next(s.target for s in LIFE_CYCLE.steps if s.action == action and s.target)
+    refused = Conflict(
+        N_("The application is %(status)s; it cannot become %(target)s."),
+        status=STATUS_LABELS[status],
+        target=STATUS_LABELS[target],
+    )
     if not LIFE_CYCLE.allows(status, target):
-        raise Conflict(
-            N_("The application is %(status)s; it cannot become %(target)s."),
-            status=STATUS_LABELS[status],
-            target=STATUS_LABELS[target],
-        )
+        raise refused
     written = [s for s in LIFE_CYCLE.steps if s.source == status and s.target == target]
     if not standing.council and all(s.may is _by_council for s in written):
         # What only a ballot's resolution may do (an appeal's outcome), no person's verb does.
-        raise Conflict(
-            N_("The application is %(status)s; it cannot become %(target)s."),
-            status=STATUS_LABELS[status],
-            target=STATUS_LABELS[target],
-        )
+        raise refused
     if any(s.action == action and s.source == status for s in LIFE_CYCLE.steps):
         LIFE_CYCLE.require(action, status, standing)  # who may take it, and when
     elif not any(s.may(standing) for s in LIFE_CYCLE.steps if s.action == action):

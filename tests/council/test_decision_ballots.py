@@ -27,6 +27,7 @@ from quality_marks.models import (
     Finding,
     OrgRole,
     Recommendation,
+    ReviewFinding,
     ReviewStatus,
 )
 from tests.factories import NOW, make_user
@@ -207,6 +208,23 @@ def test_a_ballot_is_void_when_a_new_round_starts_while_voting(db: Session) -> N
         "A new round of review started after the ballot opened."
     )
     assert decisions.latest_decision(db, case.application) is None
+
+
+def test_a_grant_is_void_when_the_findings_change_its_level_while_voting(db: Session) -> None:
+    case = _reviewed(db, F.conforms)
+    ballot = _open(db, case)
+    assert ballot.terms["level"] == "A"
+    _vote(db, case, ballot, K.yes)
+    finding = db.scalar(select(ReviewFinding).where(ReviewFinding.criterion_code == "TR-1"))
+    assert finding is not None
+    finding.finding = F.minor_nonconformity
+    db.flush()
+    resolution = _close(db, case, ballot)
+    assert resolution.result == BallotResult.failed
+    assert resolution.record["void_reason"] == (
+        "The findings changed after the ballot opened; the level is no longer the same."
+    )
+    assert case.application.status == ApplicationStatus.under_review
 
 
 def test_a_decision_waits_for_every_review_of_the_round(db: Session) -> None:
