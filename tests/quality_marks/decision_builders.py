@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -78,7 +79,7 @@ def under_review(db: Session) -> Reviewed:
 def add_review(
     db: Session,
     case: Reviewed,
-    findings: dict[str, Finding],
+    findings: Mapping[str, Finding | None],
     *,
     reviewer: User | None = None,
     recommendation: Recommendation = Recommendation.grant,

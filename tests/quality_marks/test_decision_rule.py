@@ -68,12 +68,14 @@ def test_the_consolidated_finding_is_the_most_severe_of_the_submitted_reviews(
     db: Session,
 ) -> None:
     case = under_review(db)
-    add_review(db, case, {"TR-1": C, "TR-2": MINOR, "TR-3": NA, "TR-4": C})
-    add_review(db, case, {"TR-1": MINOR, "TR-2": MAJOR, "TR-3": C, "TR-4": NA})
-    # A review not yet submitted does not count, however severe.
+    # A review not yet submitted does not count, however severe (nor stops the others counting).
     add_review(db, case, {"TR-5": MAJOR, "TR-1": MAJOR}, status=ReviewStatus.in_progress)
+    add_review(db, case, {"TR-1": C, "TR-2": MINOR, "TR-3": NA, "TR-4": C})
+    # A criterion left without a finding counts for nothing; the review's others still count.
+    add_review(db, case, {"TR-1": None, "TR-2": MAJOR, "TR-3": C, "TR-4": NA})
+    add_review(db, case, {"TR-4": MINOR, "TR-3": NA})
     found = decisions.consolidated_findings(db, case.application, case.application.revision)
-    assert found == {"TR-1": MINOR, "TR-2": MAJOR, "TR-3": C, "TR-4": C}
+    assert found == {"TR-1": C, "TR-2": MAJOR, "TR-3": C, "TR-4": MINOR}
     assert (
         decisions.consolidated_findings(db, case.application, case.application.revision + 1) == {}
     )
