@@ -23,6 +23,7 @@ from guidelines import service as guidelines
 from guidelines.diff import VersionDiff, diff_versions
 from guidelines.documents import load_version_tree, version_document
 from guidelines.models import GuidelineVersion, VersionStatus
+from quality_marks.decisions import publish_mark_rule
 
 SUBJECT_GUIDELINE_VERSION = "guideline_version"
 # A new ballot's form proposes closing in a week and taking effect a month after.
@@ -54,6 +55,7 @@ def open_adoption_ballot(
     effective_on: dt.date,
     replaces_newer: bool = False,
     consultation_skipped_reason: str = "",
+    base_url: str = "",
     now: dt.datetime,
 ) -> Ballot:
     """Open a ballot on adopting a guideline version.
@@ -102,12 +104,18 @@ def open_adoption_ballot(
                 reason if version.consultation_opened_at is None else ""
             ),
         },
+        base_url=base_url,
         now=now,
     )
 
 
 def put_to_adoption(
-    session: Session, *, actor: User, terms: AdoptionBallotInput, now: dt.datetime
+    session: Session,
+    *,
+    actor: User,
+    terms: AdoptionBallotInput,
+    base_url: str = "",
+    now: dt.datetime,
 ) -> Ballot:
     """Open an adoption ballot as the secretary's form sets it: voting ends at the end of a day."""
     version = guidelines.get_version(session, slug=terms.slug, number=terms.number, viewer=actor)
@@ -121,6 +129,7 @@ def put_to_adoption(
         effective_on=terms.effective_on,
         replaces_newer=terms.replaces_newer,
         consultation_skipped_reason=terms.consultation_skipped_reason,
+        base_url=base_url,
         now=now,
     )
 
@@ -165,7 +174,7 @@ def _no_parties(session: Session, subject_id: int) -> list[Party]:
 def _adopt(
     session: Session, ballot: Ballot, resolution: Resolution, actor: User, now: dt.datetime
 ) -> None:
-    """A passed ballot adopts the version, in force from the day the ballot set."""
+    """A passed ballot adopts the version, in force from the day set, and freezes its mark rule."""
     version = _version(session, ballot)
     if version is None:
         raise NotFound()
@@ -179,6 +188,8 @@ def _adopt(
         actor=actor,
         now=now,
     )
+    # The rule that turns review findings into a mark level is frozen with the version.
+    publish_mark_rule(session, version, now)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from council import (
     members_pages,
     resolutions_pages,
 )
+from council import decisions_pages as council_decisions_pages
 from guidelines import (
     authoring_pages,
     consultation_api,
@@ -40,6 +41,8 @@ from guidelines import (
 from quality_marks import (
     applications_api,
     applications_pages,
+    decisions_api,
+    decisions_pages,
     organizations_api,
     organizations_pages,
     products_api,
@@ -156,4 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reviews_api.api)
     app.include_router(assignment_pages.pages)
     app.include_router(assignment_api.api)
+    app.include_router(decisions_pages.pages)
+    app.include_router(council_decisions_pages.pages)
+    app.include_router(decisions_api.api)
     return app

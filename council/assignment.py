@@ -28,6 +28,7 @@ from quality_marks.assignments import (
     reviews_due_for_reminder,
     reviews_of_round,
 )
+from quality_marks.decisions import excluded_reviewers
 from quality_marks.geography import SECTORS
 from quality_marks.models import Application, ApplicationStatus, Organization, Product, Review
 
@@ -181,7 +182,9 @@ def application_for_assignment(session: Session, actor: User, application_id: in
     return application
 
 
-def _reasons(entry: PoolEntry, *, assigned: set[int], declined: set[int]) -> list[Reason]:
+def _reasons(
+    entry: PoolEntry, *, assigned: set[int], declined: set[int], appealed: set[int]
+) -> list[Reason]:
     reasons = []
     if entry.kind is None:
         reasons.append(Reason("not_a_reviewer", N_("Not a council member in term or an expert")))
@@ -189,6 +192,8 @@ def _reasons(entry: PoolEntry, *, assigned: set[int], declined: set[int]) -> lis
         reasons.append(Reason("already_assigned", N_("Already reviews this round")))
     if entry.user.id in declined:
         reasons.append(Reason("declined_before", N_("Declined this application before")))
+    if entry.user.id in appealed:
+        reasons.append(Reason("reviewed_appealed", N_("Reviewed the decision under appeal")))
     if not entry.available:
         reasons.append(Reason("unavailable", N_("Not available")))
     if entry.load >= entry.limit:
@@ -211,6 +216,8 @@ def reviewer_candidates(
         if r.status in ACTIVE_STATUSES
     }
     declined = declined_by(session, application.id)
+    # An upheld appeal is reviewed afresh: not by those whose review led to the refusal.
+    appealed = excluded_reviewers(session, application)
     # Loaded here: callers may hold the application without its organisation and product.
     organization = session.get(Organization, application.organization_id)
     product = session.get(Product, application.product_id)
@@ -234,7 +241,7 @@ def reviewer_candidates(
                 parties=[party],
                 on=local_date(now),
             ),
-            reasons=_reasons(entry, assigned=assigned, declined=declined),
+            reasons=_reasons(entry, assigned=assigned, declined=declined, appealed=appealed),
         )
         for entry in entries
     ]

@@ -265,11 +265,13 @@ def open_ballot(
     closes_at: dt.datetime,
     parties: list[Party],
     terms: dict[str, Any],
+    base_url: str = "",
     now: dt.datetime,
 ) -> Ballot:
     """Open a ballot; the voters are the members in term now, conflicted ones recused.
 
-    The parties checked for conflicts are those given and those the subject's kind names.
+    The parties checked for conflicts are those given and those the subject's kind names. Every
+    voter is told by e-mail (a recused one, that they are recused); links start at `base_url`.
     """
     _require_secretary(session, actor, now)
     if closes_at <= now:
@@ -320,6 +322,7 @@ def open_ballot(
             conflicts.append(excluded[member.user_id])
         note = "; ".join(conflicts) or None
         session.add(BallotVoter(ballot_id=ballot.id, member_id=member.id, conflict=note))
+        _mail_voter(session, ballot, user, recused=note is not None, base_url=base_url, now=now)
     session.flush()
     record_event(
         session,
@@ -336,6 +339,25 @@ def open_ballot(
         now=now,
     )
     return get_ballot(session, ballot.id)
+
+
+def _mail_voter(
+    session: Session, ballot: Ballot, user: User, *, recused: bool, base_url: str, now: dt.datetime
+) -> None:
+    queue_mail(
+        session,
+        to=user.email,
+        template="mail/ballot_opened.txt",
+        locale=user.locale,
+        context={
+            "user_name": user.full_name,
+            "title": ballot.title_en if user.locale == "en" else ballot.title_es,
+            "closes_at": ballot.closes_at,
+            "recused": recused,
+            "link": f"{base_url.rstrip('/')}/council/ballots/{ballot.id}",
+        },
+        now=now,
+    )
 
 
 def cast_position(

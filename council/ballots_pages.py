@@ -92,7 +92,10 @@ def open_ballot_page(
     values = {key: str(form.get(key) or "") for key in form if key != "csrf_token"}
     try:
         data = parse_input(AdoptionBallotInput, values)
-        ballot = adoption.put_to_adoption(session, actor=user, terms=data, now=now)
+        base_url = request.app.state.settings.base_url
+        ballot = adoption.put_to_adoption(
+            session, actor=user, terms=data, base_url=base_url, now=now
+        )
     except (Invalid, NotFound, Conflict) as error:
         refused = refuse_form(request, session, error, values)
         context = {**LABELS, **refused.context()}

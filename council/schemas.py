@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -51,6 +51,22 @@ class AdoptionBallotInput(BaseModel):
     effective_on: dt.date
     consultation_skipped_reason: str = Field(default="", max_length=2000)
     replaces_newer: bool = False
+
+
+class AppealBallotInput(BaseModel):
+    """What the secretary sets when putting an appeal to the council."""
+
+    rule: BallotRule = BallotRule.simple_majority
+    quorum_percent: int = Field(default=50, ge=0, le=100)
+    closes_on: dt.date
+
+
+class DecisionBallotInput(AppealBallotInput):
+    """What the secretary sets when putting an application to a decision."""
+
+    proposal: Literal["grant", "refuse"]
+    reasons: str = Field(default="", max_length=10000)
+    conditions: str = Field(default="", max_length=10000)
 
 
 class PositionInput(BaseModel):

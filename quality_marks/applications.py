@@ -63,6 +63,8 @@ class Standing:
     staff: bool  # the secretariat
     verified: bool  # the secretariat has verified the applying organisation's identity
     council: bool = False  # the council itself, deciding by a ballot's resolution
+    # A refusal not yet appealed, within its appeal period (file_appeal reads it with the clock).
+    appeal_open: bool = False
 
 
 def _by_editor(standing: Standing) -> bool:
@@ -79,6 +81,15 @@ def _by_council(standing: Standing) -> bool:
 
 def _verified_applicant(standing: Standing) -> bool:
     return standing.verified
+
+
+def _appeal_open(standing: Standing) -> bool:
+    return standing.appeal_open
+
+
+APPEAL_CLOSED = N_(
+    "Only a refusal can be appealed, once, within the appeal period after the decision."
+)
 
 
 # The life cycle of an application, one place to read what can happen next. The order of the
@@ -100,8 +111,19 @@ LIFE_CYCLE: Workflow[ApplicationStatus, Standing] = Workflow(
         Step("accept", S.screening, S.under_review, may=_by_staff),
         Step("return", S.screening, S.draft, may=_by_staff),
         Step("request_information", S.under_review, S.information_requested, may=_by_staff),
-        # The council's decision (record_decision); the reviews issue opens it by a ballot.
+        # The council's decision (quality_marks.decisions.record_decision), by a ballot.
         Step("decide", S.under_review, S.decided, may=_by_council),
+        Step(
+            "appeal",
+            S.decided,
+            S.appealed,
+            may=_by_editor,
+            guard=_appeal_open,
+            refusal=APPEAL_CLOSED,
+        ),
+        # The appeal ballot's outcome: the refusal set aside (a new round of review) or standing.
+        Step("uphold_appeal", S.appealed, S.under_review, may=_by_council),
+        Step("dismiss_appeal", S.appealed, S.decided, may=_by_council),
         *(
             Step("withdraw", source, S.withdrawn, may=_by_editor)
             for source in (
@@ -410,7 +432,7 @@ def completeness(items: list[ChecklistItem]) -> dict[str, dict[str, int]]:
     return result
 
 
-def _standing(session: Session, user: User, application: Application) -> Standing:
+def standing_of(session: Session, user: User, application: Application) -> Standing:
     member = membership(session, user, application.organization_id)
     return Standing(
         editor=member is not None and member.role in EDITING_ROLES,
@@ -421,7 +443,7 @@ def _standing(session: Session, user: User, application: Application) -> Standin
 
 def next_actions(session: Session, application: Application, user: User) -> list[str]:
     """What the person may do next with the application (drives the page's buttons)."""
-    return LIFE_CYCLE.actions(application.status, _standing(session, user, application))
+    return LIFE_CYCLE.actions(application.status, standing_of(session, user, application))
 
 
 def _organization_of(session: Session, application: Application) -> Organization:
@@ -458,12 +480,17 @@ def _step(application: Application, action: str, standing: Standing) -> Applicat
     """
     status = application.status
     target = next(s.target for s in LIFE_CYCLE.steps if s.action == action and s.target)
+    refused = Conflict(
+        N_("The application is %(status)s; it cannot become %(target)s."),
+        status=STATUS_LABELS[status],
+        target=STATUS_LABELS[target],
+    )
     if not LIFE_CYCLE.allows(status, target):
-        raise Conflict(
-            N_("The application is %(status)s; it cannot become %(target)s."),
-            status=STATUS_LABELS[status],
-            target=STATUS_LABELS[target],
-        )
+        raise refused
+    written = [s for s in LIFE_CYCLE.steps if s.source == status and s.target == target]
+    if not standing.council and all(s.may is _by_council for s in written):
+        # What only a ballot's resolution may do (an appeal's outcome), no person's verb does.
+        raise refused
     if any(s.action == action and s.source == status for s in LIFE_CYCLE.steps):
         LIFE_CYCLE.require(action, status, standing)  # who may take it, and when
     elif not any(s.may(standing) for s in LIFE_CYCLE.steps if s.action == action):
@@ -473,6 +500,13 @@ def _step(application: Application, action: str, standing: Standing) -> Applicat
 
 def _transition(application: Application, target: ApplicationStatus) -> None:
     application.status = target
+
+
+def take_step(application: Application, action: str, standing: Standing) -> ApplicationStatus:
+    """Move the application by one step of the life cycle; Conflict or Forbidden when it may not."""
+    target = _step(application, action, standing)
+    _transition(application, target)
+    return target
 
 
 def _ensure_editable(application: Application) -> None:
@@ -486,7 +520,7 @@ def _ensure_editable(application: Application) -> None:
         )
 
 
-def _log(
+def log_change(
     session: Session,
     actor: User | None,
     action: str,
@@ -559,7 +593,7 @@ def start_application(
     )
     session.add(application)
     session.flush()
-    _log(session, actor, "start", application, now, product=product.identifier)
+    log_change(session, actor, "start", application, now, product=product.identifier)
     return application
 
 
@@ -590,7 +624,7 @@ def save_answers(
         answer.updated_at = now
         session.add(answer)
     session.flush()
-    _log(session, actor, "answer", application, now, criteria=sorted(answers))
+    log_change(session, actor, "answer", application, now, criteria=sorted(answers))
 
 
 def _used_bytes(session: Session, application: Application) -> int:
@@ -678,7 +712,7 @@ def add_evidence_file(
     )
     session.add(evidence)
     session.flush()
-    _log(
+    log_change(
         session,
         actor,
         "add_evidence",
@@ -721,7 +755,7 @@ def add_evidence_link(
     )
     session.add(evidence)
     session.flush()
-    _log(session, actor, "add_evidence", application, now, criterion=criterion_code, url=url)
+    log_change(session, actor, "add_evidence", application, now, criterion=criterion_code, url=url)
     return evidence
 
 
@@ -749,7 +783,9 @@ def remove_evidence(
     session.flush()
     if evidence.stored_key:
         store.discard(session, evidence.stored_key)
-    _log(session, actor, "remove_evidence", application, now, criterion=evidence.criterion_code)
+    log_change(
+        session, actor, "remove_evidence", application, now, criterion=evidence.criterion_code
+    )
     return evidence
 
 
@@ -995,13 +1031,13 @@ def submit_application(
 ) -> ApplicationSnapshot:
     """Submit a complete self-assessment; from now on it is frozen."""
     _require_editor(session, actor, application)
-    target = _step(application, "submit", _standing(session, actor, application))
+    target = _step(application, "submit", standing_of(session, actor, application))
     items = _complete_checklist(session, application)
     _transition(application, target)
     application.submitted_at = now
     application.return_reason = None
     snapshot = _snapshot(session, application, items, actor, now)
-    _log(session, actor, "submit", application, now)
+    log_change(session, actor, "submit", application, now)
     _notify_secretariat(session, application, "mail/application_submitted.txt", base_url, now)
     return snapshot
 
@@ -1011,9 +1047,11 @@ def withdraw_application(
 ) -> None:
     """The organisation withdraws its application before a decision."""
     _require_editor(session, actor, application)
-    _transition(application, _step(application, "withdraw", _standing(session, actor, application)))
+    _transition(
+        application, _step(application, "withdraw", standing_of(session, actor, application))
+    )
     application.withdrawn_at = now
-    _log(session, actor, "withdraw", application, now, reason=reason.strip())
+    log_change(session, actor, "withdraw", application, now, reason=reason.strip())
 
 
 # Changes by the secretariat ----------------------------------------------------------------
@@ -1025,9 +1063,9 @@ def start_screening(
     """The secretariat starts checking that the application is complete."""
     _require_secretariat(actor)
     _transition(
-        application, _step(application, "start_screening", _standing(session, actor, application))
+        application, _step(application, "start_screening", standing_of(session, actor, application))
     )
-    _log(session, actor, "start_screening", application, now)
+    log_change(session, actor, "start_screening", application, now)
 
 
 def accept_application(
@@ -1035,8 +1073,8 @@ def accept_application(
 ) -> None:
     """Screening passed: the application goes to review."""
     _require_secretariat(actor)
-    _transition(application, _step(application, "accept", _standing(session, actor, application)))
-    _log(session, actor, "accept", application, now)
+    _transition(application, _step(application, "accept", standing_of(session, actor, application)))
+    log_change(session, actor, "accept", application, now)
     _notify_organization(session, application, "mail/application_status.txt", base_url, now)
 
 
@@ -1053,11 +1091,11 @@ def return_application(
     _require_secretariat(actor)
     if not reason.strip():
         raise Invalid(fields={"reason": N_("Say what the organisation must complete or correct.")})
-    _transition(application, _step(application, "return", _standing(session, actor, application)))
+    _transition(application, _step(application, "return", standing_of(session, actor, application)))
     application.revision += 1
     application.return_reason = reason.strip()
     message = _add_message(session, application, actor, reason, is_request=True, now=now)
-    _log(session, actor, "return", application, now, reason=reason.strip())
+    log_change(session, actor, "return", application, now, reason=reason.strip())
     _notify_organization(session, application, "mail/application_status.txt", base_url, now)
     return message
 
@@ -1075,11 +1113,11 @@ def request_information(
     _require_secretariat(actor)
     if not body.strip():
         raise Invalid(fields={"body": N_("Write the request.")})
-    target = _step(application, "request_information", _standing(session, actor, application))
+    target = _step(application, "request_information", standing_of(session, actor, application))
     _transition(application, target)
     application.revision += 1
     message = _add_message(session, application, actor, body, is_request=True, now=now)
-    _log(session, actor, "request_information", application, now)
+    log_change(session, actor, "request_information", application, now)
     _notify_organization(session, application, "mail/application_status.txt", base_url, now)
     return message
 
@@ -1102,43 +1140,19 @@ def answer_request(
     from quality_marks.reviews import start_next_round
 
     _require_editor(session, actor, application)
-    target = _step(application, "answer_request", _standing(session, actor, application))
+    target = _step(application, "answer_request", standing_of(session, actor, application))
     if not body.strip():
         raise Invalid(fields={"body": N_("Write your answer.")})
     items = _complete_checklist(session, application)
     _add_message(session, application, actor, body, is_request=False, now=now)
     _transition(application, target)
     snapshot = _snapshot(session, application, items, actor, now)
-    _log(session, actor, "answer_request", application, now)
+    log_change(session, actor, "answer_request", application, now)
     _notify_secretariat(session, application, "mail/application_message.txt", base_url, now)
     start_next_round(
         session, application=application, review_days=review_days, base_url=base_url, now=now
     )
     return snapshot
-
-
-def record_decision(
-    session: Session,
-    *,
-    application: Application,
-    decision: Decision,
-    resolution: str,
-    actor: User | None,
-    base_url: str,
-    now: dt.datetime,
-) -> None:
-    """The `decide` step of the life cycle: the council's decision, by the resolution named.
-
-    No page or API calls it yet: the reviews issue opens it by a council ballot.
-    """
-    if not resolution.strip():
-        raise Invalid(fields={"resolution": N_("A decision needs the resolution that took it.")})
-    _transition(application, _step(application, "decide", COUNCIL))
-    application.decision = decision
-    application.decision_resolution = resolution.strip()
-    application.decided_at = now
-    _log(session, actor, "decide", application, now, decision=decision.value, resolution=resolution)
-    _notify_organization(session, application, "mail/application_status.txt", base_url, now)
 
 
 # Messages ----------------------------------------------------------------------------------
@@ -1232,7 +1246,7 @@ def post_message(
             )
         )
     session.flush()
-    _log(session, actor, "message", application, now, attachments=len(attachments))
+    log_change(session, actor, "message", application, now, attachments=len(attachments))
     if staff:
         _notify_organization(session, application, "mail/application_message.txt", base_url, now)
     else:

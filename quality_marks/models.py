@@ -536,6 +536,8 @@ class ApplicationDecision(RenderedMarkdown, Base):
     conditions: Mapped[str] = mapped_column(Text, default="")
     valid_from: Mapped[dt.date | None] = mapped_column(Date)
     valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    # A refusal may be appealed until this day (the appeal period as it stood when decided).
+    appeal_until: Mapped[dt.date | None] = mapped_column(Date)
     decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -11,6 +11,7 @@ from core.forms import SingleLine
 from guidelines.models import RiskLevel
 from quality_marks.models import (
     AnswerValue,
+    AppealStatus,
     ApplicationStatus,
     Decision,
     Finding,
@@ -353,3 +354,59 @@ class ReviewNoteOut(BaseModel):
     author: str
     body: str
     created_at: dt.datetime
+
+
+class AppealInput(BaseModel):
+    """Why the organisation asks the council to reconsider a refusal."""
+
+    grounds: str = Field(min_length=1, max_length=20000)
+
+
+class DecisionFindingOut(BaseModel):
+    """One criterion's finding as the applicant reads it: no reviewer is named."""
+
+    code: str
+    finding: Finding
+    comments_html: list[str] = Field(description="The reviewers' comments, sanitised HTML.")
+
+
+class AppealOut(BaseModel):
+    """An appeal against a refusal and, once heard, its outcome."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    decision_id: int
+    status: AppealStatus
+    grounds: str
+    filed_at: dt.datetime
+    resolution: str | None
+    outcome_reason: str
+    decided_at: dt.datetime | None
+
+
+class DecisionDetailOut(BaseModel):
+    """The council's decision on an application, as the applicant reads it; never changed."""
+
+    outcome: Decision
+    resolution: str
+    round: int
+    level: str | None
+    rule: dict[str, Any]
+    reasons: str
+    conditions: str
+    valid_from: dt.date | None
+    valid_until: dt.date | None
+    appeal_until: dt.date | None
+    decided_at: dt.datetime
+    findings: list[DecisionFindingOut]
+
+
+class DecisionOut(BaseModel):
+    """Where an application stands with the council: its latest decision, if any, and appeal."""
+
+    application_id: int
+    status: ApplicationStatus
+    decision: DecisionDetailOut | None
+    appeal: AppealOut | None
+    may_appeal: bool

@@ -15,6 +15,7 @@ from tests.factories import NOW, make_user, sign_in_as
 from tests.quality_marks import (
     access_api,
     access_applications,
+    access_decisions,
     access_organization,
     access_reviews,
 )
@@ -152,6 +153,7 @@ for _part in (
     access_api,
     access_reviews,
     access_assignment,
+    access_decisions,
 ):
     ACCESS.update(_part.ACCESS)
 
@@ -174,6 +176,7 @@ for _part in (
     access_api,
     access_reviews,
     access_assignment,
+    access_decisions,
 ):
     SAMPLE_PATH_VALUES.update(_part.SAMPLE_PATH_VALUES)
 

@@ -269,8 +269,8 @@ def test_the_life_cycle_table_is_the_written_rule() -> None:
         S.screening: {S.under_review, S.draft, S.withdrawn},
         S.under_review: {S.information_requested, S.decided, S.withdrawn},
         S.information_requested: {S.under_review, S.withdrawn},
-        S.decided: set(),
-        S.appealed: set(),  # the decisions issue gives appeals their steps
+        S.decided: {S.appealed},
+        S.appealed: {S.under_review, S.decided},
         S.withdrawn: set(),
     }
     assert {S.draft, S.information_requested} == applications.EDITABLE

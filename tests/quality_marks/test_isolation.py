@@ -124,6 +124,7 @@ API_REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/api/v1/applications/{application_id}/withdraw"): {"json": {"reason": "B"}},
     ("POST", "/api/v1/applications/{application_id}/messages"): {"json": {"body": "Hola de B"}},
+    ("POST", "/api/v1/applications/{application_id}/appeal"): {"json": {"grounds": "Apela B."}},
 }
 # What B posts to pages besides the CSRF token (a page form refused before the lookup would
 # answer 422; such a route fails here until its form is given).

@@ -14,11 +14,12 @@ from core.errors import Conflict
 from core.i18n import translator
 from guidelines.models import Criterion, Guideline, GuidelineVersion, Principle, RiskLevel
 from guidelines.models import VersionStatus as V
-from quality_marks import applications
+from quality_marks import applications, decisions
 from quality_marks.models import (
     Answer,
     AnswerValue,
     Application,
+    ApplicationDecision,
     Decision,
     Organization,
     OrgRole,
@@ -43,8 +44,9 @@ ALLOWED: dict[S, set[S]] = {
     S.screening: {S.under_review, S.draft, S.withdrawn},
     S.under_review: {S.information_requested, S.decided, S.withdrawn},
     S.information_requested: {S.under_review, S.withdrawn},
-    S.decided: set(),
-    S.appealed: set(),  # the decisions issue gives appeals their steps
+    S.decided: {S.appealed},
+    # Back under review only by the appeal ballot's resolution, never by a person's verb.
+    S.appealed: {S.decided},
     S.withdrawn: set(),
 }
 EDITABLE = {S.draft, S.information_requested}
@@ -82,6 +84,34 @@ def case(db: Session) -> Case:
 
 
 Move = Callable[[Session, Case], object]
+
+
+def _appeal_a_refusal(db: Session, case: Case) -> object:
+    """The organisation appeals a refusal of the day (built directly: only ballots decide)."""
+    db.add(
+        ApplicationDecision(
+            application_id=case.application.id,
+            outcome=Decision.refused,
+            resolution="CEIA-2026-011",
+            round=case.application.revision,
+            findings={},
+            rule=decisions.DEFAULT_RULE,
+            reasons="No cumple.",
+            appeal_until=NOW.date() + dt.timedelta(days=30),
+            decided_at=NOW,
+        )
+    )
+    db.flush()
+    return decisions.file_appeal(
+        db,
+        actor=case.owner,
+        application=case.application,
+        grounds="La revisión omitió evidencia.",
+        base_url=URL,
+        now=NOW,
+    )
+
+
 MOVES: dict[S, Move] = {
     S.submitted: lambda db, c: applications.submit_application(
         db, actor=c.owner, application=c.application, base_url=URL, now=NOW
@@ -103,15 +133,22 @@ MOVES: dict[S, Move] = {
     S.information_requested: lambda db, c: applications.request_information(
         db, actor=c.staff, application=c.application, body="¿Quién revisa?", base_url=URL, now=NOW
     ),
-    S.decided: lambda db, c: applications.record_decision(
+    S.decided: lambda db, c: decisions.record_decision(
         db,
         application=c.application,
-        decision=Decision.granted,
+        outcome=Decision.granted,
         resolution="CEIA-2026-010",
+        round=c.application.revision,
+        rule=decisions.DEFAULT_RULE,
+        reasons="Cumple los criterios.",
+        conditions="",
+        validity_years=2,
+        appeal_days=30,
+        decision_url=URL,
         actor=None,
-        base_url=URL,
         now=NOW,
     ),
+    S.appealed: lambda db, c: _appeal_a_refusal(db, c),
     S.withdrawn: lambda db, c: applications.withdraw_application(
         db, actor=c.owner, application=c.application, reason="Cambio de planes.", now=NOW
     ),
@@ -140,7 +177,7 @@ def test_each_move_is_refused_exactly_when_the_life_cycle_forbids_it(
     # (one application per status keeps the 49 pairs fast).
     _put_in(db, case.application, start)
     done = set()
-    for target in MOVES:  # the decisions issue adds the appeal's move; then `for target in S`
+    for target in S:
         savepoint = db.begin_nested()
         refused = _refusal(lambda: MOVES[target](db, case))  # noqa: B023
         if refused is None:

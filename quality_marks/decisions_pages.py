@@ -1,0 +1,102 @@
+"""Pages of decisions: the applicant's view of a decision, the appeal, the public mark levels."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from core.accounts import User
+from core.api import ObjectId
+from core.auth import Now, SignedIn
+from core.db import get_session
+from core.errors import N_, Conflict, Invalid
+from core.settings import Settings
+from core.submissions import Once
+from core.web import PageForm, SubmittedForm, field_text, flash, redirect, refuse_form, render_page
+from quality_marks import decisions
+from quality_marks.applications import DECISION_LABELS, STATUS_LABELS
+
+pages = APIRouter(include_in_schema=False)
+
+DbSession = Annotated[Session, Depends(get_session)]
+
+
+def _labels() -> dict[str, Any]:
+    return {
+        "decision_labels": DECISION_LABELS,
+        "status_labels": STATUS_LABELS,
+        "finding_labels": decisions.FINDING_LABELS,
+        "level_labels": decisions.LEVEL_LABELS,
+        "appeal_labels": decisions.APPEAL_LABELS,
+    }
+
+
+def _decision_page(
+    request: Request,
+    session: Session,
+    user: User,
+    application_id: int,
+    now: dt.datetime,
+    form: PageForm | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    view = decisions.decision_view(session, user, application_id, now)
+    context = {**_labels(), **(form or PageForm()).context(), "view": view}
+    return render_page(request, "quality_marks/decision.html", context, status_code=status_code)
+
+
+@pages.get("/applications/{application_id}/decision")
+def decision_page(
+    request: Request, session: DbSession, user: SignedIn, now: Now, application_id: ObjectId
+) -> HTMLResponse:
+    """The council's decision on an application: outcome, level, reasons, findings, appeal."""
+    return _decision_page(request, session, user, application_id, now)
+
+
+@pages.post("/applications/{application_id}/appeal", response_model=None)
+def appeal_page(
+    request: Request,
+    session: DbSession,
+    once: Once,
+    user: SignedIn,
+    now: Now,
+    form: SubmittedForm,
+    application_id: ObjectId,
+) -> Response:
+    """The organisation appeals a refusal, giving its grounds."""
+    grounds = field_text(form, "grounds")
+    settings: Settings = request.app.state.settings
+    try:
+        decisions.file_appeal(
+            session,
+            actor=user,
+            application=decisions.get_decided_application(session, user, application_id),
+            grounds=grounds,
+            base_url=settings.base_url,
+            now=now,
+        )
+    except (Invalid, Conflict) as error:
+        refused = refuse_form(request, session, error, {"grounds": grounds}, on_field="grounds")
+        return _decision_page(
+            request, session, user, application_id, now, refused, status_code=error.status_code
+        )
+    once.done(f"/applications/{application_id}/decision", now=now)
+    session.commit()
+    flash(request, N_("Your appeal has been filed. The council will hear it."))
+    return redirect(f"/applications/{application_id}/decision")
+
+
+@pages.get("/marks/levels")
+def mark_levels_page(request: Request, session: DbSession, now: Now) -> HTMLResponse:
+    """The published rules that turn review findings into a level of the quality mark."""
+    context = {
+        **_labels(),
+        "rules": decisions.published_rules(session, now),
+        "default_rule": decisions.DEFAULT_RULE,
+    }
+    return render_page(request, "quality_marks/mark_levels.html", context)
