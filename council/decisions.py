@@ -13,6 +13,7 @@ from core.accounts import Role, User
 from core.audit import record_event
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from core.i18n import DISPLAY_ZONE, translator
+from core.markdown import render_markdown
 from core.settings import Settings
 from council.ballots import (
     BallotSubjectKind,
@@ -58,6 +59,7 @@ RECOMMENDATION_LABELS = {
 PROPOSAL_LABELS = {"grant": N_("Grant the mark"), "refuse": N_("Refuse the mark")}
 # The reason recorded on an appeal ballot for each reviewer of the decision appealed against.
 REVIEWED_ORIGINAL = N_("Reviewed the original application")
+ASSESSED_IT = N_("Reviewed this application")
 GRANT_NOT_APPROVED = N_("The council did not approve the grant of the mark.")
 APPEAL_NOT_UPHELD = N_("The council did not uphold the appeal; the refusal stands.")
 APPEAL_UPHELD = N_("The council upheld the appeal; the application will be reviewed again.")
@@ -108,6 +110,9 @@ class DecisionReview:
     reasons: str
     conditions: str
     application_href: str
+    # The ballot's Markdown as rendered when it opened (empty before a ballot states them).
+    reasons_html: str = ""
+    conditions_html: str = ""
     appeal: Appeal | None = None
     decision: ApplicationDecision | None = None
     finding_labels: dict[Finding, str] = field(default_factory=lambda: decisions.FINDING_LABELS)
@@ -253,6 +258,11 @@ def open_decision_ballot(
             "round": application.revision,
             "reasons": reasons.strip(),
             "conditions": conditions.strip() if proposal == "grant" else "",
+            # Rendered once, as the ballot states them; the page shows these.
+            "reasons_html": str(render_markdown(reasons.strip())),
+            "conditions_html": str(
+                render_markdown(conditions.strip() if proposal == "grant" else "")
+            ),
             "rule": weighed.rule,
             "validity_years": validity_years,
             "appeal_days": appeal_days,
@@ -334,6 +344,8 @@ def _decision_review(session: Session, ballot: Ballot, now: dt.datetime) -> Deci
         proposal=terms["proposal"],
         reasons=terms["reasons"],
         conditions=terms["conditions"],
+        reasons_html=terms.get("reasons_html", ""),
+        conditions_html=terms.get("conditions_html", ""),
         rule=terms["rule"],
     )
 
@@ -411,6 +423,15 @@ def _carry_out_failed_decision(
     )
 
 
+def _assessors(session: Session, application_id: int) -> dict[int, str]:
+    """Who assessed the round does not decide on it: assessor and decider stay apart."""
+    application = session.get(Application, application_id)
+    if application is None:
+        return {}
+    reviewers = decisions.round_reviews(session, application, application.revision)
+    return dict.fromkeys(sorted({r.reviewer_id for r in reviewers}), _both_languages(ASSESSED_IT))
+
+
 APPLICATION_DECISION = register_subject_kind(
     BallotSubjectKind(
         name=SUBJECT_APPLICATION_DECISION,
@@ -421,6 +442,7 @@ APPLICATION_DECISION = register_subject_kind(
         review_template="council/_review_application_decision.html",
         carry_out_passed=_carry_out_decision,
         carry_out_failed=_carry_out_failed_decision,
+        excluded=_assessors,
     )
 )
 

@@ -13,6 +13,7 @@ from core.mail import MailStatus, OutboxMessage
 from core.settings import Settings
 from core.storage import FileStore
 from council import adoption, ballots
+from council.demo_decisions import seed_decisions
 from council.demo_guidelines import DEMO_COMMENTS, draft_changes, load_demo_document
 from council.demo_quality_marks import seed_quality_marks
 from council.demo_reviews import seed_reviews
@@ -75,6 +76,14 @@ def seed_demo(
         now=now,
     )
     seed_reviews(
+        session,
+        secretariat=secretariat,
+        people=people,
+        applications_by_product=started,
+        base_url=base_url,
+        now=now,
+    )
+    seed_decisions(
         session,
         secretariat=secretariat,
         people=people,

@@ -428,7 +428,7 @@ class Review(RenderedMarkdown, Base):
     """One reviewer's assessment of one round of an application, from assignment on."""
 
     __tablename__ = "application_reviews"
-    markdown_fields = ("summary",)
+    markdown_fields = ("summary", "conditions")
     __table_args__ = (
         # A reviewer's open work, and the load counted for automatic assignment.
         Index("ix_application_reviews_reviewer_status", "reviewer_id", "status", "id"),

@@ -136,6 +136,18 @@ def test_a_conflicted_member_is_recused_and_a_passed_grant_is_recorded(db: Sessi
     assert granted.object_id == str(decision.id)
 
 
+def test_a_member_who_reviewed_the_round_does_not_vote_on_its_decision(db: Session) -> None:
+    case = under_review(db)
+    assessor, assessor_seat = case.council[2]
+    add_review(db, case, {"TR-1": F.conforms}, reviewer=assessor)
+    add_review(db, case, {"TR-1": F.conforms})
+    ballot = _open(db, case)
+    recused = {v.member_id: v.conflict for v in ballot.voters if v.conflict}
+    assert recused == {assessor_seat.id: "Revisó esta solicitud / Reviewed this application"}
+    with pytest.raises(Conflict):
+        ballots.cast_position(db, actor=assessor, ballot=ballot, kind=K.yes, text="", now=NOW)
+
+
 def test_every_voter_is_mailed_when_a_ballot_opens(db: Session) -> None:
     case = _reviewed(db, F.conforms)
     tied_user, _ = case.council[1]
