@@ -237,3 +237,16 @@ class Translator:
 def translator(locale: str) -> Translator:
     """The shared translator of one locale."""
     return Translator(locale)
+
+
+def in_both_languages(message: str, labels: dict[str, str] | None = None, **params: object) -> str:
+    """A system-written text stored once, in Spanish and in English (ballots, decisions).
+
+    `labels` are parameters that are themselves msgids, translated with the message.
+    """
+    said = []
+    for locale in ("es_MX", "en"):
+        tr = translator(locale)
+        named = {key: tr.gettext(value) for key, value in (labels or {}).items()}
+        said.append(tr.gettext(message, **named, **params))
+    return " / ".join(said)

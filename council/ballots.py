@@ -15,10 +15,10 @@ from core.accounts import Role, User
 from core.api import PageParams, paginate
 from core.audit import record_event
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
-from core.i18n import local_date
+from core.i18n import in_both_languages, local_date
 from core.mail import queue_mail
 from core.pagination import PageOf, page_of
-from council.conflicts import Party, check_conflicts
+from council.conflicts import KIND_LABELS, Party, check_conflicts
 from council.members import holds_seat, in_term, member_of, members_in_term, users_by_id
 from council.models import (
     Ballot,
@@ -47,6 +47,8 @@ POSITION_LABELS = {
     PositionKind.recuse: N_("Recuse"),
 }
 RESULT_LABELS = {BallotResult.passed: N_("Passed"), BallotResult.failed: N_("Not passed")}
+# Why a voter is recused, stored on the ballot in both languages.
+CONFLICT_NOTE = N_("%(kind)s: %(party)s")
 
 
 @dataclass(frozen=True)
@@ -312,7 +314,7 @@ def open_ballot(
     for member in members:
         user = people[member.user_id]
         conflicts = [
-            f"{c.kind}: {c.party.name}"
+            in_both_languages(CONFLICT_NOTE, {"kind": KIND_LABELS[c.kind]}, party=c.party.name)
             for c in check_conflicts(
                 session, email=user.email, user=user, parties=parties, on=local_date(now)
             )
@@ -464,7 +466,8 @@ def _record(session: Session, ballot: Ballot, tally: Tally) -> dict[str, Any]:
                     else (current[v.member_id].kind.value if v.member_id in current else None)
                 ),
                 "text": current[v.member_id].text if v.member_id in current else "",
-                "conflict": bool(v.conflict),
+                # Why the member was recused (older records hold only true or false).
+                "conflict": v.conflict or False,
             }
             for v in ballot.voters
         ],

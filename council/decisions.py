@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core.accounts import Role, User
 from core.audit import record_event
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
-from core.i18n import DISPLAY_ZONE, translator
+from core.i18n import DISPLAY_ZONE, in_both_languages
 from core.markdown import render_markdown
 from core.settings import Settings
 from council.ballots import (
@@ -70,11 +70,6 @@ NOT_YET_REVIEWED = N_(
     "Every review of the current round must be submitted (at least %(count)s) "
     "before the council decides."
 )
-
-
-def _both_languages(message: str) -> str:
-    """A system-written text stored once, in Spanish and in English (ballots and decisions)."""
-    return f"{translator('es_MX').gettext(message)} / {translator('en').gettext(message)}"
 
 
 def ballot_form_defaults(now: dt.datetime) -> dict[str, str]:
@@ -404,7 +399,7 @@ def _carry_out_failed_decision(
     """A failed grant is a refusal; a failed refusal leaves the application under review."""
     void = resolution.record.get("void_reason")
     if ballot.terms["proposal"] == "grant" and not void:
-        reasons = "\n\n".join([_both_languages(GRANT_NOT_APPROVED), *_objections(resolution)])
+        reasons = "\n\n".join([in_both_languages(GRANT_NOT_APPROVED), *_objections(resolution)])
         _decide(session, ballot, resolution, actor, Decision.refused, reasons, now)
         return
     record_event(
@@ -429,7 +424,7 @@ def _assessors(session: Session, application_id: int) -> dict[int, str]:
     if application is None:
         return {}
     reviewers = decisions.round_reviews(session, application, application.revision)
-    return dict.fromkeys(sorted({r.reviewer_id for r in reviewers}), _both_languages(ASSESSED_IT))
+    return dict.fromkeys(sorted({r.reviewer_id for r in reviewers}), in_both_languages(ASSESSED_IT))
 
 
 APPLICATION_DECISION = register_subject_kind(
@@ -519,7 +514,7 @@ def _original_reviewers(session: Session, appeal_id: int) -> dict[int, str]:
     application = session.get(Application, appeal.application_id) if appeal else None
     if application is None:
         return {}
-    reason = _both_languages(REVIEWED_ORIGINAL)
+    reason = in_both_languages(REVIEWED_ORIGINAL)
     return dict.fromkeys(sorted(decisions.excluded_reviewers(session, application)), reason)
 
 
@@ -553,7 +548,7 @@ def _settle(
     application = session.get(Application, appeal.application_id) if appeal else None
     if application is None:
         raise NotFound()
-    reason = _both_languages(APPEAL_UPHELD if upheld else APPEAL_NOT_UPHELD)
+    reason = in_both_languages(APPEAL_UPHELD if upheld else APPEAL_NOT_UPHELD)
     decisions.settle_appeal(
         session,
         application=application,

@@ -13,6 +13,7 @@ from core.accounts import find_user_by_email
 from core.audit import verify_chain
 from core.storage import FileStore
 from council.demo import DEMO_PASSWORD, seed_demo
+from council.demo_quality_marks import PRODUCTS
 from council.demo_scale import LARGE_SLUG, seed_scale
 from council.models import Ballot, BallotStatus, Resolution
 from guidelines.models import (
@@ -41,11 +42,12 @@ def _count(db: Session, *where: object, model: type) -> int:
 
 
 def test_the_scaled_demo_holds_the_amounts_it_promises(scaled: Session) -> None:
-    demo_applications = 3
+    demo_applications = len(PRODUCTS)
     assert _count(scaled, model=Application) == SCALE + demo_applications
     statuses = set(scaled.scalars(select(Application.status).distinct()))
-    # Every status but an appeal, which needs a recorded refusal the scaled rows do not have.
-    assert statuses == set(ApplicationStatus) - {ApplicationStatus.appealed}
+    # The scaled rows hold every status but an appeal (it needs a recorded refusal); the
+    # demo's own applications hold that one.
+    assert statuses == set(ApplicationStatus)
     assert (
         _count(
             scaled,
@@ -54,9 +56,12 @@ def test_the_scaled_demo_holds_the_amounts_it_promises(scaled: Session) -> None:
         )
         == SCALE
     )
-    assert _count(scaled, Ballot.status == BallotStatus.open, model=Ballot) == max(1, SCALE // 100)
-    # Each closed ballot, the demo's adoption and the large guideline's adoption: a resolution.
-    assert _count(scaled, model=Resolution) == SCALE // 10 + 2
+    # The scaled open ballots, and the demo's appeal before its panel.
+    open_ballots = _count(scaled, Ballot.status == BallotStatus.open, model=Ballot)
+    assert open_ballots == max(1, SCALE // 100) + 1
+    # Each closed ballot is a resolution: the scaled ones, the demo's adoption and its two
+    # decisions, and the large guideline's adoption.
+    assert _count(scaled, model=Resolution) == SCALE // 10 + 4
     large = scaled.scalar(
         select(GuidelineVersion).join(Guideline).where(Guideline.slug == LARGE_SLUG)
     )
