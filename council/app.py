@@ -11,7 +11,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
 from core import accounts_api, accounts_pages, passwords_pages
-from core.auth import load_principal, now_utc, verify_csrf
+from core.auth import admit_request, now_utc
 from core.db import RequestSessions, make_engine, make_sessionmaker
 from core.errors import N_
 from core.fastpath import PublicDocuments
@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(load_principal), Depends(verify_csrf)],
+        dependencies=[Depends(admit_request)],
     )
     engine = make_engine(settings.database_url)
     app.state.settings = settings
