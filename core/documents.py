@@ -228,6 +228,14 @@ def cached_document(
     return document
 
 
+def forget_old_renders(session: Session) -> int:
+    """Delete the stored renders drawn by older templates (never served again); how many went."""
+    result = session.execute(
+        delete(StoredDocument).where(StoredDocument.revision != template_revision())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def render_block(template: str, block: str, translator: Translator, **context: Any) -> str:
     """One block of a page template, without the layout around it (the part that is stored)."""
     tmpl = environment().get_template(template)
