@@ -310,6 +310,17 @@ async def verify_csrf(request: Request) -> None:
         )
 
 
+async def admit_request(
+    request: Request, session: Annotated[Session, Depends(get_session)]
+) -> None:
+    """Every route's first step: who is calling, then whether an unsafe request may go on.
+
+    One dependency rather than two: every request resolves it, so it is resolved once.
+    """
+    await load_principal(request, session)
+    await verify_csrf(request)
+
+
 def now_utc() -> dt.datetime:
     """The request's clock; a dependency so tests can pin time."""
     return utcnow()

@@ -16,7 +16,18 @@ from collections.abc import Callable
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import Index, Integer, LargeBinary, String, UniqueConstraint, delete, select
+from sqlalchemy import (
+    Connection,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    delete,
+    event,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -61,6 +72,58 @@ class StoredDocument(Base):
     def text(self) -> Markup:
         """The stored bytes as trusted markup (a page fragment this service rendered)."""
         return Markup(self.content.decode("utf-8"))
+
+
+class DocumentGeneration(Base):
+    """How many times what the public documents say has changed (one row): adoptions, withdrawals.
+
+    Every worker keeps copies of public documents in memory (core.fastpath) and drops them when
+    this number moves; it reads the number at most once a second.
+    """
+
+    __tablename__ = "document_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+# The one row of document_generation (the migration inserts it).
+GENERATION_ROW = 1
+# Set on a session whose transaction changed the generation: this process learns at commit.
+_REPUBLISHED = "council_documents_republished"
+# Generations this process committed: its copies go at once, without waiting for the next read.
+_committed_here = 0
+
+
+def republish_documents(session: Session, *, now: dt.datetime) -> None:
+    """Record that public documents may now say something else (a version adopted or withdrawn)."""
+    session.execute(
+        update(DocumentGeneration)
+        .where(DocumentGeneration.id == GENERATION_ROW)
+        .values(generation=DocumentGeneration.generation + 1, changed_at=now)
+    )
+    session.info[_REPUBLISHED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _count_committed_generation(session: Session) -> None:
+    global _committed_here
+    if session.info.pop(_REPUBLISHED, False):
+        _committed_here += 1
+
+
+def generations_committed_here() -> int:
+    """How many republications this process has committed (a local, immediate generation)."""
+    return _committed_here
+
+
+def current_generation(connection: Connection) -> int:
+    """The generation of public documents every worker shares (0 before any republication)."""
+    found = connection.scalar(
+        select(DocumentGeneration.generation).where(DocumentGeneration.id == GENERATION_ROW)
+    )
+    return int(found or 0)
 
 
 @functools.lru_cache(maxsize=1)
@@ -163,6 +226,14 @@ def cached_document(
         except SQLAlchemyError:
             logger.warning("could not store the render of %s %s", kind, key, exc_info=True)
     return document
+
+
+def forget_old_renders(session: Session) -> int:
+    """Delete the stored renders drawn by older templates (never served again); how many went."""
+    result = session.execute(
+        delete(StoredDocument).where(StoredDocument.revision != template_revision())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def render_block(template: str, block: str, translator: Translator, **context: Any) -> str:

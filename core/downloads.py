@@ -48,7 +48,8 @@ PUBLIC_MAX_AGE = 300
 LANGUAGE_VARY = "Cookie, Accept-Language"
 
 
-def _matches(if_none_match: str | None, etag: str) -> bool:
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an If-None-Match header names this ETag (or any)."""
     if not if_none_match:
         return False
     if if_none_match.strip() == "*":
@@ -77,7 +78,7 @@ def document_response(
     all_headers = {"ETag": tag, "Cache-Control": cache_control, **(headers or {})}
     if vary:
         all_headers["Vary"] = vary
-    if _matches(request.headers.get("if-none-match"), tag):
+    if etag_matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=all_headers)
     return Response(content, media_type=media_type, headers=all_headers)
 

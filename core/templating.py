@@ -25,6 +25,9 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
+        # Templates are read once per process, as the stored documents' revision assumes
+        # (core.documents.template_revision): no stat of every file on every page.
+        auto_reload=False,
     )
     env.globals["locale_names"] = LOCALE_NAMES
     env.globals["new_submission_key"] = new_submission_key

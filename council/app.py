@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
@@ -10,9 +11,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
 from core import accounts_api, accounts_pages, passwords_pages
-from core.auth import load_principal, verify_csrf
+from core.auth import admit_request, now_utc
 from core.db import RequestSessions, make_engine, make_sessionmaker
 from core.errors import N_
+from core.fastpath import PublicDocuments
 from core.headers import SecurityHeaders
 from core.health import probes
 from core.i18n import compile_catalogs
@@ -81,11 +83,25 @@ NAVIGATION = [
 
 
 class CouncilApp(FastAPI):
-    """The FastAPI application with the security headers wrapped around everything, 500s too."""
+    """The FastAPI application with the security headers wrapped around everything, 500s too.
+
+    Outside them, anonymous reads of public documents are answered from memory once the
+    application has answered them (their security headers kept with them).
+    """
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.settings
-        return SecurityHeaders(super().build_middleware_stack(), https=settings.secure_cookies)
+        return PublicDocuments(
+            SecurityHeaders(super().build_middleware_stack(), https=settings.secure_cookies),
+            engine=self.state.engine,
+            session_cookie=SESSION_COOKIE,
+            default_locale=settings.default_locale,
+            clock=self.request_clock,
+        )
+
+    def request_clock(self) -> dt.datetime:
+        """The clock the routes read (`Now`), pinned or not."""
+        return self.dependency_overrides.get(now_utc, now_utc)()  # type: ignore[no-any-return]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -100,7 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(load_principal), Depends(verify_csrf)],
+        dependencies=[Depends(admit_request)],
     )
     engine = make_engine(settings.database_url)
     app.state.settings = settings

@@ -11,6 +11,7 @@ import uvicorn
 from core.accounts import Role, create_user
 from core.audit import verify_chain
 from core.db import Base, make_engine, make_sessionmaker, open_session, utcnow
+from core.documents import forget_old_renders
 from core.errors import DomainError
 from core.mail import SmtpConfig, deliver_outbox
 from core.markdown import RENDERER_REVISION, render_stale
@@ -67,6 +68,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     typer.echo(f"Database at {revision}.")
     if revision == "head":  # an older schema may lack the columns the HTML is stored in
         _render_markdown(url)
+        _forget_old_renders(url)
 
 
 def _render_markdown(url: str) -> None:
@@ -78,6 +80,16 @@ def _render_markdown(url: str) -> None:
     engine.dispose()
     done = ", ".join(f"{model} {count}" for model, count in counts.items() if count) or "none"
     typer.echo(f"Markdown rendered (renderer revision {RENDERER_REVISION}): {done}.")
+
+
+def _forget_old_renders(url: str) -> None:
+    """Drop the stored documents drawn by templates this code no longer has."""
+    engine = make_engine(url)
+    with open_session(make_sessionmaker(engine), writes=True) as session:
+        count = forget_old_renders(session)
+        session.commit()
+    engine.dispose()
+    typer.echo(f"Stored renders of older templates removed: {count}.")
 
 
 @markdown_app.command("render")

@@ -31,6 +31,7 @@ from council.models import (
     Position,
     PositionKind,
 )
+from guidelines import consultation
 from guidelines import service as guidelines
 from guidelines.documents import VersionDoc, load_version_tree
 from guidelines.models import (
@@ -357,6 +358,8 @@ def _seed_comments(
             }
 
     count = _bulk(session, ConsultationComment, rows())
+    # Written past the verbs that keep the page's tallies: counted once, here.
+    consultation.recount_tallies(session, draft.id)
     progress("comments", count, scale)
     return count
 

@@ -8,7 +8,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.accounts import User, hash_token, normalize_email
@@ -24,6 +36,7 @@ from guidelines.models import (
     CommenterType,
     ConsultationComment,
     ConsultationPeriodChange,
+    ConsultationTally,
     Disposition,
     GuidelineVersion,
     PeriodChange,
@@ -305,6 +318,7 @@ def submit_comment(
     )
     session.add(comment)
     session.flush()
+    _add_to_tally(session, comment, tally_standing(comment), 1)
     for bucket, key in ((IP_BUCKET, client_ip), (EMAIL_BUCKET, email)):
         record_hit(session, bucket=bucket, key=key, now=now)
     queue_mail(
@@ -355,6 +369,7 @@ def confirm_comment(session: Session, *, token: str, now: dt.datetime) -> Consul
             N_("The consultation on this version has ended; the comment was not published.")
         )
     comment.confirmed_at = now
+    _move_in_tally(session, comment, UNCONFIRMED)
     session.flush()
     record_event(
         session,
@@ -408,9 +423,11 @@ def hide_comment(
         raise Invalid(fields={"reason": N_("Say why the comment is hidden.")})
     if len(reason) > RESPONSE_MAX_CHARS:
         raise Invalid(fields={"reason": N_("This text is too long.")})
+    before = tally_standing(comment)
     comment.hidden_at = now
     comment.hidden_reason = reason
     comment.hidden_by_id = actor.id
+    _move_in_tally(session, comment, before)
     session.flush()
     record_event(
         session,
@@ -469,7 +486,9 @@ def record_disposition(
     if errors:
         raise Invalid(fields=errors, codes=", ".join(unknown))
     revised = comment.disposition is not None
+    before = tally_standing(comment)
     comment.disposition = Disposition(str(disposition))
+    _move_in_tally(session, comment, before)
     comment.response = response
     comment.changed_codes = codes
     comment.disposed_at = now
@@ -787,32 +806,102 @@ def consultation_view(
     )
 
 
+# A comment's standing in the tallies, besides the disposition it was given.
+UNCONFIRMED, HIDDEN, AWAITING = "unconfirmed", "hidden", "awaiting"
+
+
+def tally_standing(comment: ConsultationComment) -> str:
+    """Where a comment is counted: unconfirmed, hidden, awaiting a disposition, or its answer."""
+    if comment.confirmed_at is None:
+        return UNCONFIRMED
+    if comment.hidden_at is not None:
+        return HIDDEN
+    if comment.disposition is None:
+        return AWAITING
+    return Disposition(comment.disposition).value
+
+
+def _add_to_tally(
+    session: Session, comment: ConsultationComment, standing: str, change: int
+) -> None:
+    """Count a comment in (or, with -1, out of) its tally row, making the row if it is new."""
+    dialect = session.get_bind().dialect.name
+    make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    row = make_insert(ConsultationTally).values(
+        version_id=comment.version_id,
+        target_code=comment.target_code,
+        commenter_type=comment.commenter_type,
+        standing=standing,
+        count=change,
+    )
+    # An upsert: two first comments of a kind confirmed at once both count, neither fails.
+    session.execute(
+        row.on_conflict_do_update(
+            index_elements=["version_id", "target_code", "commenter_type", "standing"],
+            set_={"count": ConsultationTally.count + change},
+        )
+    )
+
+
+def _move_in_tally(session: Session, comment: ConsultationComment, before: str) -> None:
+    """Count a comment under its standing now instead of the one it had `before`."""
+    after = tally_standing(comment)
+    if after != before:
+        _add_to_tally(session, comment, before, -1)
+        _add_to_tally(session, comment, after, 1)
+
+
+def recount_tallies(session: Session, version_id: int) -> None:
+    """Count a version's comments again from scratch (after rows were written in bulk)."""
+    comment = ConsultationComment
+    standing = case(
+        (comment.confirmed_at.is_(None), literal(UNCONFIRMED)),
+        (comment.hidden_at.is_not(None), literal(HIDDEN)),
+        (comment.disposition.is_(None), literal(AWAITING)),
+        else_=comment.disposition,
+    )
+    session.execute(delete(ConsultationTally).where(ConsultationTally.version_id == version_id))
+    grouped = (
+        select(
+            comment.version_id, comment.target_code, comment.commenter_type, standing, func.count()
+        )
+        .where(comment.version_id == version_id)
+        .group_by(comment.version_id, comment.target_code, comment.commenter_type, standing)
+    )
+    session.execute(
+        insert(ConsultationTally).from_select(
+            ["version_id", "target_code", "commenter_type", "standing", "count"], grouped
+        )
+    )
+
+
 def comment_counts(session: Session, version: GuidelineVersion) -> CommentCounts:
     """Published, hidden and undisposed comments, and the published ones by type and disposition."""
-    confirmed = ConsultationComment.confirmed_at.is_not(None)
-    hidden = ConsultationComment.hidden_at.is_not(None)
-    kind, disposition = ConsultationComment.commenter_type, ConsultationComment.disposition
-    # Counted by the database in one grouped query: a few rows, whatever the comments.
+    # Read from the tallies the verbs keep: a few rows, whatever the number of comments.
     rows = session.execute(
-        select(kind, confirmed, hidden, disposition, func.count())
-        .where(ConsultationComment.version_id == version.id)
-        .group_by(kind, confirmed, hidden, disposition)
+        select(
+            ConsultationTally.commenter_type,
+            ConsultationTally.standing,
+            func.sum(ConsultationTally.count),
+        )
+        .where(ConsultationTally.version_id == version.id, ConsultationTally.count > 0)
+        .group_by(ConsultationTally.commenter_type, ConsultationTally.standing)
     ).all()
     by_type = dict.fromkeys(CommenterType, 0)
     by_disposition = dict.fromkeys(Disposition, 0)
     published = hidden_count = awaiting = unconfirmed = 0
-    for row_kind, is_confirmed, is_hidden, row_disposition, count in rows:
-        if not is_confirmed:
+    for row_kind, standing, count in rows:
+        if standing == UNCONFIRMED:
             unconfirmed += count
             continue
         published += count
         by_type[CommenterType(row_kind)] += count
-        if is_hidden:
+        if standing == HIDDEN:
             hidden_count += count
-        elif row_disposition is None:
+        elif standing == AWAITING:
             awaiting += count
         else:
-            by_disposition[Disposition(row_disposition)] += count
+            by_disposition[Disposition(standing)] += count
     return CommentCounts(
         published=published,
         hidden=hidden_count,
@@ -826,9 +915,13 @@ def comment_counts(session: Session, version: GuidelineVersion) -> CommentCounts
 def target_counts(session: Session, version: GuidelineVersion) -> list[TargetCount]:
     """The parts of the draft that received published comments, in document order, with counts."""
     rows = session.execute(
-        select(ConsultationComment.target_code, func.count())
-        .where(*_published_on(version))
-        .group_by(ConsultationComment.target_code)
+        select(ConsultationTally.target_code, func.sum(ConsultationTally.count))
+        .where(
+            ConsultationTally.version_id == version.id,
+            ConsultationTally.standing != UNCONFIRMED,
+            ConsultationTally.count > 0,
+        )
+        .group_by(ConsultationTally.target_code)
     ).all()
     counts: dict[str, int] = {code: count for code, count in rows}  # noqa: C416 (two columns)
     known = comment_targets(version)

@@ -268,3 +268,24 @@ class ConsultationComment(RenderedMarkdown, Base):
     changed_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     disposed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     disposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ConsultationTally(Base):
+    """How many of a version's comments share a target, a commenter type and a standing.
+
+    Kept by the verbs that receive, confirm, hide and answer comments, so the consultation page
+    reads a few rows whatever the number of comments. `standing` is "unconfirmed", "hidden",
+    "awaiting" (published, no disposition yet) or the disposition given.
+    """
+
+    __tablename__ = "consultation_tallies"
+    __table_args__ = (UniqueConstraint("version_id", "target_code", "commenter_type", "standing"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("guideline_versions.id"))
+    target_code: Mapped[str] = mapped_column(String(20))
+    commenter_type: Mapped[CommenterType] = mapped_column(
+        Enum(CommenterType, native_enum=False, length=20)
+    )
+    standing: Mapped[str] = mapped_column(String(20))
+    count: Mapped[int] = mapped_column(Integer)

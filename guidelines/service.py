@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.accounts import Role, User
 from core.audit import record_event
+from core.documents import republish_documents
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from core.i18n import DISPLAY_ZONE, local_date
 from core.workflow import Step, Workflow
@@ -1057,6 +1058,7 @@ def withdraw_version(
     _take_step("withdraw", version, actor, now)
     version.withdrawn_at = now
     version.updated_at = now
+    republish_documents(session, now=now)
     record_event(
         session,
         actor=actor,
@@ -1131,6 +1133,7 @@ def adopt_version(
     version.adoption_resolution = resolution.strip()
     version.effective_on = effective_on
     version.updated_at = now
+    republish_documents(session, now=now)
     record_event(
         session,
         actor=actor,

@@ -113,6 +113,7 @@ HTTP_INFRASTRUCTURE = {
     "core/auth.py",
     "core/db.py",
     "core/downloads.py",
+    "core/fastpath.py",
     "core/headers.py",
     "core/health.py",
     "core/limits.py",

@@ -110,6 +110,7 @@ def add_comments(db: Session, version: GuidelineVersion, count: int, start: int 
         for index in range(start, start + count)
     ]
     db.execute(insert(ConsultationComment), rows)
+    consultation.recount_tallies(db, version.id)  # written past the verbs that keep them
     db.commit()
 
 

@@ -248,3 +248,25 @@ def test_two_renders_at_once_serve_the_one_stored_first(db: Session) -> None:
     )
     assert document.content == b"first"
     assert stored_count(db, "test") == 1
+
+
+def test_renders_of_older_templates_are_forgotten(
+    client: TestClient, db: Session, staff: User, clock: Clock, renders: list[str]
+) -> None:
+    make_adopted(db, staff)
+    client.get(PDF_PATH)
+    current = stored_count(db, "version-pdf")
+    old = cached_document(
+        db,
+        kind="version-pdf",
+        subject="old",
+        key="old",
+        language="es_MX",
+        revision="an-older-template",
+        content_type="application/pdf",
+        render=lambda: b"%PDF old",
+    )
+    assert old.revision == "an-older-template"
+    assert stored_count(db, "version-pdf") == current + 1
+    assert documents.forget_old_renders(db) == 1
+    assert stored_count(db, "version-pdf") == current
