@@ -5,17 +5,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
 from core.accounts import User
 from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params
-from core.auth import Now
+from core.auth import Now, Staff
 from core.i18n import local_date
-from council import ballots, members
+from council import ballots, decisions, members
 from council.home_pages import DbSession, Member, Voter
 from council.models import PositionKind, Resolution
-from council.schemas import BallotOut, MemberOut, PositionInput, PositionOut, ResolutionOut
+from council.schemas import (
+    AppealBallotInput,
+    BallotOut,
+    DecisionBallotInput,
+    MemberOut,
+    PositionInput,
+    PositionOut,
+    ResolutionOut,
+)
 
 api = APIRouter(prefix="/api/v1/council", tags=["council"], responses=ERROR_RESPONSES)
 
@@ -90,6 +98,62 @@ def api_cast_position(
     )
     session.commit()
     return _ballot_out(session, ballot_id, user, now)
+
+
+@api.post("/ballots/{ballot_id}/close", response_model=ResolutionOut, status_code=201)
+def api_close_ballot(session: DbSession, user: Voter, now: Now, ballot_id: ObjectId) -> Resolution:
+    """Close a ballot into its resolution (the secretary), carrying out what it decided."""
+    resolution = ballots.close_ballot(
+        session, actor=user, ballot=ballots.get_ballot(session, ballot_id), now=now
+    )
+    session.commit()
+    return resolution
+
+
+@api.post(
+    "/applications/{application_id}/decision-ballot", response_model=BallotOut, status_code=201
+)
+def api_open_decision_ballot(
+    request: Request,
+    session: DbSession,
+    user: Staff,
+    now: Now,
+    application_id: ObjectId,
+    body: DecisionBallotInput,
+) -> BallotOut:
+    """Put an application whose round is fully reviewed to the council: grant or refuse."""
+    ballot = decisions.put_to_decision(
+        session,
+        actor=user,
+        application_id=application_id,
+        terms=body,
+        settings=request.app.state.settings,
+        now=now,
+    )
+    session.commit()
+    return _ballot_out(session, ballot.id, user, now)
+
+
+@api.post("/applications/{application_id}/appeal-ballot", response_model=BallotOut, status_code=201)
+def api_open_appeal_ballot(
+    request: Request,
+    session: DbSession,
+    user: Staff,
+    now: Now,
+    application_id: ObjectId,
+    body: AppealBallotInput,
+) -> BallotOut:
+    """Put a filed appeal to a panel of the council without the original reviewers."""
+    ballot = decisions.put_to_appeal(
+        session,
+        actor=user,
+        application_id=application_id,
+        terms=body,
+        base_url=request.app.state.settings.base_url,
+        now=now,
+    )
+    session.commit()
+    return _ballot_out(session, ballot.id, user, now)
 
 
 @api.get("/resolutions", response_model=Page[ResolutionOut])

@@ -26,7 +26,7 @@ from council.ballots import (
 from council.conflicts import Party, party_of
 from council.members import member_of
 from council.models import Ballot, BallotRule, PositionKind, Resolution
-from council.schemas import DecisionBallotInput
+from council.schemas import AppealBallotInput, DecisionBallotInput
 from guidelines.service import closing_moment
 from quality_marks import decisions
 from quality_marks.applications import get_application
@@ -443,6 +443,28 @@ APPLICATION_DECISION = register_subject_kind(
 
 
 # The appeal ballot -------------------------------------------------------------------------
+
+
+def put_to_appeal(
+    session: Session,
+    *,
+    actor: User,
+    application_id: int,
+    terms: AppealBallotInput,
+    base_url: str,
+    now: dt.datetime,
+) -> Ballot:
+    """Open an appeal ballot as the secretary's form or the API sets it."""
+    return open_appeal_ballot(
+        session,
+        actor=actor,
+        application=get_application(session, actor, application_id),
+        rule=terms.rule,
+        quorum_percent=terms.quorum_percent,
+        closes_at=closing_moment(terms.closes_on),
+        base_url=base_url,
+        now=now,
+    )
 
 
 def open_appeal_ballot(

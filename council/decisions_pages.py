@@ -20,7 +20,6 @@ from core.web import PageForm, SubmittedForm, flash, redirect, refuse_form, rend
 from council import decisions
 from council.home_pages import LABELS, DbSession, Voter
 from council.schemas import AppealBallotInput, DecisionBallotInput
-from guidelines.service import closing_moment
 from quality_marks import applications
 from quality_marks.decisions import FINDING_LABELS, LEVEL_LABELS, pending_appeal
 
@@ -137,13 +136,11 @@ def open_appeal_ballot_page(
     values = _values(form, APPEAL_FIELDS)
     try:
         data = parse_input(AppealBallotInput, values)
-        ballot = decisions.open_appeal_ballot(
+        ballot = decisions.put_to_appeal(
             session,
             actor=user,
-            application=applications.get_application(session, user, application_id),
-            rule=data.rule,
-            quorum_percent=data.quorum_percent,
-            closes_at=closing_moment(data.closes_on),
+            application_id=application_id,
+            terms=data,
             base_url=_settings(request).base_url,
             now=now,
         )

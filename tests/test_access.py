@@ -142,6 +142,19 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/council/members"): set(ROLES),
     ("GET", "/api/v1/council/ballots/{ballot_id}"): {"council_member", "secretariat", "admin"},
     ("POST", "/api/v1/council/ballots/{ballot_id}/positions"): {"council_member", "admin"},
+    ("POST", "/api/v1/council/ballots/{ballot_id}/close"): {
+        "council_member",
+        "secretariat",
+        "admin",
+    },
+    ("POST", "/api/v1/council/applications/{application_id}/decision-ballot"): {
+        "secretariat",
+        "admin",
+    },
+    ("POST", "/api/v1/council/applications/{application_id}/appeal-ballot"): {
+        "secretariat",
+        "admin",
+    },
     ("GET", "/api/v1/council/resolutions"): set(ROLES),
     ("GET", "/api/v1/council/resolutions/{number}"): set(ROLES),
 }
