@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from core.accounts import Role, User
-from core.auth import require
+from core.auth import current_user, require
 from core.db import get_session
-from core.web import render_page
+from core.downloads import document_page
 from council import ballots, members
 from council.conflicts import KIND_LABELS
 
@@ -33,10 +33,14 @@ LABELS = {
 }
 
 
-@pages.get("/")
-async def home(request: Request) -> HTMLResponse:
-    """The public home page (on the event loop: it reads no data, so it needs no thread)."""
-    return render_page(request, "council/home.html")
+@pages.get("/", response_model=None)
+async def home(request: Request) -> Response:
+    """The public home page (on the event loop: it reads no data, so it needs no thread).
+
+    It is the same for every anonymous visitor in one language, so it goes out as a document
+    shared caches (and the fast path) may keep; a signed-in visitor's copy is their own.
+    """
+    return document_page(request, "council/home.html", {}, shareable=current_user(request) is None)
 
 
 # Readiness (`/readyz`) is core/health.py's; liveness asks nothing of the database.

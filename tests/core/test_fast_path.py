@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from core import documents, fastpath
 from core.accounts import User
 from core.auth import now_utc
+from council import home_pages
 from guidelines import published, service
 from tests.factories import NOW, sign_in_as
 from tests.guidelines.builders import adopt, make_staff
@@ -242,3 +243,30 @@ def test_pages_that_are_not_public_documents_are_never_kept(
     for _ in range(3):
         assert client.get("/guidelines").status_code == 200
     assert calls == ["list"] * 3
+
+
+@pytest.mark.usefixtures("clock")
+def test_the_home_page_is_kept_for_anonymous_visitors_only(
+    client: TestClient, staff: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rendered: list[str] = []
+    draw = home_pages.document_page
+
+    def counting(request: Any, template: str, context: Any, *, shareable: bool) -> Any:
+        rendered.append(template)
+        return draw(request, template, context, shareable=shareable)
+
+    monkeypatch.setattr(home_pages, "document_page", counting)
+    first = kept(client, "/")
+    drawn = len(rendered)
+    again = client.get("/")
+    assert len(rendered) == drawn  # answered from memory
+    assert again.content == first.content
+    assert first.headers["cache-control"].startswith("public")
+    english = client.get("/", headers={"Accept-Language": "en"})
+    assert "AI Ethics Council of Mexico" in english.text
+    sign_in_as(client, staff)
+    signed_in = client.get("/")
+    assert len(rendered) > drawn + 1
+    assert staff.full_name in signed_in.text
+    assert signed_in.headers["cache-control"] == "no-store"
