@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from core.accounts import Role, User
 from core.api import PageParams, paginate
 from core.audit import record_event
+from core.documents import republish_documents
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from core.i18n import in_both_languages, local_date
 from core.mail import queue_mail
@@ -512,6 +513,8 @@ def close_ballot(session: Session, *, actor: User, ballot: Ballot, now: dt.datet
     )
     session.add(resolution)
     session.flush()
+    # The public lists of resolutions change: kept copies of public documents are renewed.
+    republish_documents(session, now=now)
     record_event(
         session,
         actor=actor,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from core import documents
@@ -16,7 +16,7 @@ from core.i18n import Translator
 from core.pagination import page_number
 from core.pdf import render_pdf
 from core.templating import render_text
-from core.web import render_page, translator_for
+from core.web import translator_for
 from council import ballots
 from council.home_pages import LABELS, DbSession
 from council.models import Resolution
@@ -52,10 +52,17 @@ def resolution_html(session: Session, number: str, tr: Translator, template: str
 
 
 @pages.get("/council/resolutions")
-def resolutions_page(request: Request, session: DbSession, page: str = "") -> HTMLResponse:
-    """The council's public resolutions, a page at a time."""
+def resolutions_page(
+    request: Request, session: DbSession, user: MaybeUser, page: str = ""
+) -> Response:
+    """The council's public resolutions, a page at a time.
+
+    The same for every anonymous reader until a ballot closes (which republishes the public
+    documents), so it goes out shareable and the fast path keeps it.
+    """
     listed = ballots.resolutions_list(session, page=page_number(page))
-    return render_page(request, "council/resolutions.html", {**LABELS, "resolutions": listed})
+    context = {**LABELS, "resolutions": listed}
+    return document_page(request, "council/resolutions.html", context, shareable=user is None)
 
 
 @pages.get("/council/resolutions/{number}")

@@ -12,11 +12,13 @@ from httpx2 import Response
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from core import documents, fastpath
+from core import documents, downloads, fastpath
 from core.accounts import User
 from core.auth import now_utc
-from council import home_pages
+from council import ballots
+from council.models import BallotRule, PositionKind
 from guidelines import published, service
+from tests.council.builders import seat_council
 from tests.factories import NOW, sign_in_as
 from tests.guidelines.builders import adopt, make_staff
 from tests.guidelines.factories import SLUG, make_adopted, start_draft
@@ -250,13 +252,13 @@ def test_the_home_page_is_kept_for_anonymous_visitors_only(
     client: TestClient, staff: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rendered: list[str] = []
-    draw = home_pages.document_page
+    draw = downloads.document_page
 
     def counting(request: Any, template: str, context: Any, *, shareable: bool) -> Any:
         rendered.append(template)
         return draw(request, template, context, shareable=shareable)
 
-    monkeypatch.setattr(home_pages, "document_page", counting)
+    monkeypatch.setattr("council.home_pages.document_page", counting)
     first = kept(client, "/")
     drawn = len(rendered)
     again = client.get("/")
@@ -270,3 +272,46 @@ def test_the_home_page_is_kept_for_anonymous_visitors_only(
     assert len(rendered) > drawn + 1
     assert staff.full_name in signed_in.text
     assert signed_in.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.usefixtures("clock")
+def test_the_resolutions_list_is_kept_until_a_ballot_closes(
+    client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listed: list[int] = []
+    resolutions_list = ballots.resolutions_list
+
+    def counting(session: Session, **options: Any) -> Any:
+        listed.append(1)
+        return resolutions_list(session, **options)
+
+    monkeypatch.setattr(ballots, "resolutions_list", counting)
+    secretariat, council = seat_council(db, 3)
+    db.commit()
+    before = kept(client, "/council/resolutions")
+    asked = len(listed)
+    assert client.get("/council/resolutions").content == before.content
+    assert len(listed) == asked
+    ballot = ballots.open_ballot(
+        db,
+        actor=secretariat,
+        subject_type="unregistered",
+        subject_id=1,
+        title_es="Consulta al Consejo",
+        title_en="Question to the council",
+        rule=BallotRule.simple_majority,
+        quorum_percent=50,
+        closes_at=NOW + dt.timedelta(days=7),
+        parties=[],
+        terms={},
+        now=NOW,
+    )
+    for user, _member in council:
+        ballots.cast_position(
+            db, actor=user, ballot=ballot, kind=PositionKind.yes, text="", now=NOW
+        )
+    resolution = ballots.close_ballot(db, actor=secretariat, ballot=ballot, now=NOW)
+    db.commit()
+    after = client.get("/council/resolutions")
+    assert len(listed) == asked + 1
+    assert resolution.number in after.text
