@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import User, hash_token, normalize_email
 from core.audit import record_event
+from core.documents import republish_documents
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from core.i18n import local_date, translator
 from core.mail import queue_mail
@@ -380,6 +381,8 @@ def confirm_comment(session: Session, *, token: str, now: dt.datetime) -> Consul
         summary={"version_id": comment.version_id},
         now=now,
     )
+    # What anonymous readers of the consultation see has changed.
+    republish_documents(session, now=now)
     return comment
 
 
@@ -438,6 +441,8 @@ def hide_comment(
         summary={"version_id": comment.version_id, "reason": reason},
         now=now,
     )
+    # What anonymous readers of the consultation see has changed.
+    republish_documents(session, now=now)
     return comment
 
 
@@ -508,6 +513,8 @@ def record_disposition(
         },
         now=now,
     )
+    # What anonymous readers of the consultation see has changed.
+    republish_documents(session, now=now)
     return comment
 
 
@@ -558,6 +565,8 @@ def _change_period(
         },
         now=now,
     )
+    # What anonymous readers of the consultation see has changed.
+    republish_documents(session, now=now)
     return change
 
 

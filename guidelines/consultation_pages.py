@@ -71,6 +71,14 @@ def comments_url(version: GuidelineVersion, target_code: str | None, page: int =
     return f"{url}?{urlencode(query)}" if query else url
 
 
+def comment_form_url(version: GuidelineVersion, target_code: str | None) -> str:
+    """The page of the comment form, about one part of the draft when one is chosen."""
+    url = version_url(version, "/consultation/comment")
+    if target_code is None:
+        return url
+    return f"{url}?{urlencode({'target': target_code or WHOLE_DRAFT_PARAM})}"
+
+
 def _shown_comments(request: Request) -> tuple[str | None, int]:
     """The target (None: all) and page of comments the address asks for; nonsense means page 1."""
     target = request.query_params.get("target") or None
@@ -97,6 +105,8 @@ class ConsultationPage:
     period: PageForm = field(default_factory=PageForm)
     staff: PageForm = field(default_factory=PageForm)
     active_comment: int | None = None
+    # The comment form came back refused: it is shown here, as typed, not on its own page.
+    comment_refused: bool = False
 
     def context(self) -> dict[str, Any]:
         """The names the consultation template reads."""
@@ -123,6 +133,7 @@ class ConsultationPage:
             "numbers": view.comments.numbers,
             "targets": view.targets,
             "comments_url": comments_url,
+            "comment_form_url": comment_form_url(view.version, view.comments.target_code),
             "counts": view.counts,
             "is_open": view.is_open,
             "days_left": view.days_left,
@@ -133,6 +144,7 @@ class ConsultationPage:
             "values": self.comment.values,
             "errors": self.comment.errors,
             "form_error": self.comment.context()["form_error"],
+            "comment_refused": self.comment_refused,
             "active_comment": self.active_comment,
             "active_form": self.staff.name or None,
             "comment_values": self.staff.values,
@@ -184,6 +196,7 @@ def build_consultation_page(
         period=refused.period or PageForm(),
         staff=refused.staff or PageForm(),
         active_comment=refused.active_comment,
+        comment_refused=refused.comment is not None,
     )
 
 
@@ -226,10 +239,34 @@ def _page_again(
 @pages.get("/guidelines/{slug}/{number}/consultation")
 def consultation_page(
     request: Request, session: DbSession, user: MaybeUser, now: Now, version: ConsultedVersion
-) -> HTMLResponse:
-    """A version's public consultation: dates, counts, the comment form and the comments."""
+) -> Response:
+    """A version's public consultation: dates, counts and the comments.
+
+    The same for every anonymous reader until a comment is confirmed, hidden or answered or the
+    period changes (each republishes the public documents), so it goes out shareable.
+    """
     page = build_consultation_page(request, session, version, user, now)
-    return render_page(request, "guidelines/consultation.html", page.context())
+    return document_page(
+        request, "guidelines/consultation.html", page.context(), shareable=user is None
+    )
+
+
+@pages.get("/guidelines/{slug}/{number}/consultation/comment")
+def comment_form_page(request: Request, now: Now, version: ConsultedVersion) -> Response:
+    """The public's comment form, about the part of the draft the address names."""
+    if not consultation.is_open(version, now):
+        return redirect(version_url(version, "/consultation"))
+    target_code, _page = _shown_comments(request)
+    context = {
+        "version": version,
+        "guideline": version.guideline,
+        "version_url": version_url,
+        **_options(request, version),
+        "values": {"target_code": target_code or ""},
+        "errors": {},
+        "form_error": None,
+    }
+    return render_page(request, "guidelines/consultation_comment.html", context)
 
 
 @pages.post("/guidelines/{slug}/{number}/consultation/comments", response_model=None)

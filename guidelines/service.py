@@ -1028,6 +1028,7 @@ def open_consultation(
         summary={"number": version.number, "closes_at": closes_at.isoformat()},
         now=now,
     )
+    republish_documents(session, now=now)  # the consultation's page changes
 
 
 def return_to_draft(
@@ -1046,6 +1047,7 @@ def return_to_draft(
         summary={"number": version.number},
         now=now,
     )
+    republish_documents(session, now=now)  # the consultation's page changes
 
 
 def withdraw_version(

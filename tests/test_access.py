@@ -105,6 +105,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/guidelines/{slug}/versions/{number}/revisions"): {"secretariat", "admin"},
     ("POST", "/api/v1/guidelines/{slug}/versions/{number}/consultation"): {"secretariat", "admin"},
     ("GET", "/guidelines/{slug}/{number}/consultation"): set(ROLES),
+    ("GET", "/guidelines/{slug}/{number}/consultation/comment"): set(ROLES),
     ("POST", "/guidelines/{slug}/{number}/consultation/comments"): set(ROLES),
     ("POST", "/guidelines/{slug}/{number}/consultation/comments/{comment_id}/hide"): {
         "secretariat",

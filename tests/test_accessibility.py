@@ -27,6 +27,7 @@ PAGES: dict[str | None, list[str]] = {
         "/guidelines/etica-ia/1.0",
         "/guidelines/etica-ia/1.1",
         "/guidelines/etica-ia/1.1/consultation",
+        "/guidelines/etica-ia/1.1/consultation/comment",
         "/guidelines/etica-ia/compare/versions?from=1.0&to=1.1",
         "/council",
         "/council/resolutions",

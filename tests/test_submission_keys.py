@@ -31,7 +31,9 @@ def test_a_comment_sent_twice_is_received_once(
     db: Session,
 ) -> None:
     action = PAGE + "/comments"
-    sent = fill(form_fields(public.get(PAGE).text, action), {**_form(), "website": None})
+    sent = fill(
+        form_fields(public.get(PAGE + "/comment").text, action), {**_form(), "website": None}
+    )
     mails_before = _count(db, OutboxMessage)
     first = public.post(action, data=sent)
     again = public.post(action, data=sent)  # the browser's back button, then send again
@@ -49,8 +51,8 @@ def test_a_form_shown_again_carries_a_new_key_and_creates_again(
     db: Session,
 ) -> None:
     action = PAGE + "/comments"
-    first_form = form_fields(public.get(PAGE).text, action)
-    second_form = form_fields(public.get(PAGE).text, action)
+    first_form = form_fields(public.get(PAGE + "/comment").text, action)
+    second_form = form_fields(public.get(PAGE + "/comment").text, action)
     assert first_form["submission_key"] != second_form["submission_key"]
     for fields in (first_form, second_form):
         response = public.post(action, data=fill(fields, {**_form(), "website": None}))
@@ -64,7 +66,7 @@ def test_a_refused_form_keeps_its_key_usable(
     db: Session,
 ) -> None:
     action = PAGE + "/comments"
-    fields = form_fields(public.get(PAGE).text, action)
+    fields = form_fields(public.get(PAGE + "/comment").text, action)
     refused = public.post(action, data=fill(fields, {**_form(body="corto"), "website": None}))
     assert refused.status_code == 422
     accepted = public.post(action, data=fill(fields, {**_form(), "website": None}))

@@ -65,6 +65,7 @@ def test_secretariat_edits_public_comments_and_secretariat_disposes(
     # A member of the public comments on TR-2.
     public = english_pages()
     public.goto(live_server.url + "/guidelines/etica-ia/2.0/consultation")
+    public.get_by_role("link", name="Write a comment").click()
     public.get_by_label("What is your comment about?").select_option("TR-2")
     public.get_by_label("Name (optional)").fill("Colectivo Datos Justos")
     public.get_by_label("E-mail address").fill(COMMENTER)

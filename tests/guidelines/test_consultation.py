@@ -288,7 +288,10 @@ def test_comment_needs_confirmation_before_it_appears(
 def test_form_offers_every_target_and_a_hidden_honeypot(
     public: TestClient, version: GuidelineVersion
 ) -> None:
-    page = soup(public.get(PAGE))
+    consultation_page = soup(public.get(PAGE))
+    link = consultation_page.select_one(f'a[href="{PAGE}/comment"]')
+    assert link is not None
+    page = soup(public.get(PAGE + "/comment"))
     options = [o["value"] for o in page.select('select[name="target_code"] option')]
     assert options == ["", "TR", "TR-1", "TR-2"]
     email_label = page.select_one('label[for="f-email"]')
@@ -376,7 +379,9 @@ def test_comment_after_the_consultation_closed_is_refused(
     clock.now = AFTER
     page = soup(public.get(PAGE))
     assert page.select_one('form[action$="/consultation/comments"]') is None
+    assert page.select_one(f'a[href="{PAGE}/comment"]') is None
     assert "se cerró" in page.get_text()
+    assert public.get(PAGE + "/comment").headers["location"] == PAGE
     response = public.post(PAGE + "/comments", data={**_form(), "csrf_token": token})
     assert response.status_code == 409
     assert count_comments(db) == 0
@@ -462,6 +467,33 @@ def test_hidden_comment_shows_the_reason_instead_of_the_text_and_stays_counted(
     )
     assert event.summary["reason"] == "Contiene datos personales."
     assert event.actor_id == staff.id
+
+
+def test_anonymous_readers_share_the_page_until_a_comment_is_published_or_hidden(
+    public: TestClient, db: Session, staff: User, version: GuidelineVersion
+) -> None:
+    first = publish(db, version, body="El primer comentario publicado.")
+    public.get(PAGE)
+    kept = public.get(PAGE)
+    assert kept.headers["cache-control"].startswith("public")
+    assert "El primer comentario publicado." in kept.text
+    assert 'name="csrf_token"' not in kept.text  # the form has its own page
+
+    publish(db, version, body="Un segundo comentario, confirmado después.", ip="10.0.0.2")
+    assert "Un segundo comentario" in public.get(PAGE).text
+
+    consultation.hide_comment(
+        db,
+        actor=staff,
+        version=version,
+        comment_id=first.id,
+        reason="Contiene datos personales.",
+        now=DURING,
+    )
+    db.commit()
+    after = public.get(PAGE).text
+    assert "El primer comentario publicado." not in after
+    assert "Contiene datos personales." in after
 
 
 def test_hiding_needs_a_reason(

@@ -163,7 +163,10 @@ def test_a_target_filter_shows_its_comments_with_their_public_numbers_and_keeps_
     assert numbers_shown(second) == [3 * PER_PAGE + 2]
     assert [a["href"] for a in second.select('a[rel="prev"]')] == [f"{PAGE}?target=TR-1"]
     # The comment form is about the part of the draft being read.
-    option = page.select_one('select[name="target_code"] option[selected]')
+    link = page.select_one('a[href$="/consultation/comment?target=TR-1"]')
+    assert link is not None
+    form_page = soup(public.get(str(link["href"])).text)
+    option = form_page.select_one('select[name="target_code"] option[selected]')
     assert option is not None
     assert option["value"] == "TR-1"
 
