@@ -432,6 +432,8 @@ class Review(RenderedMarkdown, Base):
     __table_args__ = (
         # A reviewer's open work, and the load counted for automatic assignment.
         Index("ix_application_reviews_reviewer_status", "reviewer_id", "status", "id"),
+        # A reviewer's work list, by due date.
+        Index("ix_application_reviews_reviewer_due", "reviewer_id", "due_on", "id"),
         Index("ix_application_reviews_application_round", "application_id", "round", "id"),
     )
 

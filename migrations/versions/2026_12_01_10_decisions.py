@@ -1,7 +1,7 @@
 """decisions
 
 Revision ID: 20261201_decisions
-Revises: 20261201_review_work
+Revises: 20261201_assignment
 Create Date: 2026-12-01 14:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "20261201_decisions"
-down_revision: str | None = "20261201_review_work"
+down_revision: str | None = "20261201_assignment"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
