@@ -90,3 +90,40 @@ def adopt(
         now=now,
     )
     return load_version_tree(db, version.id)
+
+
+def consulted_version(db: Session, staff: User, closes_on: dt.date) -> GuidelineVersion:
+    """Version 1.0 of "etica-ia" with one principle and two criteria, in consultation."""
+    service.create_guideline(
+        db, actor=staff, data=GuidelineInput(slug="etica-ia", title_es="Ética en IA"), now=NOW
+    )
+    draft = service.get_version(db, slug="etica-ia", number="1.0", viewer=staff)
+    service.add_principle(
+        db,
+        actor=staff,
+        version=draft,
+        data=PrincipleInput(code="TR", title_es="Transparencia"),
+        expected_revision=None,
+        now=NOW,
+    )
+    for code in ("TR-1", "TR-2"):
+        service.add_criterion(
+            db,
+            actor=staff,
+            version=draft,
+            data=CriterionInput(
+                code=code,
+                principle_code="TR",
+                title_es=f"Criterio {code}",
+                requirement_es=f"Requisito **{code}**.",
+                risk_levels=[RiskLevel.limited],
+            ),
+            expected_revision=None,
+            now=NOW,
+        )
+    draft = service.get_version(db, slug="etica-ia", number="1.0", viewer=staff)
+    service.open_consultation(
+        db, actor=staff, version=draft, closes_on=closes_on, min_days=14, now=NOW
+    )
+    db.commit()
+    return service.get_version(db, slug="etica-ia", number="1.0", viewer=None)

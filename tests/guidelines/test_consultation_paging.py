@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from core.accounts import Role, User
 from core.auth import now_utc
 from guidelines import consultation, service
-from guidelines.models import CommenterType, ConsultationComment, GuidelineVersion, RiskLevel
-from guidelines.schemas import CriterionInput, GuidelineInput, PrincipleInput
+from guidelines.models import CommenterType, ConsultationComment, GuidelineVersion
 from tests.conftest import csrf_of
 from tests.factories import NOW, make_user, sign_in_as
+from tests.guidelines.builders import consulted_version
 
 PAGE = "/guidelines/etica-ia/1.0/consultation"
 CLOSES_ON = dt.date(2026, 12, 10)
@@ -40,39 +40,7 @@ def staff(db: Session) -> User:
 @pytest.fixture
 def version(db: Session, staff: User) -> GuidelineVersion:
     """Version 1.0 with one principle and two criteria, in consultation."""
-    service.create_guideline(
-        db, actor=staff, data=GuidelineInput(slug="etica-ia", title_es="Ética en IA"), now=NOW
-    )
-    draft = service.get_version(db, slug="etica-ia", number="1.0", viewer=staff)
-    service.add_principle(
-        db,
-        actor=staff,
-        version=draft,
-        data=PrincipleInput(code="TR", title_es="Transparencia"),
-        expected_revision=None,
-        now=NOW,
-    )
-    for code in ("TR-1", "TR-2"):
-        service.add_criterion(
-            db,
-            actor=staff,
-            version=draft,
-            data=CriterionInput(
-                code=code,
-                principle_code="TR",
-                title_es=f"Criterio {code}",
-                requirement_es=f"Requisito **{code}**.",
-                risk_levels=[RiskLevel.limited],
-            ),
-            expected_revision=None,
-            now=NOW,
-        )
-    draft = service.get_version(db, slug="etica-ia", number="1.0", viewer=staff)
-    service.open_consultation(
-        db, actor=staff, version=draft, closes_on=CLOSES_ON, min_days=14, now=NOW
-    )
-    db.commit()
-    return service.get_version(db, slug="etica-ia", number="1.0", viewer=None)
+    return consulted_version(db, staff, CLOSES_ON)
 
 
 @pytest.fixture

@@ -22,10 +22,9 @@ from guidelines.models import (
     ConsultationTally,
     Disposition,
     GuidelineVersion,
-    RiskLevel,
 )
-from guidelines.schemas import CriterionInput, GuidelineInput, PrincipleInput
 from tests.factories import NOW, make_user
+from tests.guidelines.builders import consulted_version
 
 CLOSES_ON = dt.date(2026, 12, 10)
 MIN_DAYS = 14
@@ -53,39 +52,7 @@ def staff(db: Session) -> User:
 @pytest.fixture
 def version(db: Session, staff: User) -> GuidelineVersion:
     """Version 1.0 with one principle and two criteria, in consultation until CLOSES_ON."""
-    service.create_guideline(
-        db, actor=staff, data=GuidelineInput(slug="etica-ia", title_es="Ética en IA"), now=NOW
-    )
-    draft = service.get_version(db, slug="etica-ia", number="1.0", viewer=staff)
-    service.add_principle(
-        db,
-        actor=staff,
-        version=draft,
-        data=PrincipleInput(code="TR", title_es="Transparencia"),
-        expected_revision=None,
-        now=NOW,
-    )
-    for code in ("TR-1", "TR-2"):
-        service.add_criterion(
-            db,
-            actor=staff,
-            version=draft,
-            data=CriterionInput(
-                code=code,
-                principle_code="TR",
-                title_es=f"Criterio {code}",
-                requirement_es=f"Requisito {code}.",
-                risk_levels=[RiskLevel.high],
-            ),
-            expected_revision=None,
-            now=NOW,
-        )
-    draft = service.get_version(db, slug="etica-ia", number="1.0", viewer=staff)
-    service.open_consultation(
-        db, actor=staff, version=draft, closes_on=CLOSES_ON, min_days=MIN_DAYS, now=NOW
-    )
-    db.commit()
-    return service.get_version(db, slug="etica-ia", number="1.0", viewer=None)
+    return consulted_version(db, staff, CLOSES_ON)
 
 
 def confirmation_token(db: Session, email: str) -> str:
