@@ -300,6 +300,9 @@ def test_the_request_form_is_prefilled_and_the_next_round_shows_the_changes(
     )
     changed = fill(checklist, {"answer-TR-2": "meets", "justification-TR-2": "Auditoría hecha."})
     assert post(owner, f"{case.app.url}/checklist/TR", changed)[0] == 303
+    # While the organisation revises, the round-one review says the answers are not those read.
+    revising = login(case.alice).get(f"/reviews/{case.review_a.id}").text
+    assert "the answers below are its current ones" in revising
     assert post(owner, f"{case.app.url}/answer", {"body": ["Adjuntamos la auditoría."]})[0] == 303
 
     db.expire_all()
@@ -307,6 +310,7 @@ def test_the_request_form_is_prefilled_and_the_next_round_shows_the_changes(
     mine = reviews.my_reviews(db, case.alice, application)[0]
     assert (mine.round, mine.status) == (application.revision, ReviewStatus.assigned)
     page = login(case.alice).get(f"/reviews/{mine.id}")
+    assert "the answers below are its current ones" not in page.text  # the new round's own
     soup = BeautifulSoup(page.text, "html.parser")
     changes = soup.select_one("#changes-heading")
     assert changes is not None
