@@ -43,8 +43,10 @@ from quality_marks.models import (
     Recommendation,
     Review,
     ReviewFinding,
+    ReviewNote,
     ReviewStatus,
 )
+from quality_marks.reviews import latest_review_notes
 
 SUBJECT_APPLICATION_DECISION = "application_decision"
 SUBJECT_APPEAL = "appeal"
@@ -624,6 +626,8 @@ class BallotApplication:
     ballot: Ballot
     review: DecisionReview
     answers: list[dict[str, Any]]
+    # The reviewers' private discussion, newest first: voters weigh it too.
+    notes: list[ReviewNote]
 
 
 def ballot_application(
@@ -652,4 +656,5 @@ def ballot_application(
         .limit(1)
     )
     answers = list(snapshot.document.get("answers", [])) if snapshot else []
-    return BallotApplication(ballot=ballot, review=review, answers=answers)
+    notes = latest_review_notes(session, review.application.id)
+    return BallotApplication(ballot=ballot, review=review, answers=answers, notes=notes)

@@ -165,6 +165,7 @@ def ballot_application_page(
         "ballot": view.ballot,
         "review": view.review,
         "answers": view.answers,
+        "notes": view.notes,
         "answer_labels": applications.ANSWER_LABELS,
     }
     return render_page(request, "quality_marks/decision_ballot_application.html", context)

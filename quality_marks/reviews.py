@@ -696,6 +696,21 @@ def review_notes(
     return page_of(session, query, page=page, page_size=page_size, counted=True)
 
 
+def latest_review_notes(
+    session: Session, application_id: int, *, limit: int = PAGE_SIZE
+) -> list[ReviewNote]:
+    """The newest notes of the private thread, for a reader the caller has already admitted."""
+    return list(
+        session.scalars(
+            select(ReviewNote)
+            .where(ReviewNote.application_id == application_id)
+            .options(joinedload(ReviewNote.author))
+            .order_by(ReviewNote.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def post_review_note(
     session: Session, *, actor: User, application: Application, body: str, now: dt.datetime
 ) -> ReviewNote:

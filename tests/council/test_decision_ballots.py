@@ -28,6 +28,7 @@ from quality_marks.models import (
     OrgRole,
     Recommendation,
     ReviewFinding,
+    ReviewNote,
     ReviewStatus,
 )
 from tests.factories import NOW, make_user
@@ -467,10 +468,20 @@ def test_voters_read_the_application_only_while_open_and_not_recused(db: Session
     case = _reviewed(db, F.conforms)
     tied_user, _ = case.council[2]
     declare_tie(db, tied_user, case.organization)
+    db.add(
+        ReviewNote(
+            application_id=case.application.id,
+            author_id=case.reviewers[0].id,
+            body="La evidencia de TR-1 es de 2024.",
+            created_at=NOW,
+        )
+    )
     ballot = _open(db, case)
     voter_user, _ = case.council[0]
     view = council_decisions.ballot_application(db, ballot.id, voter_user, NOW)
     assert [a["code"] for a in view.answers] == ["TR-1", "TR-2", "TR-3", "TR-4", "TR-5"]
+    # Voters weigh the reviewers' private discussion too.
+    assert [note.body for note in view.notes] == ["La evidencia de TR-1 es de 2024."]
     with pytest.raises(Forbidden):
         council_decisions.ballot_application(db, ballot.id, tied_user, NOW)
     with pytest.raises(Forbidden):
