@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from core.accounts import Role, User
 from core.audit import record_event
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
-from core.i18n import local_date
+from core.i18n import in_both_languages, local_date
 from core.pagination import PageOf, page_of
 from core.settings import Settings
 from council.conflicts import KIND_LABELS, DetectedConflict, check_conflicts, party_of
@@ -249,10 +249,20 @@ def reviewer_candidates(
     return sorted(candidates, key=lambda c: (not c.eligible, not c.sector_match, c.load, c.user.id))
 
 
+# Why a person was assigned, stored with the review in Spanish and English.
+ASSIGNED_AUTOMATICALLY = N_("Assigned automatically: %(expertise)s; load %(load)s of %(limit)s.")
+ASSIGNED_BY_HAND = N_("Assigned by hand: %(expertise)s; load %(load)s of %(limit)s.")
+KNOWS_THE_SECTOR = N_("knows the product's sector")
+NO_COMMON_SECTOR = N_("no sector in common")
+
+
 def _note(candidate: Candidate, *, automatic: bool) -> str:
-    how = "Asignación automática" if automatic else "Asignación manual"
-    expertise = "conoce el sector del producto" if candidate.sector_match else "sin sector común"
-    return f"{how}: {expertise}; carga {candidate.load} de {candidate.limit}."
+    return in_both_languages(
+        ASSIGNED_AUTOMATICALLY if automatic else ASSIGNED_BY_HAND,
+        {"expertise": KNOWS_THE_SECTOR if candidate.sector_match else NO_COMMON_SECTOR},
+        load=candidate.load,
+        limit=candidate.limit,
+    )
 
 
 def _choose(candidates: list[Candidate], needed: int, member_assigned: bool) -> list[Candidate]:

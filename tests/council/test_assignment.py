@@ -174,7 +174,8 @@ def test_automatic_assignment_prefers_the_sector_then_mails_and_records(
     assert {r.status for r in reviews} == {ReviewStatus.assigned}
     assert {r.round for r in reviews} == {case.application.revision}
     assert {r.due_on for r in reviews} == {local_date(NOW) + dt.timedelta(days=21)}
-    assert all(r.assignment_note.startswith("Asignación automática") for r in reviews)
+    assert all(r.assignment_note.startswith("Asignación automática: conoce") for r in reviews)
+    assert all("Assigned automatically" in r.assignment_note for r in reviews)
     mails = db.scalars(
         select(OutboxMessage).where(OutboxMessage.template == "mail/review_assigned.txt")
     ).all()
