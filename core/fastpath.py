@@ -34,6 +34,8 @@ from core.i18n import LOCALE_COOKIE, local_date, negotiate_locale
 GENERATION_READ_SECONDS = 1.0
 # Bytes of answers kept per process (the oldest go first).
 MEMORY_BYTES = 64 * 1024 * 1024
+# The headers the language of a page is negotiated from.
+_LANGUAGE_HEADERS = frozenset({b"cookie", b"accept-language"})
 # Headers a 304 leaves out: they describe a body it does not carry.
 _BODY_HEADERS = frozenset({b"content-length", b"content-type"})
 
@@ -104,10 +106,14 @@ class PublicDocuments:
             return
         cookies: dict[str, str] = {}
         accept_language = if_none_match = None
+        seen: set[bytes] = set()
         for name, value in scope["headers"]:
-            if name == b"authorization":
+            # Sent twice, a header might be read otherwise by the page than here (Starlette
+            # reads the first): such a request takes the application's path, and nothing kept.
+            if name == b"authorization" or (name in _LANGUAGE_HEADERS and name in seen):
                 await self.app(scope, receive, send)
                 return
+            seen.add(name)
             if name == b"cookie":
                 cookies.update(cookie_parser(value.decode("latin-1")))
             elif name == b"accept-language":

@@ -467,8 +467,10 @@ def _record(session: Session, ballot: Ballot, tally: Tally) -> dict[str, Any]:
                     else (current[v.member_id].kind.value if v.member_id in current else None)
                 ),
                 "text": current[v.member_id].text if v.member_id in current else "",
-                # Why the member was recused (older records hold only true or false).
-                "conflict": v.conflict or False,
+                # Only whether the member was recused: the reason may name a reviewer of the
+                # application, whom the public record must not identify (the ballot page,
+                # for the council, gives it).
+                "conflict": bool(v.conflict),
             }
             for v in ballot.voters
         ],
@@ -645,18 +647,21 @@ def ballot_view(
     voters = voters_by_member(session, [v.member_id for v in ballot.voters])
     current = {p.member_id: p for p in positions if p.superseded_at is None}
     me = member_of(session, viewer)
+    mine = next((v for v in ballot.voters if me and v.member_id == me.id), None)
+    recused = mine is not None and mine.conflict is not None
     return BallotView(
         ballot=ballot,
         tally=tally,
         names={member_id: voter.name for member_id, voter in voters.items()},
         current=current,
         history=positions,
-        my_voter=next((v for v in ballot.voters if me and v.member_id == me.id), None),
+        my_voter=mine,
         my_position=current.get(me.id) if me else None,
         is_open=is_open(ballot, now),
         can_close=can_close(session, ballot, tally, viewer, now),
         subject=describe_subject(session, ballot),
-        review=subject_review(session, ballot, now) if review else None,
+        # A recused member does not weigh the subject: its review stays hidden from them.
+        review=subject_review(session, ballot, now) if review and not recused else None,
         review_template=kind.review_template
         if (kind := SUBJECT_KINDS.get(ballot.subject_type))
         else "",

@@ -1051,7 +1051,26 @@ def withdraw_application(
         application, _step(application, "withdraw", standing_of(session, actor, application))
     )
     application.withdrawn_at = now
-    log_change(session, actor, "withdraw", application, now, reason=reason.strip())
+    ended = _end_open_reviews(session, application, now)
+    log_change(
+        session, actor, "withdraw", application, now, reason=reason.strip(), reviews_ended=ended
+    )
+
+
+def _end_open_reviews(session: Session, application: Application, now: dt.datetime) -> int:
+    """End (release) the reviews still open on an application that leaves review."""
+    # No more work on them, no reminders, no load counted against their reviewers.
+    open_reviews = session.scalars(
+        select(Review).where(
+            Review.application_id == application.id,
+            Review.status.in_((ReviewStatus.assigned, ReviewStatus.in_progress)),
+        )
+    ).all()
+    for review in open_reviews:
+        review.status = ReviewStatus.released
+        review.ended_at = now
+        review.updated_at = now
+    return len(open_reviews)
 
 
 # Changes by the secretariat ----------------------------------------------------------------

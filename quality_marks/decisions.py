@@ -239,6 +239,13 @@ def record_decision(
     """
     if not resolution.strip():
         raise Invalid(fields={"resolution": N_("A decision needs the resolution that took it.")})
+    if application.status != ApplicationStatus.under_review:
+        # Only from review: the table would also let "decide" reach decided from an appeal.
+        raise Conflict(
+            N_("The application is %(status)s; it cannot become %(target)s."),
+            status=STATUS_LABELS[application.status],
+            target=STATUS_LABELS[ApplicationStatus.decided],
+        )
     take_step(application, "decide", COUNCIL)
     reviews = round_reviews(session, application, round)
     findings = consolidate(reviews)
@@ -359,7 +366,12 @@ def _is_reviewer(session: Session, user: User, application_id: int) -> bool:
     return (
         session.scalar(
             select(Review.id)
-            .where(Review.application_id == application_id, Review.reviewer_id == user.id)
+            .where(
+                Review.application_id == application_id,
+                Review.reviewer_id == user.id,
+                # Who declined or was released never reviewed it: they do not read the decision.
+                Review.status.in_(ACTIVE_REVIEWS),
+            )
             .limit(1)
         )
         is not None

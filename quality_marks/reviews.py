@@ -21,6 +21,7 @@ from quality_marks import applications
 from quality_marks.applications import ACTIVE_REVIEW, may_review
 from quality_marks.models import (
     Application,
+    ApplicationDecision,
     ApplicationSnapshot,
     Finding,
     Recommendation,
@@ -499,13 +500,23 @@ def start_next_round(
     previous_round = latest_round(session, application)
     if previous_round is None or previous_round >= application.revision:
         return []
+    decided = session.scalar(
+        select(ApplicationDecision.id).where(
+            ApplicationDecision.application_id == application.id,
+            ApplicationDecision.round == previous_round,
+        )
+    )
+    if decided is not None:
+        # A round the council decided on (an upheld appeal reopens review): its reviewers do not
+        # carry on; the secretariat assigns new ones, whom the appeal's exclusions apply to.
+        return []
     previous = list(
         session.scalars(
             select(Review)
             .where(
                 Review.application_id == application.id,
                 Review.round == previous_round,
-                Review.status == R.submitted,
+                Review.status.in_((R.submitted, *OPEN)),
             )
             .options(joinedload(Review.reviewer), selectinload(Review.findings))
             .order_by(Review.id)
@@ -514,6 +525,12 @@ def start_next_round(
     )
     started = []
     for old in previous:
+        if old.status in OPEN:
+            # Unfinished when the organisation answered: it ends here, and its reviewer takes
+            # up the new revision with the rest.
+            old.status = R.released
+            old.ended_at = now
+            old.updated_at = now
         review = Review(
             application_id=application.id,
             reviewer_id=old.reviewer_id,

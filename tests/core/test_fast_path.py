@@ -315,3 +315,16 @@ def test_the_resolutions_list_is_kept_until_a_ballot_closes(
     after = client.get("/council/resolutions")
     assert len(listed) == asked + 1
     assert resolution.number in after.text
+
+
+@pytest.mark.usefixtures("clock")
+def test_a_request_with_a_repeated_language_header_is_neither_served_nor_kept(
+    client: TestClient,
+) -> None:
+    client.get("/", headers={"Accept-Language": "es-MX"})
+    spanish = client.get("/", headers={"Accept-Language": "es-MX"})
+    twice = client.get("/", headers=[("accept-language", "en"), ("accept-language", "es-MX")])
+    assert "AI Ethics Council of Mexico" in twice.text  # the page reads the first header
+    again = client.get("/", headers={"Accept-Language": "es-MX"})
+    assert again.content == spanish.content
+    assert "Consejo de Ética" in again.text

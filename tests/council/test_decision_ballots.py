@@ -16,7 +16,7 @@ from core.mail import OutboxMessage
 from council import assignment, ballots
 from council import decisions as council_decisions
 from council.models import Ballot, BallotResult, BallotRule, PositionKind, Resolution
-from quality_marks import decisions
+from quality_marks import applications, decisions
 from quality_marks.models import (
     Appeal,
     AppealStatus,
@@ -27,6 +27,7 @@ from quality_marks.models import (
     Finding,
     OrgRole,
     Recommendation,
+    Review,
     ReviewFinding,
     ReviewNote,
     ReviewStatus,
@@ -147,6 +148,14 @@ def test_a_member_who_reviewed_the_round_does_not_vote_on_its_decision(db: Sessi
     assert recused == {assessor_seat.id: "Revisó esta solicitud / Reviewed this application"}
     with pytest.raises(Conflict):
         ballots.cast_position(db, actor=assessor, ballot=ballot, kind=K.yes, text="", now=NOW)
+    # The recused assessor does not weigh the subject on the ballot page either.
+    assert ballots.ballot_view(db, ballot.id, assessor, NOW).review is None
+    assert ballots.ballot_view(db, ballot.id, case.council[0][0], NOW).review is not None
+    # The public record says who was recused, never that they reviewed the application.
+    _vote(db, case, ballot, K.yes)
+    resolution = _close(db, case, ballot)
+    assert {row["conflict"] for row in resolution.record["positions"]} == {True, False}
+    assert "Revisó" not in str(resolution.record)
 
 
 def test_every_voter_is_mailed_when_a_ballot_opens(db: Session) -> None:
@@ -445,6 +454,37 @@ def test_the_original_reviewers_are_not_assigned_to_an_upheld_appeals_round(
         db, actor=case.staff, application=case.application, rules=rules, base_url=URL, now=AFTER
     )
     assert {r.reviewer_id for r in chosen}.isdisjoint({u.id for u in case.reviewers})
+
+
+def test_an_answer_after_an_upheld_appeal_does_not_hand_the_round_back_to_its_reviewers(
+    db: Session,
+) -> None:
+    case = _refused(db)
+    _appeal(db, case)
+    _close_appeal(db, case, _appeal_ballot(db, case), K.yes)
+    applications.request_information(
+        db,
+        actor=case.staff,
+        application=case.application,
+        body="¿Y la auditoría?",
+        base_url=URL,
+        now=AFTER,
+    )
+    applications.answer_request(
+        db,
+        actor=case.owner,
+        application=case.application,
+        body="Aquí está.",
+        base_url=URL,
+        now=AFTER,
+    )
+    reviewers = db.scalars(
+        select(Review.reviewer_id).where(
+            Review.application_id == case.application.id,
+            Review.round == case.application.revision,
+        )
+    ).all()
+    assert reviewers == []  # the secretariat assigns new reviewers, the appeal's exclusions apply
 
 
 def test_a_dismissed_appeal_leaves_the_refusal_standing(db: Session) -> None:

@@ -436,3 +436,18 @@ def test_only_reviews_asking_for_information_give_questions(db: Session, case: C
     assert reviews.questions_for_applicant(db, case.app.application) == [
         reviews.Question("EQ-2", "¿Quién supervisa?")
     ]
+
+
+def test_a_withdrawn_application_ends_its_open_reviews(db: Session, case: Case) -> None:
+    submit(db, case.alice, save(db, case.alice, case.review_a))
+    applications.withdraw_application(
+        db, actor=case.app.owner, application=case.app.application, reason="Cambio.", now=LATER
+    )
+    db.expire_all()
+    assert reviews.get_review(db, case.alice, case.review_a.id).status == R.submitted
+    ended = db.get(Review, case.review_b.id)
+    assert ended is not None
+    assert (ended.status, ended.ended_at) == (R.released, LATER)
+    # The reviewer can no longer work on it, and it no longer counts as theirs to do.
+    assert "save" not in reviews.review_actions(case.bruno, ended)
+    assert applications.may_review(db, case.bruno, case.app.application) is False

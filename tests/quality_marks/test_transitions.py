@@ -18,6 +18,8 @@ from quality_marks import applications, decisions
 from quality_marks.models import (
     Answer,
     AnswerValue,
+    Appeal,
+    AppealStatus,
     Application,
     ApplicationDecision,
     Decision,
@@ -86,6 +88,65 @@ def case(db: Session) -> Case:
 Move = Callable[[Session, Case], object]
 
 
+def _decide(db: Session, case: Case) -> object:
+    """Reach `decided` as the council does: a decision from review, a dismissed appeal from one."""
+    if case.application.status == S.appealed:
+        return _dismiss_appeal(db, case)
+    return decisions.record_decision(
+        db,
+        application=case.application,
+        outcome=Decision.granted,
+        resolution="CEIA-2026-010",
+        round=case.application.revision,
+        rule=decisions.DEFAULT_RULE,
+        reasons="Cumple los criterios.",
+        conditions="",
+        validity_years=2,
+        appeal_days=30,
+        decision_url=URL,
+        actor=None,
+        now=NOW,
+    )
+
+
+def _dismiss_appeal(db: Session, case: Case) -> object:
+    """The appeal ballot fails: the refusal under appeal stands (its records built directly)."""
+    refusal = ApplicationDecision(
+        application_id=case.application.id,
+        outcome=Decision.refused,
+        resolution="CEIA-2026-011",
+        round=case.application.revision,
+        findings={},
+        rule=decisions.DEFAULT_RULE,
+        reasons="No cumple.",
+        appeal_until=NOW.date() + dt.timedelta(days=30),
+        decided_at=NOW,
+    )
+    db.add(refusal)
+    db.flush()
+    db.add(
+        Appeal(
+            application_id=case.application.id,
+            decision_id=refusal.id,
+            grounds="La revisión omitió evidencia.",
+            filed_by_id=case.owner.id,
+            filed_at=NOW,
+            status=AppealStatus.filed,
+        )
+    )
+    db.flush()
+    return decisions.settle_appeal(
+        db,
+        application=case.application,
+        upheld=False,
+        resolution="CEIA-2026-012",
+        reason="No procede.",
+        decision_url=URL,
+        actor=None,
+        now=NOW,
+    )
+
+
 def _appeal_a_refusal(db: Session, case: Case) -> object:
     """The organisation appeals a refusal of the day (built directly: only ballots decide)."""
     db.add(
@@ -133,21 +194,7 @@ MOVES: dict[S, Move] = {
     S.information_requested: lambda db, c: applications.request_information(
         db, actor=c.staff, application=c.application, body="¿Quién revisa?", base_url=URL, now=NOW
     ),
-    S.decided: lambda db, c: decisions.record_decision(
-        db,
-        application=c.application,
-        outcome=Decision.granted,
-        resolution="CEIA-2026-010",
-        round=c.application.revision,
-        rule=decisions.DEFAULT_RULE,
-        reasons="Cumple los criterios.",
-        conditions="",
-        validity_years=2,
-        appeal_days=30,
-        decision_url=URL,
-        actor=None,
-        now=NOW,
-    ),
+    S.decided: lambda db, c: _decide(db, c),
     S.appealed: lambda db, c: _appeal_a_refusal(db, c),
     S.withdrawn: lambda db, c: applications.withdraw_application(
         db, actor=c.owner, application=c.application, reason="Cambio de planes.", now=NOW
