@@ -13,6 +13,7 @@ from core.auth import Now, SignedIn, Staff
 from core.db import get_session
 from core.i18n import normalize_locale
 from core.schemas import InvitationIn, UserOut
+from core.web import service_settings
 
 api = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERROR_RESPONSES)
 
@@ -51,7 +52,7 @@ def api_invite(
         full_name=body.full_name,
         role=body.role,
         locale=normalize_locale(body.locale) or "es_MX",
-        base_url=request.app.state.settings.base_url,
+        base_url=service_settings(request).base_url,
         now=now,
     )
     session.commit()

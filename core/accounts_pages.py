@@ -45,7 +45,7 @@ from core.errors import N_, DomainError
 from core.i18n import LOCALE_COOKIE, LOCALES, normalize_locale
 from core.pagination import page_number
 from core.submissions import Once
-from core.web import flash, redirect, refuse_form, render_page, render_refused
+from core.web import flash, redirect, refuse_form, render_page, render_refused, service_settings
 
 pages = APIRouter(include_in_schema=False)
 
@@ -78,7 +78,7 @@ def choose_language(
         max_age=LANGUAGE_COOKIE_AGE,
         httponly=True,
         samesite="lax",
-        secure=request.app.state.settings.secure_cookies,
+        secure=service_settings(request).secure_cookies,
     )
     return response
 
@@ -101,7 +101,7 @@ def signin(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     """Check the credentials and start a session."""
-    settings = request.app.state.settings
+    settings = service_settings(request)
     refusal: DomainError | None = None
     try:
         user = authenticate(
@@ -157,7 +157,7 @@ def _account_page(
     request: Request, session: Session, user: User, *, new_token: str | None = None
 ) -> AccountPage:
     """The account page of the signed-in person, with a token's value when one was just made."""
-    settings = request.app.state.settings
+    settings = service_settings(request)
     return AccountPage(
         tokens=list_api_tokens(session, user=user),
         sessions=list_open_sessions(
@@ -296,7 +296,7 @@ def users_invite(
             full_name=full_name,
             role=invitation_role(full_name=full_name, role=role),
             locale=normalize_locale(locale) or "es_MX",
-            base_url=request.app.state.settings.base_url,
+            base_url=service_settings(request).base_url,
             now=now,
         )
     except DomainError as error:

@@ -26,6 +26,7 @@ from core.web import (
     refuse_form,
     render_page,
     render_refused,
+    service_settings,
 )
 
 pages = APIRouter(include_in_schema=False)
@@ -49,7 +50,7 @@ def reset_request(
             session,
             email=email,
             client_ip=client_ip(request),
-            base_url=request.app.state.settings.base_url,
+            base_url=service_settings(request).base_url,
             now=now,
         )
     except DomainError as error:

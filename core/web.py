@@ -22,6 +22,7 @@ from core.db import is_unavailable
 from core.errors import N_, DomainError, Invalid, Unauthenticated
 from core.i18n import LOCALE_COOKIE, LOCALES, Translator, negotiate_locale, translator
 from core.limits import RequestTooLarge
+from core.settings import Settings
 from core.submissions import AlreadySubmitted
 from core.templating import environment
 
@@ -47,6 +48,12 @@ STATUS_TITLES = {
 RETRY_AFTER_SECONDS = 5
 
 
+def service_settings(request: Request) -> Settings:
+    """The settings the running service was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 def translator_for(request: Request) -> Translator:
     """The translator of the request's language (cookie choice, then Accept-Language)."""
     cached: Translator | None = getattr(request.state, "translator", None)
@@ -54,7 +61,7 @@ def translator_for(request: Request) -> Translator:
         locale = negotiate_locale(
             request.cookies.get(LOCALE_COOKIE),
             request.headers.get("accept-language"),
-            request.app.state.settings.default_locale,
+            service_settings(request).default_locale,
         )
         cached = translator(locale)
         request.state.translator = cached

@@ -19,7 +19,6 @@ from council.conflicts import KIND_LABELS, DetectedConflict, check_conflicts, pa
 from council.members import in_term
 from council.models import CouncilMember, ReviewerProfile
 from quality_marks.assignments import (
-    ACTIVE_STATUSES,
     REVIEWER_ROLES,
     assign_reviewer,
     declined_by,
@@ -30,7 +29,14 @@ from quality_marks.assignments import (
 )
 from quality_marks.decisions import excluded_reviewers
 from quality_marks.geography import SECTORS
-from quality_marks.models import Application, ApplicationStatus, Organization, Product, Review
+from quality_marks.models import (
+    ACTIVE_REVIEWS,
+    Application,
+    ApplicationStatus,
+    Organization,
+    Product,
+    Review,
+)
 
 KIND_MEMBER = "member"
 KIND_EXPERT = "expert"
@@ -213,7 +219,7 @@ def reviewer_candidates(
     assigned = {
         r.reviewer_id
         for r in reviews_of_round(session, application.id, application.revision)
-        if r.status in ACTIVE_STATUSES
+        if r.status in ACTIVE_REVIEWS
     }
     declined = declined_by(session, application.id)
     # An upheld appeal is reviewed afresh: not by those whose review led to the refusal.
@@ -293,7 +299,7 @@ def assign_automatically(
     active = [
         r
         for r in reviews_of_round(session, application.id, application.revision)
-        if r.status in ACTIVE_STATUSES
+        if r.status in ACTIVE_REVIEWS
     ]
     needed = rules.reviewers_per_application - len(active)
     if needed <= 0:
@@ -537,7 +543,7 @@ def assignment_panel(
     """An application's candidates with their reasons, and the reviews of its current round."""
     application = application_for_assignment(session, actor, application_id)
     reviews = reviews_of_round(session, application.id, application.revision)
-    active = sum(1 for r in reviews if r.status in ACTIVE_STATUSES)
+    active = sum(1 for r in reviews if r.status in ACTIVE_REVIEWS)
     return AssignmentPanel(
         application=application,
         candidates=reviewer_candidates(session, application, now, rules=rules),

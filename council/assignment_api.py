@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params
 from core.auth import Now, Staff
+from core.web import service_settings
 from council import assignment
 from council.home_pages import DbSession, Declarant
 from council.schemas import (
@@ -47,7 +48,7 @@ def api_candidates(
 ) -> list[CandidateOut]:
     """Everyone who might review the application: eligible or not, and why; best first."""
     application = assignment.application_for_assignment(session, user, application_id)
-    rules = assignment.AssignmentRules.from_settings(request.app.state.settings)
+    rules = assignment.AssignmentRules.from_settings(service_settings(request))
     candidates = assignment.reviewer_candidates(session, application, now, rules=rules)
     return [_candidate_out(c) for c in candidates]
 
@@ -74,8 +75,8 @@ def api_assign_reviewers(
         automatic=body.automatic,
         reviewer_id=body.reviewer_id,
         due_on=body.due_on,
-        rules=assignment.AssignmentRules.from_settings(request.app.state.settings),
-        base_url=request.app.state.settings.base_url,
+        rules=assignment.AssignmentRules.from_settings(service_settings(request)),
+        base_url=service_settings(request).base_url,
         now=now,
     )
     session.commit()
@@ -98,7 +99,7 @@ def api_decline_review(
         actor=user,
         review=review,
         reason=body.reason,
-        base_url=request.app.state.settings.base_url,
+        base_url=service_settings(request).base_url,
         now=now,
     )
     session.commit()

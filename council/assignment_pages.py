@@ -26,6 +26,7 @@ from core.web import (
     redirect,
     refuse_form,
     render_page,
+    service_settings,
 )
 from council import assignment
 from council.conflicts import KIND_LABELS
@@ -46,7 +47,7 @@ LABELS = {
 
 
 def _rules(request: Request) -> assignment.AssignmentRules:
-    return assignment.AssignmentRules.from_settings(request.app.state.settings)
+    return assignment.AssignmentRules.from_settings(service_settings(request))
 
 
 # The pool ----------------------------------------------------------------------------------
@@ -186,7 +187,7 @@ def assign_automatically_page(
             actor=user,
             application=application,
             rules=_rules(request),
-            base_url=request.app.state.settings.base_url,
+            base_url=service_settings(request).base_url,
             now=now,
         )
     except Conflict as error:
@@ -221,7 +222,7 @@ def assign_by_hand_page(
             reviewer_id=data.reviewer_id,
             due_on=data.due_on,
             rules=_rules(request),
-            base_url=request.app.state.settings.base_url,
+            base_url=service_settings(request).base_url,
             now=now,
         )
     except (Invalid, Conflict) as error:
@@ -253,7 +254,7 @@ def release_review_page(
             actor=user,
             review=review,
             reason=data.reason,
-            base_url=request.app.state.settings.base_url,
+            base_url=service_settings(request).base_url,
             now=now,
         )
     except Invalid as error:
@@ -305,7 +306,7 @@ def decline_review_page(
             actor=user,
             review=review,
             reason=data.reason,
-            base_url=request.app.state.settings.base_url,
+            base_url=service_settings(request).base_url,
             now=now,
         )
     except (Invalid, Conflict) as error:

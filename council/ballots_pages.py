@@ -19,6 +19,7 @@ from core.web import (
     redirect,
     refuse_form,
     render_page,
+    service_settings,
 )
 from council import adoption, ballots
 from council.home_pages import LABELS, DbSession, Member, Voter
@@ -92,7 +93,7 @@ def open_ballot_page(
     values = {key: str(form.get(key) or "") for key in form if key != "csrf_token"}
     try:
         data = parse_input(AdoptionBallotInput, values)
-        base_url = request.app.state.settings.base_url
+        base_url = service_settings(request).base_url
         ballot = adoption.put_to_adoption(
             session, actor=user, terms=data, base_url=base_url, now=now
         )

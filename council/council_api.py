@@ -12,6 +12,7 @@ from core.accounts import User
 from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params
 from core.auth import Now, Staff
 from core.i18n import local_date
+from core.web import service_settings
 from council import ballots, decisions, members
 from council.home_pages import DbSession, Member, Voter
 from council.models import PositionKind, Resolution
@@ -127,7 +128,7 @@ def api_open_decision_ballot(
         actor=user,
         application_id=application_id,
         terms=body,
-        settings=request.app.state.settings,
+        settings=service_settings(request),
         now=now,
     )
     session.commit()
@@ -149,7 +150,7 @@ def api_open_appeal_ballot(
         actor=user,
         application_id=application_id,
         terms=body,
-        base_url=request.app.state.settings.base_url,
+        base_url=service_settings(request).base_url,
         now=now,
     )
     session.commit()

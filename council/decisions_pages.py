@@ -14,9 +14,16 @@ from core.api import ObjectId
 from core.auth import Now, Staff
 from core.errors import N_, Conflict, Invalid
 from core.forms import parse_input
-from core.settings import Settings
 from core.submissions import Once
-from core.web import PageForm, SubmittedForm, flash, redirect, refuse_form, render_page
+from core.web import (
+    PageForm,
+    SubmittedForm,
+    flash,
+    redirect,
+    refuse_form,
+    render_page,
+    service_settings,
+)
 from council import decisions
 from council.home_pages import LABELS, DbSession, Voter
 from council.schemas import AppealBallotInput, DecisionBallotInput
@@ -27,11 +34,6 @@ pages = APIRouter(include_in_schema=False)
 
 DECISION_FIELDS = ("proposal", "reasons", "conditions", "rule", "quorum_percent", "closes_on")
 APPEAL_FIELDS = ("rule", "quorum_percent", "closes_on")
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def _values(form: FormData, names: tuple[str, ...]) -> dict[str, str]:
@@ -84,7 +86,7 @@ def open_decision_ballot_page(
             actor=user,
             application_id=application_id,
             terms=data,
-            settings=_settings(request),
+            settings=service_settings(request),
             now=now,
         )
     except (Invalid, Conflict) as error:
@@ -141,7 +143,7 @@ def open_appeal_ballot_page(
             actor=user,
             application_id=application_id,
             terms=data,
-            base_url=_settings(request).base_url,
+            base_url=service_settings(request).base_url,
             now=now,
         )
     except Invalid as error:

@@ -22,6 +22,7 @@ from core.web import (
     refuse_form,
     render_page,
     render_refused,
+    service_settings,
 )
 from guidelines import service
 from guidelines.documents import VersionDoc, load_version_tree, parse_document
@@ -167,7 +168,7 @@ def open_consultation_page(
             actor=user,
             version=version,
             closes_on=parse_input(ConsultationInput, values).closes_on,
-            min_days=request.app.state.settings.consultation_min_days,
+            min_days=service_settings(request).consultation_min_days,
             now=now,
         )
     except Invalid as error:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from core.api import ERROR_RESPONSES, Page, PageParams, page_params
 from core.auth import MaybeUser, Now, client_ip
-from core.web import translator_for
+from core.web import service_settings, translator_for
 from guidelines import consultation
 from guidelines.schemas import CommentIn, CommentOut, comment_out
 from guidelines.versions_pages import DbSession
@@ -70,7 +70,7 @@ def api_submit_comment(
         locale=translator_for(request).locale,
         client_ip=client_ip(request),
         honeypot="",
-        base_url=request.app.state.settings.base_url,
+        base_url=service_settings(request).base_url,
         now=now,
     )
     session.commit()

@@ -31,6 +31,7 @@ from core.web import (
     redirect,
     refuse_form,
     render_page,
+    service_settings,
     translator_for,
 )
 from guidelines import consultation, published, service
@@ -290,7 +291,7 @@ def submit_comment_page(
             locale=translator_for(request).locale,
             client_ip=client_ip(request),
             honeypot=_fields(form, ("website",))["website"],
-            base_url=request.app.state.settings.base_url,
+            base_url=service_settings(request).base_url,
             now=now,
         )
     except FORM_REFUSALS as error:
@@ -437,7 +438,7 @@ def extend_consultation_page(
             version=version,
             closes_on=parse_input(ConsultationInput, {"closes_on": values["closes_on"]}).closes_on,
             reason=values["reason"],
-            base_url=request.app.state.settings.base_url,
+            base_url=service_settings(request).base_url,
             now=now,
         ),
         message=N_("The consultation has been extended and everyone who commented will be told."),
@@ -468,7 +469,7 @@ def close_consultation_page(
             actor=user,
             version=version,
             reason=values["reason"],
-            min_days=request.app.state.settings.consultation_min_days,
+            min_days=service_settings(request).consultation_min_days,
             now=now,
         ),
         message=N_("The consultation is closed."),
@@ -532,7 +533,7 @@ def report_pdf(
     """The consultation report as an A4 PDF in the reader's language."""
     consultation.ensure_report_visible(version, user, now)
     locale = translator_for(request).locale
-    link = str(request.app.state.settings.base_url).rstrip("/") + version_url(version)
+    link = str(service_settings(request).base_url).rstrip("/") + version_url(version)
     document = published.report_document(
         session,
         version,

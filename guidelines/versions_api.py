@@ -12,6 +12,7 @@ from core.accounts import User
 from core.api import ERROR_RESPONSES, Page, PageParams, page_params, parse_int
 from core.auth import MaybeUser, Now, Staff
 from core.downloads import stored_document
+from core.web import service_settings
 from guidelines import published, service
 from guidelines.diff import diff_versions
 from guidelines.documents import VersionDoc, version_json_schema
@@ -188,7 +189,7 @@ def api_open_consultation(
         actor=user,
         version=version,
         closes_on=body.closes_on,
-        min_days=request.app.state.settings.consultation_min_days,
+        min_days=service_settings(request).consultation_min_days,
         now=now,
     )
     session.commit()

@@ -25,6 +25,8 @@ from guidelines.documents import load_version_tree
 from guidelines.models import Criterion, Guideline, GuidelineVersion, Principle
 from guidelines.service import get_guideline, get_version, slug_of, standings
 from quality_marks.models import (
+    ACTIVE_REVIEWS,
+    OPEN_REVIEWS,
     Answer,
     AnswerValue,
     Application,
@@ -187,10 +189,6 @@ class ChecklistItem:
 # Reading -----------------------------------------------------------------------------------
 
 
-# Reviews whose reviewer may read the whole application (not declined nor taken back).
-ACTIVE_REVIEW = (ReviewStatus.assigned, ReviewStatus.in_progress, ReviewStatus.submitted)
-
-
 def may_review(session: Session, user: User, application: Application) -> bool:
     """Whether the person reviews the application (a review of theirs not declined nor released)."""
     found = session.scalar(
@@ -198,7 +196,7 @@ def may_review(session: Session, user: User, application: Application) -> bool:
         .where(
             Review.application_id == application.id,
             Review.reviewer_id == user.id,
-            Review.status.in_(ACTIVE_REVIEW),
+            Review.status.in_(ACTIVE_REVIEWS),
         )
         .limit(1)
     )
@@ -1063,7 +1061,7 @@ def _end_open_reviews(session: Session, application: Application, now: dt.dateti
     open_reviews = session.scalars(
         select(Review).where(
             Review.application_id == application.id,
-            Review.status.in_((ReviewStatus.assigned, ReviewStatus.in_progress)),
+            Review.status.in_(OPEN_REVIEWS),
         )
     ).all()
     for review in open_reviews:

@@ -18,9 +18,8 @@ from core.errors import N_, DomainError, Invalid
 from core.forms import parse_input
 from core.i18n import Translator
 from core.limits import accepts_uploads
-from core.settings import Settings
 from core.storage import FileStore, FileTooLarge
-from core.web import translator_for
+from core.web import service_settings, translator_for
 from quality_marks import applications
 from quality_marks.models import Application, ApplicationStatus, Evidence, Message
 from quality_marks.schemas import (
@@ -98,11 +97,6 @@ class UploadTooLarge(DomainError):
 
 def _too_large(error: FileTooLarge) -> UploadTooLarge:
     return UploadTooLarge(error.message, **error.params)
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def _store(request: Request) -> FileStore:
@@ -296,8 +290,8 @@ def api_add_evidence_file(
             filename=sent.file.filename or "",
             public=sent.public,
             store=_store(request),
-            max_file_bytes=_settings(request).max_upload_bytes,
-            max_total_bytes=_settings(request).max_application_upload_bytes,
+            max_file_bytes=service_settings(request).max_upload_bytes,
+            max_total_bytes=service_settings(request).max_application_upload_bytes,
             now=now,
         )
     except FileTooLarge as error:
@@ -378,7 +372,7 @@ def api_submit_application(
         session,
         actor=user,
         application=application,
-        base_url=_settings(request).base_url,
+        base_url=service_settings(request).base_url,
         now=now,
     )
     session.commit()
@@ -483,7 +477,7 @@ def api_post_message(
     """Write to the secretariat in the application's thread, with optional attachments."""
     application = applications.get_application(session, user, application_id)
     data = parse_input(MessageInput, sent.data)
-    settings = _settings(request)
+    settings = service_settings(request)
     try:
         message = applications.post_message(
             session,

@@ -19,7 +19,6 @@ from core.errors import N_, Invalid
 from core.i18n import Translator
 from core.limits import accepts_uploads
 from core.pagination import page_number
-from core.settings import Settings
 from core.storage import FileStore
 from core.submissions import Once
 from core.web import (
@@ -32,6 +31,7 @@ from core.web import (
     redirect,
     refuse_form,
     render_page,
+    service_settings,
     translator_for,
 )
 from guidelines.documents import load_version_tree
@@ -95,11 +95,6 @@ def human_size(tr: Translator, size: int) -> str:
     return tr.gettext(N_("%(size)s MB"), size=tr.format_number(round(size / 1024 / 1024, 1)))
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def _store(request: Request) -> FileStore:
     store: FileStore = request.app.state.file_store
     return store
@@ -123,7 +118,7 @@ def _progress(items: list[ChecklistItem]) -> list[Progress]:
 
 def _common(request: Request) -> dict[str, Any]:
     tr = translator_for(request)
-    settings = _settings(request)
+    settings = service_settings(request)
     return {
         "status_labels": applications.STATUS_LABELS,
         "answer_labels": applications.ANSWER_LABELS,
@@ -462,8 +457,8 @@ def save_checklist(
         application=application,
         sent=_sent(form, values, part.items),
         store=_store(request),
-        max_file_bytes=_settings(request).max_upload_bytes,
-        max_total_bytes=_settings(request).max_application_upload_bytes,
+        max_file_bytes=service_settings(request).max_upload_bytes,
+        max_total_bytes=service_settings(request).max_application_upload_bytes,
         now=now,
     )
     session.commit()
@@ -560,7 +555,7 @@ def submit_page(
             session,
             actor=user,
             application=application,
-            base_url=_settings(request).base_url,
+            base_url=service_settings(request).base_url,
             now=now,
         )
     except Invalid as error:
@@ -633,7 +628,7 @@ def accept_page(
         session,
         actor=user,
         application=application,
-        base_url=_settings(request).base_url,
+        base_url=service_settings(request).base_url,
         now=now,
     )
     session.commit()
@@ -659,7 +654,7 @@ def return_page(
             actor=user,
             application=application,
             reason=reason,
-            base_url=_settings(request).base_url,
+            base_url=service_settings(request).base_url,
             now=now,
         )
     except Invalid as error:
@@ -689,7 +684,7 @@ def request_information_page(
             actor=user,
             application=application,
             body=body,
-            base_url=_settings(request).base_url,
+            base_url=service_settings(request).base_url,
             now=now,
         )
     except Invalid as error:
@@ -729,7 +724,7 @@ def post_message_page(
     """Write in the application's thread, with files attached if wanted."""
     application = applications.get_application(session, user, application_id)
     body = field_text(form, "body")
-    settings = _settings(request)
+    settings = service_settings(request)
     try:
         applications.post_message(
             session,
@@ -771,9 +766,9 @@ def answer_request_page(
             actor=user,
             application=application,
             body=body,
-            base_url=_settings(request).base_url,
+            base_url=service_settings(request).base_url,
             now=now,
-            review_days=_settings(request).review_days,
+            review_days=service_settings(request).review_days,
         )
     except Invalid as error:
         refused = refuse_form(request, session, error, {"body": body}, name="answer")

@@ -16,14 +16,18 @@ from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from core.i18n import local_date
 from core.mail import queue_mail
 from core.pagination import PageOf, count_up_to, page_of
-from quality_marks.models import Application, ApplicationStatus, Product, Review, ReviewStatus
+from quality_marks.models import (
+    ACTIVE_REVIEWS,
+    OPEN_REVIEWS,
+    Application,
+    ApplicationStatus,
+    Product,
+    Review,
+    ReviewStatus,
+)
 from quality_marks.reviews import REVIEW_LIFE_CYCLE, review_standing
 
 R = ReviewStatus
-# The reviewer's work still to do: what counts against how many reviews they may carry.
-OPEN_STATUSES = (R.assigned, R.in_progress)
-# A review that counts for its round: open, or submitted.
-ACTIVE_STATUSES = (R.assigned, R.in_progress, R.submitted)
 REVIEWER_ROLES = (Role.council_member, Role.expert)
 # How long before the due date the reminder goes out; overdue reviews are reminded once a day.
 REMINDER_LEAD = dt.timedelta(days=1)
@@ -124,7 +128,7 @@ def assign_reviewer(
             Review.application_id == application.id,
             Review.round == application.revision,
             Review.reviewer_id == reviewer.id,
-            Review.status.in_(ACTIVE_STATUSES),
+            Review.status.in_(ACTIVE_REVIEWS),
         )
     )
     if already is not None:
@@ -256,7 +260,7 @@ def open_review_counts(session: Session, user_ids: Sequence[int]) -> dict[int, i
         return counts
     rows = session.execute(
         select(Review.reviewer_id, func.count())
-        .where(Review.reviewer_id.in_(user_ids), Review.status.in_(OPEN_STATUSES))
+        .where(Review.reviewer_id.in_(user_ids), Review.status.in_(OPEN_REVIEWS))
         .group_by(Review.reviewer_id)
     )
     counts.update({int(reviewer_id): int(number) for reviewer_id, number in rows})
@@ -300,7 +304,7 @@ def _work_of(user: User) -> Select[Review, Application, Product]:
         select(Review, Application, Product)
         .join(Application, Application.id == Review.application_id)
         .join(Product, Product.id == Application.product_id)
-        .where(Review.reviewer_id == user.id, Review.status.in_(ACTIVE_STATUSES))
+        .where(Review.reviewer_id == user.id, Review.status.in_(ACTIVE_REVIEWS))
         .order_by(Review.due_on, Review.id)
     )
 
@@ -329,7 +333,7 @@ def reviews_due_for_reminder(session: Session, now: dt.datetime) -> list[Review]
         session.scalars(
             select(Review)
             .where(
-                Review.status.in_(OPEN_STATUSES),
+                Review.status.in_(OPEN_REVIEWS),
                 or_(
                     (Review.due_on >= today)
                     & (Review.due_on <= today + REMINDER_LEAD)

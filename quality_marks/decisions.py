@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.accounts import Role, User
 from core.audit import record_event
-from core.errors import N_, Conflict, Invalid, NotFound
+from core.errors import N_, Conflict, Invalid
 from core.i18n import local_date
 from core.mail import queue_mail
 from core.markdown import render_markdown
@@ -23,11 +23,13 @@ from quality_marks.applications import (
     COUNCIL,
     DECISION_LABELS,
     STATUS_LABELS,
+    get_application,
     log_change,
     standing_of,
     take_step,
 )
 from quality_marks.models import (
+    ACTIVE_REVIEWS,
     Appeal,
     AppealStatus,
     Application,
@@ -74,7 +76,6 @@ SEVERITY = {
     Finding.not_applicable_confirmed: 0,
 }
 # Reviews that still count in their round (declined and released ones were handed back).
-ACTIVE_REVIEWS = (ReviewStatus.assigned, ReviewStatus.in_progress, ReviewStatus.submitted)
 
 
 # The mark rule -----------------------------------------------------------------------------
@@ -362,41 +363,6 @@ def latest_decision(session: Session, application: Application) -> ApplicationDe
     )
 
 
-def _is_reviewer(session: Session, user: User, application_id: int) -> bool:
-    return (
-        session.scalar(
-            select(Review.id)
-            .where(
-                Review.application_id == application_id,
-                Review.reviewer_id == user.id,
-                # Who declined or was released never reviewed it: they do not read the decision.
-                Review.status.in_(ACTIVE_REVIEWS),
-            )
-            .limit(1)
-        )
-        is not None
-    )
-
-
-def get_decided_application(session: Session, user: User, application_id: int) -> Application:
-    """An application as those who may read its decision see it: its people, staff, reviewers."""
-    application = session.scalar(
-        select(Application)
-        .where(Application.id == application_id)
-        .options(joinedload(Application.product), joinedload(Application.organization))
-    )
-    if application is None:
-        raise NotFound()
-    allowed = (
-        user.has_role(Role.secretariat)
-        or membership(session, user, application.organization_id) is not None
-        or _is_reviewer(session, user, application.id)
-    )
-    if not allowed:
-        raise NotFound()
-    return application
-
-
 @dataclass(frozen=True)
 class FindingForApplicant:
     """One criterion's finding as the applicant reads it: the finding and anonymous comments."""
@@ -422,7 +388,7 @@ def decision_view(
     session: Session, user: User, application_id: int, now: dt.datetime
 ) -> DecisionView:
     """An application's latest decision (if any) for those who may read it, with its appeal."""
-    application = get_decided_application(session, user, application_id)
+    application = get_application(session, user, application_id)
     decision = latest_decision(session, application)
     appeal = (
         session.scalar(select(Appeal).where(Appeal.decision_id == decision.id))

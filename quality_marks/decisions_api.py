@@ -11,7 +11,8 @@ from core.api import ERROR_RESPONSES, ObjectId
 from core.auth import Now, SignedIn
 from core.db import get_session
 from core.settings import Settings
-from quality_marks import decisions
+from core.web import service_settings
+from quality_marks import applications, decisions
 from quality_marks.schemas import (
     AppealInput,
     AppealOut,
@@ -73,11 +74,11 @@ def api_file_appeal(
     body: AppealInput,
 ) -> DecisionOut:
     """Appeal a refusal within the appeal period; answers the decision with the appeal on it."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = service_settings(request)
     decisions.file_appeal(
         session,
         actor=user,
-        application=decisions.get_decided_application(session, user, application_id),
+        application=applications.get_application(session, user, application_id),
         grounds=body.grounds,
         base_url=settings.base_url,
         now=now,

@@ -16,8 +16,17 @@ from core.db import get_session
 from core.errors import N_, Conflict, Invalid
 from core.settings import Settings
 from core.submissions import Once
-from core.web import PageForm, SubmittedForm, field_text, flash, redirect, refuse_form, render_page
-from quality_marks import decisions
+from core.web import (
+    PageForm,
+    SubmittedForm,
+    field_text,
+    flash,
+    redirect,
+    refuse_form,
+    render_page,
+    service_settings,
+)
+from quality_marks import applications, decisions
 from quality_marks.applications import DECISION_LABELS, STATUS_LABELS
 
 pages = APIRouter(include_in_schema=False)
@@ -70,12 +79,12 @@ def appeal_page(
 ) -> Response:
     """The organisation appeals a refusal, giving its grounds."""
     grounds = field_text(form, "grounds")
-    settings: Settings = request.app.state.settings
+    settings: Settings = service_settings(request)
     try:
         decisions.file_appeal(
             session,
             actor=user,
-            application=decisions.get_decided_application(session, user, application_id),
+            application=applications.get_application(session, user, application_id),
             grounds=grounds,
             base_url=settings.base_url,
             now=now,

@@ -104,6 +104,13 @@ class ReviewStatus(enum.StrEnum):
     released = "released"  # the secretariat took the assignment back (reassigned, withdrawn)
 
 
+# Reviews still waiting for their reviewer's work: the load a reviewer carries.
+OPEN_REVIEWS = (ReviewStatus.assigned, ReviewStatus.in_progress)
+# Reviews that count for their round (not declined nor taken back): their reviewers read the
+# whole application and its decision.
+ACTIVE_REVIEWS = (*OPEN_REVIEWS, ReviewStatus.submitted)
+
+
 class Finding(enum.StrEnum):
     """A reviewer's finding on one criterion of the checklist."""
 

@@ -30,6 +30,7 @@ from core.web import (
     redirect,
     refuse_form,
     render_page,
+    service_settings,
     translator_for,
 )
 from guidelines import service as guidelines
@@ -174,7 +175,7 @@ def decide_verification_page(
             decision=decision,
             method=method,
             reason=reason,
-            base_url=request.app.state.settings.base_url,
+            base_url=service_settings(request).base_url,
             now=now,
         )
     except (Invalid, Conflict) as error:
@@ -206,7 +207,7 @@ def resolve_dispute_page(
             dispute_id=dispute_id,
             award=award,
             reason=field_text(form, "reason"),
-            base_url=request.app.state.settings.base_url,
+            base_url=service_settings(request).base_url,
             now=now,
         )
     except (Invalid, Conflict) as error:
@@ -427,7 +428,7 @@ def invite_colleague_page(
             full_name=data.full_name,
             role=data.role,
             locale=normalize_locale(values["locale"]) or translator_for(request).locale,
-            base_url=request.app.state.settings.base_url,
+            base_url=service_settings(request).base_url,
             now=now,
         )
     except (Invalid, Conflict, RateLimited) as error:
@@ -474,7 +475,7 @@ def upload_proof_page(
             stream=upload.file if upload else None,
             filename=(upload.filename or "") if upload else "",
             store=file_store(request),
-            max_bytes=request.app.state.settings.max_upload_bytes,
+            max_bytes=service_settings(request).max_upload_bytes,
             now=now,
         )
     except (Invalid, Conflict) as error:

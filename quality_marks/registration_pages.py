@@ -25,6 +25,7 @@ from core.web import (
     refuse_form,
     render_page,
     render_refused,
+    service_settings,
     translator_for,
 )
 from quality_marks import organizations
@@ -120,7 +121,7 @@ def register(
             details={**values, "password": form.get("password") or ""},
             client_ip=client_ip(request),
             locale=translator_for(request).locale,
-            base_url=request.app.state.settings.base_url,
+            base_url=service_settings(request).base_url,
             now=now,
         )
         once.done("/register/sent", now=now)
@@ -219,7 +220,7 @@ def file_dispute_page(
             stream=upload.file if upload else None,
             filename=(upload.filename or "") if upload else "",
             store=file_store(request),
-            max_bytes=request.app.state.settings.max_upload_bytes,
+            max_bytes=service_settings(request).max_upload_bytes,
             now=now,
         )
     except (Invalid, Conflict) as error:

@@ -18,8 +18,10 @@ from core.pagination import PAGE_SIZE, PageOf, page_of
 from core.workflow import Step, Workflow
 from guidelines.models import Criterion, Principle
 from quality_marks import applications
-from quality_marks.applications import ACTIVE_REVIEW, may_review
+from quality_marks.applications import may_review
 from quality_marks.models import (
+    ACTIVE_REVIEWS,
+    OPEN_REVIEWS,
     Application,
     ApplicationDecision,
     ApplicationSnapshot,
@@ -67,8 +69,6 @@ REVIEW_LIFE_CYCLE: Workflow[ReviewStatus, ReviewStanding] = Workflow(
         Step("release", R.in_progress, R.released, may=_by_staff),
     ]
 )
-# Reviews still waiting for their reviewer's work.
-OPEN = frozenset({R.assigned, R.in_progress})
 REVIEW_STATUS_LABELS = {
     R.assigned: N_("Assigned"),
     R.in_progress: N_("In progress"),
@@ -111,7 +111,7 @@ def _take(review: Review, action: str, actor: User) -> None:
     """Move the review by a step of its life cycle, or refuse (Forbidden, Conflict)."""
     if review.reviewer_id != actor.id and not actor.has_role(Role.secretariat):
         raise NotFound()
-    if review.status not in OPEN and action in {"save", "submit"}:
+    if review.status not in OPEN_REVIEWS and action in {"save", "submit"}:
         raise Conflict(
             N_("This review is %(status)s and can no longer be changed."),
             status=REVIEW_STATUS_LABELS[review.status],
@@ -396,7 +396,7 @@ def round_complete(session: Session, application: Application, round_: int) -> b
             select(Review.status).where(
                 Review.application_id == application.id,
                 Review.round == round_,
-                Review.status.in_(ACTIVE_REVIEW),
+                Review.status.in_(ACTIVE_REVIEWS),
             )
         )
     )
@@ -516,7 +516,7 @@ def start_next_round(
             .where(
                 Review.application_id == application.id,
                 Review.round == previous_round,
-                Review.status.in_((R.submitted, *OPEN)),
+                Review.status.in_(ACTIVE_REVIEWS),
             )
             .options(joinedload(Review.reviewer), selectinload(Review.findings))
             .order_by(Review.id)
@@ -525,7 +525,7 @@ def start_next_round(
     )
     started = []
     for old in previous:
-        if old.status in OPEN:
+        if old.status in OPEN_REVIEWS:
             # Unfinished when the organisation answered: it ends here, and its reviewer takes
             # up the new revision with the rest.
             old.status = R.released

@@ -11,7 +11,7 @@ from core.accounts import Role, User
 from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params
 from core.auth import Now, require
 from core.db import get_session
-from core.settings import Settings
+from core.web import service_settings
 from quality_marks import applications, reviews
 from quality_marks.models import Review, ReviewNote
 from quality_marks.schemas import (
@@ -29,11 +29,6 @@ DbSession = Annotated[Session, Depends(get_session)]
 Pagination = Annotated[PageParams, Depends(page_params)]
 # Those who may review or read reviews: an applicant's account never does.
 Reviewing = Annotated[User, Depends(require(Role.secretariat, Role.council_member, Role.expert))]
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def _review_out(user: User, review: Review) -> ReviewOut:
@@ -113,7 +108,7 @@ def api_submit_review(
         actor=user,
         review=review,
         version=body.version,
-        base_url=_settings(request).base_url,
+        base_url=service_settings(request).base_url,
         now=now,
     )
     session.commit()

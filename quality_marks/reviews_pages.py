@@ -18,7 +18,6 @@ from core.db import get_session
 from core.errors import N_, Conflict, Invalid
 from core.forms import parse_input
 from core.pagination import PageOf, page_number
-from core.settings import Settings
 from core.submissions import Once
 from core.web import (
     PageForm,
@@ -28,6 +27,7 @@ from core.web import (
     redirect,
     refuse_form,
     render_page,
+    service_settings,
     translator_for,
 )
 from guidelines.documents import load_version_tree
@@ -61,11 +61,6 @@ OVERALL = ("recommendation", "summary", "conditions", "private_note")
 def review_url(review_id: int, suffix: str = "") -> str:
     """The page address of a review."""
     return f"/reviews/{review_id}{suffix}"
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def _common(request: Request) -> dict[str, Any]:
@@ -284,7 +279,7 @@ def submit_review_page(
             review=review,
             version=data.version,
             draft=data,
-            base_url=_settings(request).base_url,
+            base_url=service_settings(request).base_url,
             now=now,
         )
     except (Invalid, Conflict) as error:
