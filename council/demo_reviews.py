@@ -180,6 +180,20 @@ ASK_FOR_INFORMATION = Verdict(
 )
 
 
+# Each demo product's reviews: the verdict, how far each of its two reviewers got, and when
+# (days before the demo's day) they were assigned.
+STORIES = [
+    # Both submitted, recommending a grant with conditions (granted later by ballot).
+    ("MX-IA-DSA-TRIAJE", GRANT_WITH_MINOR_GAPS, ("submitted", "submitted"), 24),
+    # Both found major nonconformities and recommend refusing (refused, then appealed).
+    ("MX-IA-FSF-COBRANZA", REFUSE_FOR_MAJOR_GAPS, ("submitted", "submitted"), 20),
+    # The reviewers need information; the secretariat then asks the company.
+    ("MX-IA-FSF-FRAUDE", ASK_FOR_INFORMATION, ("submitted", "submitted"), 12),
+    # Just assigned: one reviewer has started, the other has not.
+    ("MX-IA-DSA-LECTORRX", GRANT_WITH_MINOR_GAPS, ("saved", "assigned"), 6),
+]
+
+
 def seed_reviews(
     session: Session,
     *,
@@ -191,41 +205,20 @@ def seed_reviews(
 ) -> dict[str, list[Review]]:
     """Reviews at every stage: submitted, in progress, and a request for information."""
     seed_profiles(session, secretariat=secretariat, people=people, now=now - dt.timedelta(days=60))
-    done = {}
-    # TriajeIA: both reviewers submitted, recommending a grant with conditions.
-    done["MX-IA-DSA-TRIAJE"] = review_application(
-        session,
-        application=applications_by_product["MX-IA-DSA-TRIAJE"],
-        secretariat=secretariat,
-        people=people,
-        verdict=GRANT_WITH_MINOR_GAPS,
-        stages=("submitted", "submitted"),
-        base_url=base_url,
-        now=now - dt.timedelta(days=24),
-    )
-    # CobranzaBot: both reviewers found major nonconformities and recommend refusing.
-    done["MX-IA-FSF-COBRANZA"] = review_application(
-        session,
-        application=applications_by_product["MX-IA-FSF-COBRANZA"],
-        secretariat=secretariat,
-        people=people,
-        verdict=REFUSE_FOR_MAJOR_GAPS,
-        stages=("submitted", "submitted"),
-        base_url=base_url,
-        now=now - dt.timedelta(days=20),
-    )
-    # DetectaFraude: the reviewers need information; the secretariat asks the company.
+    done = {
+        product: review_application(
+            session,
+            application=applications_by_product[product],
+            secretariat=secretariat,
+            people=people,
+            verdict=verdict,
+            stages=stages,
+            base_url=base_url,
+            now=now - dt.timedelta(days=days_ago),
+        )
+        for product, verdict, stages, days_ago in STORIES
+    }
     fraud = applications_by_product["MX-IA-FSF-FRAUDE"]
-    done["MX-IA-FSF-FRAUDE"] = review_application(
-        session,
-        application=fraud,
-        secretariat=secretariat,
-        people=people,
-        verdict=ASK_FOR_INFORMATION,
-        stages=("submitted", "submitted"),
-        base_url=base_url,
-        now=now - dt.timedelta(days=12),
-    )
     applications.request_information(
         session,
         actor=secretariat,
@@ -234,18 +227,7 @@ def seed_reviews(
         base_url=base_url,
         now=now - dt.timedelta(days=5),
     )
-    # LectorRx: just assigned; one reviewer has started, the other has not.
     lector = applications_by_product["MX-IA-DSA-LECTORRX"]
-    done["MX-IA-DSA-LECTORRX"] = review_application(
-        session,
-        application=lector,
-        secretariat=secretariat,
-        people=people,
-        verdict=GRANT_WITH_MINOR_GAPS,
-        stages=("saved", "assigned"),
-        base_url=base_url,
-        now=now - dt.timedelta(days=6),
-    )
     reviewer = next(p for p in people.values() if p.id == done["MX-IA-DSA-LECTORRX"][0].reviewer_id)
     reviews.post_review_note(
         session,
