@@ -82,7 +82,7 @@ def test_automatic_assignment_from_the_panel(client: TestClient, db: Session, ca
     assert answer.status_code == 303
     assert answer.headers["location"] == _panel_url(case)
     assert [r.reviewer_id for r in _reviews(db, case)] == [chosen_member.id, chosen_expert.id]
-    table = _page(client.get(_panel_url(case)).text).select_one("table.round-reviews")
+    table = _page(client.get(_panel_url(case)).text).select_one("ul.round-reviews")
     assert table is not None
     assert chosen_member.full_name in table.get_text()
 
