@@ -108,6 +108,27 @@ class Settings(BaseSettings):
         default=30, ge=1, description="Days after a refusal in which the applicant may appeal."
     )
 
+    certificate_prefix: str = Field(
+        default="MX-CEIA",
+        pattern=r"^[A-Z0-9-]{1,20}$",
+        description="Start of every certificate number, before the year and the serial.",
+    )
+    expiry_reminder_days: str = Field(
+        default="90,30",
+        pattern=r"^\d+(,\d+)*$",
+        description="Days before a certificate expires on which its holder is reminded.",
+    )
+    suspension_confirm_days: int = Field(
+        default=14,
+        ge=1,
+        description="Days a ballot has to confirm the chair's urgent suspension before it lapses.",
+    )
+    reassessment_days: int = Field(
+        default=180,
+        ge=1,
+        description="Days a holder has to re-assess when a new guideline version changes criteria.",
+    )
+
     @property
     def secure_cookies(self) -> bool:
         """Whether cookies must carry the Secure flag."""

@@ -12,6 +12,7 @@ import core.ratelimit
 import core.submissions
 import council.models
 import guidelines.models
+import quality_marks.certificate_models
 import quality_marks.models
 from core.db import Base
 
@@ -24,6 +25,7 @@ MODEL_MODULES = (
     core.submissions,
     guidelines.models,
     quality_marks.models,
+    quality_marks.certificate_models,
     council.models,
 )
 
