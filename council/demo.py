@@ -14,6 +14,7 @@ from core.settings import Settings
 from core.signing import CouncilKeys, KeysMissing, init_keys, load_keys
 from core.storage import FileStore
 from council import adoption, ballots
+from council.demo_certificates import seed_grants
 from council.demo_decisions import seed_decisions
 from council.demo_guidelines import DEMO_COMMENTS, draft_changes, load_demo_document
 from council.demo_quality_marks import seed_quality_marks
@@ -75,11 +76,12 @@ def seed_demo(
     secretariat = people["secretaria@ceia.gob.mx"]
     seed_council(session, secretariat=secretariat, people=people, now=now)
     seed_guidelines(session, secretariat=secretariat, people=people, now=now)
+    version = guidelines.get_version(session, slug="etica-ia", number="1.0", viewer=None)
     started = seed_quality_marks(
         session,
         people=people,
         secretariat=secretariat,
-        version=guidelines.get_version(session, slug="etica-ia", number="1.0", viewer=None),
+        version=version,
         store=store,
         base_url=base_url,
         now=now,
@@ -97,6 +99,15 @@ def seed_demo(
         secretariat=secretariat,
         people=people,
         applications_by_product=started,
+        base_url=base_url,
+        now=now,
+    )
+    seed_grants(
+        session,
+        people=people,
+        secretariat=secretariat,
+        version=version,
+        store=store,
         base_url=base_url,
         now=now,
     )
@@ -237,7 +248,7 @@ def seed_guidelines(
 ) -> None:
     """The adopted guideline 1.0 and a 1.1 draft in public consultation."""
     document = load_demo_document()
-    drafted_at = now - dt.timedelta(days=240)
+    drafted_at = now - dt.timedelta(days=560)
     guideline = guidelines.create_guideline(
         session,
         actor=secretariat,
@@ -261,8 +272,8 @@ def seed_guidelines(
         session,
         version=first,
         people=people,
-        opened_at=now - dt.timedelta(days=200),
-        effective_on=(now - dt.timedelta(days=180)).date(),
+        opened_at=now - dt.timedelta(days=520),
+        effective_on=(now - dt.timedelta(days=500)).date(),
         consultation_skipped_reason=FIRST_VERSION_WITHOUT_CONSULTATION,
     )
     drafted_at = now - dt.timedelta(days=20)

@@ -49,6 +49,7 @@ def decide_by_ballot(
     conditions: str,
     base_url: str,
     now: dt.datetime,
+    validity_years: int = SETTINGS.mark_validity_years,
 ) -> Ballot:
     """The secretariat puts the application to the council, every voter agrees, it is closed."""
     ballot = open_decision_ballot(
@@ -62,7 +63,7 @@ def decide_by_ballot(
         quorum_percent=50,
         closes_at=now + VOTING,
         reviewers_required=SETTINGS.reviewers_per_application,
-        validity_years=SETTINGS.mark_validity_years,
+        validity_years=validity_years,
         appeal_days=SETTINGS.appeal_days,
         base_url=base_url,
         now=now,

@@ -14,13 +14,14 @@ from core.api import COUNT_CAP, Page
 from core.pagination import count_up_to, page_number, page_of
 from core.storage import FileStore
 from council.demo import DEMO_PASSWORD, seed_demo
+from council.demo_certificates import GRANT_STORIES
 from council.demo_quality_marks import PRODUCTS
 from council.demo_scale import seed_scale
 from quality_marks.models import Application, OrganizationMember
 from tests.factories import NOW, sign_in_as
 
 # The demo's own applications, one per demo product, besides the scaled ones.
-DEMO_APPLICATIONS = len(PRODUCTS)
+DEMO_APPLICATIONS = len(PRODUCTS) + len(GRANT_STORIES)
 
 # More than two pages of applications (50 a page); fewer than a page of drafts.
 SCALE = 120
