@@ -25,12 +25,24 @@ from council.ballots import (
 )
 from council.conflicts import Party, party_of
 from council.members import member_of
-from council.models import Ballot, BallotRule, PositionKind, Resolution
+from council.models import (
+    Ballot,
+    BallotResult,
+    BallotRule,
+    BallotStatus,
+    BallotVoter,
+    CouncilMember,
+    Position,
+    PositionKind,
+    Resolution,
+)
 from council.schemas import AppealBallotInput, DecisionBallotInput
 from guidelines.service import closing_moment
 from quality_marks import decisions
 from quality_marks.applications import get_application
+from quality_marks.certificates import BallotFacts, register_ballot_facts
 from quality_marks.models import (
+    ACTIVE_REVIEWS,
     Appeal,
     Application,
     ApplicationDecision,
@@ -427,6 +439,57 @@ def _assessors(session: Session, application_id: int) -> dict[int, str]:
         return {}
     reviewers = decisions.round_reviews(session, application, application.revision)
     return dict.fromkeys(sorted({r.reviewer_id for r in reviewers}), in_both_languages(ASSESSED_IT))
+
+
+def decision_ballot_facts(session: Session, decision: ApplicationDecision) -> BallotFacts | None:
+    """What the ballot behind a decision says, for the certificate's lint (None: no such ballot)."""
+    found = session.execute(
+        select(Ballot, Resolution)
+        .join(Resolution, Resolution.ballot_id == Ballot.id)
+        .where(
+            Resolution.number == decision.resolution,
+            Ballot.subject_type == SUBJECT_APPLICATION_DECISION,
+            Ballot.subject_id == decision.application_id,
+        )
+    ).first()
+    if found is None:
+        return None
+    ballot, resolution = found
+    voted = select(Position.member_id).where(
+        Position.ballot_id == ballot.id, Position.kind != PositionKind.recuse
+    )
+    conflicted = session.scalar(
+        select(BallotVoter.id)
+        .where(
+            BallotVoter.ballot_id == ballot.id,
+            BallotVoter.conflict.is_not(None),
+            BallotVoter.member_id.in_(voted),
+        )
+        .limit(1)
+    )
+    reviewers = select(Review.reviewer_id).where(
+        Review.application_id == decision.application_id,
+        Review.round == decision.round,
+        Review.status.in_(ACTIVE_REVIEWS),
+    )
+    reviewer = session.scalar(
+        select(CouncilMember.id)
+        .where(CouncilMember.user_id.in_(reviewers), CouncilMember.id.in_(voted))
+        .limit(1)
+    )
+    years = ballot.terms.get("validity_years")
+    return BallotFacts(
+        closed=ballot.status == BallotStatus.closed,
+        passed=resolution.result == BallotResult.passed
+        and ballot.result == BallotResult.passed
+        and ballot.terms.get("proposal") == "grant",
+        conflicted_voted=conflicted is not None,
+        reviewer_voted=reviewer is not None,
+        validity_years=years if isinstance(years, int) else None,
+    )
+
+
+register_ballot_facts(decision_ballot_facts)
 
 
 APPLICATION_DECISION = register_subject_kind(

@@ -28,6 +28,7 @@ from quality_marks.applications import (
     standing_of,
     take_step,
 )
+from quality_marks.certificate_models import Certificate
 from quality_marks.models import (
     ACTIVE_REVIEWS,
     Appeal,
@@ -308,11 +309,20 @@ def _years_after(day: dt.date, years: int) -> dt.date:
 
 
 def granted_marks_awaiting_certificate(session: Session) -> list[ApplicationDecision]:
-    """Granted decisions, oldest first: what certificate issuance (the next issue) takes up."""
+    """Granted decisions that never had a certificate, oldest first: what issuance takes up.
+
+    A decision whose certificate was voided waits for the secretariat's retry, not for a batch
+    that would spend a number on it each time it runs.
+    """
     return list(
         session.scalars(
             select(ApplicationDecision)
-            .where(ApplicationDecision.outcome == Decision.granted)
+            .where(
+                ApplicationDecision.outcome == Decision.granted,
+                ~select(Certificate.id)
+                .where(Certificate.decision_id == ApplicationDecision.id)
+                .exists(),
+            )
             .order_by(ApplicationDecision.decided_at, ApplicationDecision.id)
         )
     )
