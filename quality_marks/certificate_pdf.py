@@ -15,7 +15,7 @@ from markupsafe import Markup
 from core.errors import N_
 from core.i18n import DISPLAY_ZONE, translator
 from core.pdf import EmbeddedFile, render_archival_pdf
-from core.signing import CouncilKeys, sign_jwt, sign_pdf
+from core.signing import CouncilKeys, issuer_id, sign_jwt, sign_pdf
 from core.templating import render_text
 
 # Bumped whenever the certificate's template or credential changes what a reader sees.
@@ -91,7 +91,7 @@ def build_credential(payload: dict[str, Any], *, base_url: str) -> dict[str, Any
         "id": credential_id,
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "issuer": {
-            "id": f"{base}/issuer",
+            "id": issuer_id(base),
             "type": ["Profile"],
             "name": es.gettext(COUNCIL_NAME),
             "url": base,
