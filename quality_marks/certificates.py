@@ -62,6 +62,15 @@ STATUS_LIST_SIZE = 131072
 MAX_PDF_BYTES = 20 * 1024 * 1024
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
+STATUS_LABELS = {
+    CertificateStatus.issuing: N_("Being issued"),
+    CertificateStatus.valid: N_("Valid"),
+    CertificateStatus.suspended: N_("Suspended"),
+    CertificateStatus.withdrawn: N_("Withdrawn"),
+    CertificateStatus.expired: N_("Expired"),
+    CertificateStatus.superseded: N_("Superseded (renewed)"),
+    CertificateStatus.void: N_("Void (not issued)"),
+}
 # What the public registry says when a certificate is issued, voided or superseded.
 ISSUED_REASON = N_("The council issued the certificate by resolution %(resolution)s.")
 VOIDED_REASON = N_(
