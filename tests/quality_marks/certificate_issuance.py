@@ -9,10 +9,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.signing import CouncilKeys
 from core.storage import FileStore
-from quality_marks import certificates
+from council.models import PositionKind
+from guidelines.models import GuidelineVersion
+from quality_marks import applications, certificates
 from quality_marks.certificate_models import Certificate
+from quality_marks.models import AnswerValue, Finding, OrgRole
+from quality_marks.organizations import members_of
+from quality_marks.schemas import AnswerInput
+from tests.council.test_decision_ballots import _close, _open, _vote
 from tests.factories import NOW
-from tests.quality_marks.decision_builders import URL
+from tests.quality_marks.decision_builders import CODES, URL, Reviewed, add_review
+from tests.quality_marks.factories import make_application, make_organization, make_product
 
 PREFIX = "MX-CEIA"
 # After the builders' decision ballots close (a week after NOW): the grant is in force.
@@ -45,3 +52,35 @@ def issue(
         actor_id=None,
         now=now,
     )
+
+
+def another_granted(db: Session, case: Reviewed) -> Reviewed:
+    """A second granted application on the same guideline version, decided by the same council."""
+    version = db.get(GuidelineVersion, case.application.guideline_version_id)
+    assert version is not None
+    organization = make_organization(db)
+    owner = next(p for p, r in members_of(db, organization.id) if r == OrgRole.owner)
+    product = make_product(db, owner, organization)
+    application = make_application(db, actor=owner, product=product, version=version)
+    applications.save_answers(
+        db,
+        actor=owner,
+        application=application,
+        answers={code: AnswerInput(value=AnswerValue.meets) for code in CODES},
+        now=NOW,
+    )
+    applications.submit_application(db, actor=owner, application=application, base_url=URL, now=NOW)
+    applications.start_screening(db, actor=case.staff, application=application, now=NOW)
+    applications.accept_application(
+        db, actor=case.staff, application=application, base_url=URL, now=NOW
+    )
+    db.flush()
+    other = Reviewed(application, organization, owner, case.staff, case.council, [])
+    findings = {"TR-1": Finding.minor_nonconformity, "TR-2": Finding.conforms}
+    add_review(db, other, findings)
+    add_review(db, other, dict.fromkeys(findings, Finding.conforms))
+    ballot = _open(db, other)
+    _vote(db, other, ballot, PositionKind.yes)
+    _close(db, other, ballot)
+    db.flush()
+    return other
