@@ -118,7 +118,7 @@ def test_the_pdf_reads_back_in_both_languages_with_its_credential_and_signature(
     xml = xmp.stream.get_data().decode()
     assert 'pdfaid:part="3"' in xml
     assert 'pdfaid:conformance="B"' in xml
-    assert "/OutputIntents" in reader.trailer["/Root"]
+    assert reader.root_object.get("/OutputIntents")
     # The credential inside verifies with the council's keys and says what the page says.
     [token] = reader.attachments["credential.jwt"]
     claims = verify_jwt(council_keys, token.decode())
