@@ -27,6 +27,7 @@ from core.signing import CouncilKeys
 from core.storage import FileStore
 from quality_marks import certificates
 from quality_marks.certificate_models import (
+    LIVE_CERTIFICATES,
     Certificate,
     CertificateCounter,
     CertificateStatus,
@@ -208,9 +209,7 @@ def _every_number_issued_or_void(db: Session, store: FileStore) -> None:
     assert [c.serial for c in rows] == list(range(1, (last or 0) + 1))  # no gap, no duplicate
     assert (
         db.scalar(
-            select(func.count(Certificate.id)).where(
-                Certificate.status.in_(certificates.LIVE_CERTIFICATES)
-            )
+            select(func.count(Certificate.id)).where(Certificate.status.in_(LIVE_CERTIFICATES))
         )
         == 0
     )
