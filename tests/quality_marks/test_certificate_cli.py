@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from core.db import make_engine, make_sessionmaker
@@ -50,7 +50,7 @@ def test_the_batch_issues_every_granted_mark_once_and_the_reconciler_finishes_th
     assert "taken up: 0" in again.output
     with factory() as db:
         # A certificate left unfinished (a crash after its number was given) is finished.
-        db.execute(Certificate.__table__.update().values(status=CertificateStatus.withdrawn.value))
+        db.execute(update(Certificate).values(status=CertificateStatus.withdrawn))
         certificates.allocate_certificate(
             db, decision_id=decision_id, base_url=URL, prefix=PREFIX, actor=None, now=ISSUED_AT
         )
