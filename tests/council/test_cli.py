@@ -42,7 +42,7 @@ def _user_count(engine: Engine) -> int:
 
 HELP_CASES: list[tuple[list[str], str]] = [
     ([], "Command line of the AI ethics council's system."),
-    (["serve"], "Run the web service with uvicorn."),
+    (["serve"], "Run the web service with uvicorn, first finishing any certificate"),
     (["db"], "Database schema."),
     (["db", "upgrade"], "Apply the Alembic migrations to DATABASE_URL."),
     (["users"], "Accounts."),
@@ -52,6 +52,9 @@ HELP_CASES: list[tuple[list[str], str]] = [
     (["audit", "verify"], "Walk the audit hash chain and name the first broken event."),
     (["mail"], "The mail outbox."),
     (["mail", "send"], "Deliver pending outbox messages over SMTP, retrying failures later."),
+    (["certificates"], "Certificates of the quality mark."),
+    (["certificates", "issue"], "Issue the certificate of every granted mark that has never"),
+    (["certificates", "reconcile"], "Finish (lint, sign, store) or void every certificate"),
 ]
 
 
