@@ -1,4 +1,4 @@
-"""A certificate's life after issue: each transition, its public reason, audit and registry events."""
+"""A certificate's life after issue: each transition, its public reason, audit and registry event."""
 
 from __future__ import annotations
 
