@@ -22,6 +22,7 @@ from council.assignment import send_review_reminders
 from council.ballots import send_ballot_reminders
 from council.demo import DEMO_PASSWORD, seed_demo
 from council.demo_scale import Progress, seed_scale
+from quality_marks.certificate_lifecycle import run_daily, send_expiry_reminders
 
 app = typer.Typer(help="Command line of the AI ethics council's system.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -31,6 +32,7 @@ mail_app = typer.Typer(help="The mail outbox.", no_args_is_help=True)
 ballots_app = typer.Typer(help="Council ballots.", no_args_is_help=True)
 reviews_app = typer.Typer(help="Reviews of applications.", no_args_is_help=True)
 markdown_app = typer.Typer(help="Stored HTML of Markdown texts.", no_args_is_help=True)
+certificates_app = typer.Typer(help="Certificates: the daily job.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
@@ -38,6 +40,7 @@ app.add_typer(mail_app, name="mail")
 app.add_typer(ballots_app, name="ballots")
 app.add_typer(reviews_app, name="reviews")
 app.add_typer(markdown_app, name="markdown")
+app.add_typer(certificates_app, name="certificates")
 
 
 @app.command()
@@ -247,3 +250,28 @@ def reviews_remind() -> None:
         queued = send_review_reminders(session, base_url=settings.base_url, now=utcnow())
         session.commit()
     typer.echo(f"Queued {queued} review reminders; `council mail send` delivers them.")
+
+
+@certificates_app.command("expire")
+def certificates_expire() -> None:
+    """The daily job: expire certificates, lapse unconfirmed urgent suspensions, send reminders."""
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    with open_session(make_sessionmaker(engine), writes=True) as session:
+        run = run_daily(session, base_url=settings.base_url, now=utcnow())
+        session.commit()
+    typer.echo(
+        f"Expired {run.expired}, urgent suspensions lapsed {run.lapsed}, "
+        f"reminders queued {run.reminders}; `council mail send` delivers them."
+    )
+
+
+@certificates_app.command("remind")
+def certificates_remind() -> None:
+    """Queue the expiry reminders due (90 and 30 days before), once each."""
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    with open_session(make_sessionmaker(engine), writes=True) as session:
+        queued = send_expiry_reminders(session, base_url=settings.base_url, now=utcnow())
+        session.commit()
+    typer.echo(f"Queued {queued} expiry reminders; `council mail send` delivers them.")

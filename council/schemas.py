@@ -223,3 +223,10 @@ class CertificateActionsOut(BaseModel):
     confirm_suspension_by: dt.date | None
     renewal_application_id: int | None
     actions: list[str]
+
+
+class CertificateRenewalOut(BaseModel):
+    """The draft application that renews a certificate."""
+
+    number: str
+    application_id: int

@@ -1,4 +1,4 @@
-"""A certificate's life after issue: each transition, its public reason, audit and registry event."""
+"""A certificate's life after issue: each transition, its public reason, audit and registry."""
 
 from __future__ import annotations
 
@@ -47,6 +47,11 @@ def _audit(db: Session, certificate: Certificate) -> list[str]:
             .order_by(AuditEvent.id)
         )
     )
+
+
+def _status(certificate: Certificate) -> S:
+    """The status now (a verb called since changed it)."""
+    return certificate.status
 
 
 def _certified(db: Session, **changes: object) -> tuple[Reviewed, Certificate]:
@@ -121,7 +126,7 @@ def test_suspension_and_reinstatement_by_resolution_leave_public_reasons(db: Ses
     lifecycle.reinstate_certificate(
         db, certificate=certificate, reason=back, resolution="CEIA-2026-011", actor=None, now=later
     )
-    assert certificate.status == S.valid
+    assert _status(certificate) == S.valid
     history = certificate_history(db, certificate.id)
     assert [(e.kind, e.resolution, e.public_reason) for e in history] == [
         (RegistryEventKind.suspended, "CEIA-2026-010", REASON),
@@ -237,7 +242,7 @@ def test_an_urgent_suspension_lapses_when_not_confirmed_in_time(db: Session) -> 
     assert certificate.status == S.suspended
     after = on_last_day + dt.timedelta(days=1)
     assert lifecycle.lapse_unconfirmed_suspensions(db, now=after) == 1
-    assert certificate.status == S.valid
+    assert _status(certificate) == S.valid
     assert certificate.confirm_suspension_by is None
     suspended, lapsed = certificate_history(db, certificate.id)
     assert suspended.details["confirm_by"] == confirm_by.isoformat()
