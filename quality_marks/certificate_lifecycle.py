@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role, User
 from core.audit import record_event
+from core.documents import republish_documents
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from core.i18n import local_date, translator
 from core.mail import queue_mail
@@ -294,7 +295,7 @@ def _change(
         },
         now=now,
     )
-    return record_registry_event(
+    return _registry_event(
         session,
         kind=kind,
         certificate=certificate,
@@ -304,6 +305,13 @@ def _change(
         resolution=resolution,
         details={"status": certificate.status.value, **(details or {})},
     )
+
+
+def _registry_event(session: Session, *, now: dt.datetime, **event: Any) -> RegistryEvent:
+    """A registry event; what the public reads of the certificate (its verification page, the
+    status lists) says something else from now, so kept public answers are renewed."""
+    republish_documents(session, now=now)
+    return record_registry_event(session, now=now, **event)
 
 
 # The verbs ---------------------------------------------------------------------------------
@@ -366,7 +374,7 @@ def confirm_suspension(
         summary={"resolution": resolution},
         now=now,
     )
-    return record_registry_event(
+    return _registry_event(
         session,
         kind=RegistryEventKind.suspended,
         certificate=certificate,
@@ -757,7 +765,7 @@ def request_reassessment(
             summary=details,
             now=now,
         )
-        record_registry_event(
+        _registry_event(
             session,
             kind=RegistryEventKind.reassessment_requested,
             certificate=certificate,
