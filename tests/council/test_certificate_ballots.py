@@ -1,4 +1,4 @@
-"""Certificates before the council: ballots that suspend, reinstate and withdraw, urgent suspension."""
+"""Certificates before the council: ballots to suspend, reinstate, withdraw; urgent suspension."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from core.errors import Conflict, Forbidden, Invalid
 from core.mail import OutboxMessage
 from core.signing import CouncilKeys, verify_jwt
 from core.status_list import bit_is_set
-from council import adoption, ballots
+from council import adoption, ballots, demo_certificates
 from council import certificate_ballots as cb
 from council.models import Ballot, BallotResult, BallotRule, PositionKind, Resolution
 from council.schemas import CertificateBallotInput, UrgentSuspensionInput
@@ -34,6 +34,8 @@ from tests.factories import NOW, sign_in_as
 from tests.guidelines.builders import make_criterion_input
 from tests.quality_marks.certificate_builders import granted, make_certificate
 from tests.quality_marks.decision_builders import URL, Reviewed, declare_tie
+from tests.quality_marks.test_certificate_lifecycle import _more
+from tests.test_html_valid import parse_errors
 
 S = CertificateStatus
 K = PositionKind
@@ -332,7 +334,7 @@ def _list_bit(client: TestClient, keys: CouncilKeys, purpose: str, index: int) -
 def test_status_list_bits_flip_on_suspension_and_back_on_reinstatement(
     app: FastAPI, client: TestClient, db: Session, council_keys: CouncilKeys
 ) -> None:
-    case, certificate = _certified(db)
+    _case, certificate = _certified(db)
     index = certificate.status_list_index
     assert not _list_bit(client, council_keys, "suspension", index)
     first = client.get("/credentials/status/suspension")
@@ -381,8 +383,10 @@ def test_the_secretariat_opens_a_ballot_from_the_certificates_page(
     listing = client.get("/certificates?status=valid")
     assert listing.status_code == 200
     assert certificate.number in listing.text
+    assert parse_errors(listing.text) == []
     page = client.get(f"/certificates/{certificate.number}/manage")
     assert page.status_code == 200
+    assert parse_errors(page.text) == []
     assert 'action="/certificates/' in page.text
     assert "urgent-suspension" not in page.text
     assert "/renewal" not in page.text
@@ -402,6 +406,7 @@ def test_the_secretariat_opens_a_ballot_from_the_certificates_page(
     )
     assert refused.status_code == 422
     assert "Fraude." in refused.text  # what was typed comes back
+    assert parse_errors(refused.text) == []
     sent = client.post(
         f"/certificates/{certificate.number}/ballots",
         data={
@@ -431,6 +436,7 @@ def test_the_chair_suspends_urgently_and_the_holder_renews_from_the_page(
     sign_in_as(client, chair)
     page = client.get(f"/certificates/{certificate.number}/manage")
     assert "urgent-suspension" in page.text
+    assert parse_errors(page.text) == []
     token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
     sent = client.post(
         f"/certificates/{certificate.number}/urgent-suspension",
@@ -451,3 +457,36 @@ def test_the_chair_suspends_urgently_and_the_holder_renews_from_the_page(
     assert "Riesgo inmediato." in page.text
     # A suspended certificate is not renewed until it is valid again.
     assert "/renewal" not in page.text
+    other = client.get("/certificates")
+    assert other.status_code == 403
+
+
+def test_the_demo_takes_certificates_to_each_status(db: Session) -> None:
+    case, valid = _certified(db)
+    secretary, chair = case.council[1][0], case.council[0][0]
+    demo_certificates.bring_certificate_to(
+        db, certificate=valid, status="valid", secretary=secretary, now=NOW
+    )
+    assert valid.status == S.valid
+    for status in (S.suspended, S.withdrawn):
+        certificate = _more(db, case)
+        demo_certificates.bring_certificate_to(
+            db, certificate=certificate, status=status, secretary=secretary, now=NOW
+        )
+        assert certificate.status == status
+        assert certificate_history(db, certificate.id)[-1].resolution is not None
+    urgent = _more(db, case)
+    demo_certificates.bring_certificate_to(
+        db, certificate=urgent, status=S.suspended, secretary=secretary, chair=chair, now=NOW
+    )
+    assert urgent.confirm_suspension_by is not None
+    old = _more(db, case, valid_until=dt.date(2026, 11, 1))
+    demo_certificates.bring_certificate_to(
+        db, certificate=old, status=S.expired, secretary=secretary, now=NOW
+    )
+    assert old.status == S.expired
+    young = _more(db, case)
+    with pytest.raises(Conflict):
+        demo_certificates.bring_certificate_to(
+            db, certificate=young, status=S.expired, secretary=secretary, now=NOW
+        )
