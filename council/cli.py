@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,10 +19,19 @@ from core.mail import SmtpConfig, deliver_outbox
 from core.markdown import RENDERER_REVISION, render_stale
 from core.schema import upgrade_database
 from core.settings import Settings
+from core.signing import (
+    KeysExist,
+    KeysInvalid,
+    KeysMissing,
+    describe_keys,
+    init_keys,
+    load_keys,
+    rotate_credential_key,
+)
 from core.storage import FileStore
 from council.assignment import send_review_reminders
 from council.ballots import send_ballot_reminders
-from council.demo import DEMO_PASSWORD, seed_demo
+from council.demo import DEMO_PASSWORD, demo_keys, seed_demo
 from council.demo_scale import Progress, seed_scale
 from quality_marks.certificate_lifecycle import run_daily, send_expiry_reminders
 
@@ -33,6 +44,7 @@ ballots_app = typer.Typer(help="Council ballots.", no_args_is_help=True)
 reviews_app = typer.Typer(help="Reviews of applications.", no_args_is_help=True)
 markdown_app = typer.Typer(help="Stored HTML of Markdown texts.", no_args_is_help=True)
 certificates_app = typer.Typer(help="Certificates: the daily job.", no_args_is_help=True)
+keys_app = typer.Typer(help="The council's signing keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
@@ -41,6 +53,7 @@ app.add_typer(ballots_app, name="ballots")
 app.add_typer(reviews_app, name="reviews")
 app.add_typer(markdown_app, name="markdown")
 app.add_typer(certificates_app, name="certificates")
+app.add_typer(keys_app, name="keys")
 
 
 @app.command()
@@ -153,6 +166,7 @@ def demo(
     settings = Settings()
     upgrade_database(settings.database_url)
     _render_markdown(settings.database_url)
+    demo_keys(settings, now=utcnow())
     engine = make_engine(settings.database_url)
     with open_session(make_sessionmaker(engine), writes=True) as session:
         now = utcnow()
@@ -250,6 +264,103 @@ def reviews_remind() -> None:
         queued = send_review_reminders(session, base_url=settings.base_url, now=utcnow())
         session.commit()
     typer.echo(f"Queued {queued} review reminders; `council mail send` delivers them.")
+
+
+def _password(variable: str | None) -> bytes | None:
+    """A password from the environment variable named, or typed at a prompt; never from argv."""
+    if variable:
+        value = os.environ.get(variable)
+        if value is None:
+            typer.echo(f"Error: the environment variable {variable} is not set.", err=True)
+            raise typer.Exit(1)
+    else:
+        value = getpass.getpass("Password of the certificate's key (empty for none): ")
+    return value.encode() if value else None
+
+
+def _show_keys(keys_dir: Path) -> None:
+    summary = describe_keys(load_keys(keys_dir))
+    typer.echo(f"Keys in {keys_dir}")
+    typer.echo(f"  Credential key (kid): {summary.kid}")
+    for kid in summary.kids:
+        if kid != summary.kid:
+            typer.echo(f"  Retired, still published: {kid}")
+    typer.echo(f"  PDF signer: {summary.signer}")
+    typer.echo(f"  Issued by: {summary.signer_issuer}")
+    typer.echo(f"  Signer certificate expires: {summary.signer_expires_at:%Y-%m-%d %H:%M} UTC")
+    for authority in summary.authorities:
+        typer.echo(f"  Trusted authority: {authority}")
+
+
+@keys_app.command("init")
+def keys_init(
+    pkcs12: Annotated[
+        Path | None,
+        typer.Option(help="PKCS#12 file (.p12, .pfx) with the council's certificate and key."),
+    ] = None,
+    certificate: Annotated[
+        Path | None,
+        typer.Option(help="The council's certificate, PEM or DER (the e.firma's .cer file)."),
+    ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option(help="Its private key, PEM or DER PKCS#8 (the e.firma's .key file)."),
+    ] = None,
+    password_env: Annotated[
+        str | None,
+        typer.Option(
+            help="Name of the environment variable holding the password of the PKCS#12 file "
+            "or key; asked for when omitted."
+        ),
+    ] = None,
+) -> None:
+    """Create the council's keys: a demo authority, or the council's own certificate imported."""
+    settings = Settings()
+    if pkcs12 is not None and (certificate is not None or key is not None):
+        typer.echo("Error: give either --pkcs12 or --certificate with --key.", err=True)
+        raise typer.Exit(1)
+    imported = pkcs12 is not None or key is not None or certificate is not None
+    password = _password(password_env) if imported else None
+    try:
+        init_keys(
+            settings.keys_dir,
+            council_name=settings.council_name,
+            now=utcnow(),
+            pkcs12=pkcs12,
+            pkcs12_password=password,
+            certificate=certificate,
+            private_key=key,
+            key_password=password,
+        )
+    except (KeysExist, KeysInvalid, OSError) as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(1) from error
+    if not imported:
+        typer.echo("Created a self-signed demo authority: its PDFs are not legally signed.")
+    _show_keys(settings.keys_dir)
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Make a new credential key current; old ones stay published so their credentials verify."""
+    settings = Settings()
+    try:
+        keys = rotate_credential_key(settings.keys_dir, now=utcnow())
+    except KeysMissing as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"New credential key: {keys.kid}")
+    typer.echo("Restart the service to sign with it; the old keys stay in the published set.")
+
+
+@keys_app.command("show")
+def keys_show() -> None:
+    """Show the credential key ids, the PDF signer, its authority and when it expires."""
+    try:
+        _show_keys(Settings().keys_dir)
+    except KeysMissing as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(1) from error
 
 
 @certificates_app.command("expire")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from core.accounts import Role, User, create_user
 from core.mail import MailStatus, OutboxMessage
 from core.settings import Settings
+from core.signing import CouncilKeys, KeysMissing, init_keys, load_keys
 from core.storage import FileStore
 from council import adoption, ballots
 from council.demo_decisions import seed_decisions
@@ -42,6 +43,14 @@ DEMO_PEOPLE: list[tuple[str, str, Role]] = [
     ("cumplimiento@datasalud.example.mx", "Paola Jiménez Torres (DataSalud)", Role.applicant),
     ("legal@finintel.example.mx", "Andrés Morales Luna (FinIntel)", Role.applicant),
 ]
+
+
+def demo_keys(settings: Settings, *, now: dt.datetime) -> CouncilKeys:
+    """The council's keys for the demo: those in `keys_dir`, or a new self-signed demo authority."""
+    try:
+        return load_keys(settings.keys_dir)
+    except KeysMissing:
+        return init_keys(settings.keys_dir, council_name=settings.council_name, now=now)
 
 
 def seed_demo(
