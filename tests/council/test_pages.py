@@ -612,6 +612,7 @@ def test_ballot_from_opening_to_resolution(
         "revision": version.revision_number,
         "replaces": [],
         "consultation_skipped_reason": "Versión de prueba sin consulta.",
+        "base_url": "http://testserver",
     }
     url = f"/council/ballots/{ballot.id}"
 
