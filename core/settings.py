@@ -30,6 +30,13 @@ class Settings(BaseSettings):
         default=Path("var/storage"),
         description="Directory for uploaded files, outside the web root.",
     )
+    keys_dir: Path = Field(
+        default=Path("var/keys"),
+        description=(
+            "Directory of the council's signing keys (credential keys, PDF signing certificate), "
+            "outside the web root; created by `council keys init`, mode 0700."
+        ),
+    )
     base_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Public URL, used in e-mailed links; https turns on Secure cookies.",

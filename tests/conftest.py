@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from core import accounts
 from core.db import get_session, make_engine, normalize_url
 from core.schema import upgrade_database
 from core.settings import Settings
+from core.signing import CouncilKeys, init_keys
 from council.app import create_app
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-signing"
@@ -104,14 +106,31 @@ def db(engine: Engine) -> Iterator[Session]:
     connection.close()
 
 
+TEST_COUNCIL_NAME = "Consejo de Ética de la Inteligencia Artificial"
+
+
+@pytest.fixture(scope="session")
+def council_keys(tmp_path_factory: pytest.TempPathFactory) -> CouncilKeys:
+    """The council's keys (a self-signed demo authority), made once per test session.
+
+    Tests must not rotate them: a test that rotates makes its own with `init_keys`.
+    """
+    return init_keys(
+        tmp_path_factory.mktemp("keys") / "keys",
+        council_name=TEST_COUNCIL_NAME,
+        now=dt.datetime.now(dt.UTC),
+    )
+
+
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    """Settings for one test: its own state directory, a fixed secret."""
+def settings(tmp_path: Path, database_url: str, council_keys: CouncilKeys) -> Settings:
+    """Settings for one test: its own state directory, a fixed secret, the session's keys."""
     return Settings(
         database_url=database_url,
         secret_key=TEST_SECRET,
         var_dir=tmp_path / "var",
         storage_dir=tmp_path / "storage",
+        keys_dir=council_keys.directory,
         base_url="http://testserver",
         _env_file=None,
     )
