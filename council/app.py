@@ -52,6 +52,8 @@ from quality_marks import (
     registration_pages,
     reviews_api,
     reviews_pages,
+    verification_api,
+    verification_pages,
 )
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -69,6 +71,7 @@ NAVIGATION = [
     NavLink("/", N_("Home")),
     NavLink("/guidelines", N_("Guidelines")),
     NavLink("/council", N_("The council")),
+    NavLink("/verify", N_("Verify a certificate")),
     NavLink("/council/ballots", N_("Ballots"), ("council_member", "secretariat")),
     NavLink("/council/interests", N_("My interests"), ("council_member", "expert")),
     NavLink("/council/members", N_("Roster"), ("secretariat",)),
@@ -178,4 +181,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(decisions_pages.pages)
     app.include_router(council_decisions_pages.pages)
     app.include_router(decisions_api.api)
+    app.include_router(verification_pages.pages)
+    app.include_router(verification_api.api)
     return app

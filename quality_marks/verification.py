@@ -26,7 +26,7 @@ from core.errors import N_, Invalid, NotFound
 from core.i18n import Translator, local_date
 from core.ratelimit import check_limit, record_hit
 from core.signing import CouncilKeys, check_pdf_signature, verify_jwt
-from core.storage import FileTooLarge
+from core.storage import FileStore, FileTooLarge
 from quality_marks.certificate_history import certificate_history
 from quality_marks.certificate_models import (
     ISSUED_CERTIFICATES,
@@ -48,6 +48,8 @@ VERIFY_WINDOW = dt.timedelta(minutes=10)
 CREDENTIAL_ATTACHMENT = "credential.jwt"
 # Embedded file name trees deeper than this are not a certificate's (and would be a trap).
 MAX_NAME_TREE_DEPTH = 8
+# What a certificate number may look like ("MX-CEIA-2026-000123").
+NUMBER_SHAPE = re.compile(r"[A-Z0-9-]{1,40}")
 _VERIFY_URL = re.compile(r"/verify/([A-Za-z0-9-]{1,40})/?$")
 _NUMBER = re.compile(r"^[A-Z0-9-]{1,20}-[0-9]{4}-[0-9]{6}$")
 
@@ -220,6 +222,42 @@ def view_of(session: Session, certificate: Certificate) -> CertificateView:
 def certificate_view(session: Session, number: str) -> CertificateView:
     """The public page of a certificate by its number (NotFound unless it was issued)."""
     return view_of(session, issued_certificate(session, number))
+
+
+def certificate_number(typed: str) -> str:
+    """A certificate number as typed by a reader, tidied (Invalid when it cannot be one)."""
+    number = typed.strip().upper()
+    if not NUMBER_SHAPE.fullmatch(number):
+        raise Invalid(fields={"number": N_("Enter a number such as MX-CEIA-2026-000123.")})
+    return number
+
+
+@dataclass(frozen=True)
+class IssuedFile:
+    """A certificate's signed PDF as stored when it was issued."""
+
+    content: bytes
+    sha256: str
+
+
+def certificate_file(session: Session, store: FileStore, number: str) -> IssuedFile:
+    """The signed PDF of an issued certificate (NotFound when there is none to give)."""
+    certificate = issued_certificate(session, number)
+    if certificate.pdf_key is None or certificate.pdf_sha256 is None:
+        raise NotFound()
+    try:
+        content = store.path_of(certificate.pdf_key).read_bytes()
+    except (OSError, ValueError) as error:
+        raise NotFound() from error
+    return IssuedFile(content=content, sha256=certificate.pdf_sha256)
+
+
+def certificate_credential(session: Session, number: str) -> str:
+    """The VC-JWT of an issued certificate (NotFound when there is none)."""
+    certificate = issued_certificate(session, number)
+    if certificate.credential is None:
+        raise NotFound()
+    return certificate.credential
 
 
 def certificates_of_application(session: Session, application_id: int) -> list[CertificateView]:
