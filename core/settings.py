@@ -37,6 +37,14 @@ class Settings(BaseSettings):
             "outside the web root; created by `council keys init`, mode 0700."
         ),
     )
+    council_name: str = Field(
+        default="Consejo de Ética de la Inteligencia Artificial de México",
+        min_length=1,
+        description=(
+            "The council's name as issuer of credentials (its public profile at /issuer) and in "
+            "the demo signing certificate that `council keys init` makes."
+        ),
+    )
     base_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Public URL, used in e-mailed links; https turns on Secure cookies.",

@@ -562,6 +562,40 @@ def authority_certificates_pem(keys: CouncilKeys) -> str:
     ).decode("ascii")
 
 
+# --- What the council publishes ---------------------------------------------------------------
+
+ISSUER_PATH = "/issuer"
+JWKS_PATH = "/.well-known/jwks.json"
+CERTIFICATES_PATH = "/.well-known/council-signing-certificates.pem"
+# JSON-LD contexts of an Open Badges 3.0 document: the W3C VC 2.0 context, then Open Badges'.
+OB3_CONTEXT = (
+    "https://www.w3.org/ns/credentials/v2",
+    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+)
+
+
+def issuer_id(base_url: str) -> str:
+    """The council's stable identifier as an issuer: the URL of its Open Badges profile."""
+    return base_url.rstrip("/") + ISSUER_PATH
+
+
+def issuer_profile(*, base_url: str, name: str) -> dict[str, Any]:
+    """The council as an Open Badges 3.0 issuer `Profile`, served at `/issuer`."""
+    root = base_url.rstrip("/")
+    return {
+        "@context": list(OB3_CONTEXT),
+        "id": issuer_id(root),
+        "type": ["Profile"],
+        "name": name,
+        "url": root + "/",
+        "description": (
+            "Consejo de ética que emite marcas de calidad para productos de inteligencia "
+            "artificial en México. / Ethics council issuing quality marks for AI products "
+            "in Mexico."
+        ),
+    }
+
+
 # --- JWS ----------------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -23,6 +24,7 @@ from core.errors import N_, DomainError, Invalid, Unauthenticated
 from core.i18n import LOCALE_COOKIE, LOCALES, Translator, negotiate_locale, translator
 from core.limits import RequestTooLarge
 from core.settings import Settings
+from core.signing import CouncilKeys, load_keys
 from core.submissions import AlreadySubmitted
 from core.templating import environment
 
@@ -52,6 +54,25 @@ def service_settings(request: Request) -> Settings:
     """The settings the running service was created with."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+# Keys are read from disk once per application; requests arriving together wait for that one read.
+_keys_lock = threading.Lock()
+
+
+def council_keys(request: Request) -> CouncilKeys:
+    """The council's keys, loaded once per application from `Settings.keys_dir`.
+
+    A rotation (`council keys rotate`) is seen after the service restarts.
+    """
+    keys: CouncilKeys | None = getattr(request.app.state, "council_keys", None)
+    if keys is None:
+        with _keys_lock:
+            keys = getattr(request.app.state, "council_keys", None)
+            if keys is None:
+                keys = load_keys(service_settings(request).keys_dir)
+                request.app.state.council_keys = keys
+    return keys
 
 
 def translator_for(request: Request) -> Translator:

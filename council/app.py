@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
-from core import accounts_api, accounts_pages, passwords_pages
+from core import accounts_api, accounts_pages, passwords_pages, signing_pages
 from core.auth import admit_request, now_utc
 from core.db import RequestSessions, make_engine, make_sessionmaker
 from core.errors import N_
@@ -150,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(probes)
+    app.include_router(signing_pages.pages)
     app.include_router(home_pages.pages)
     app.include_router(members_pages.pages)
     app.include_router(ballots_pages.pages)
