@@ -13,7 +13,7 @@ from core.auth import Now, client_ip
 from core.db import get_session
 from core.errors import N_, DomainError, Invalid, RateLimited
 from core.i18n import Translator
-from core.web import translator_for
+from core.web import council_keys, translator_for
 from quality_marks import verification
 from quality_marks.schemas import (
     CertificateEventOut,
@@ -22,7 +22,6 @@ from quality_marks.schemas import (
     VerificationCheckOut,
     VerificationOut,
 )
-from quality_marks.verification_pages import council_keys
 
 api = APIRouter(prefix="/api/v1", tags=["quality_marks"], responses=ERROR_RESPONSES)
 

@@ -14,11 +14,11 @@ from core.db import get_session
 from core.documents import content_etag
 from core.downloads import content_disposition, document_response
 from core.errors import DomainError, Invalid, RateLimited
-from core.signing import CouncilKeys, load_keys
 from core.web import (
     FLASH_KEY,
     PageForm,
     SubmittedForm,
+    council_keys,
     error_fields,
     redirect,
     refuse_form,
@@ -39,15 +39,6 @@ DbSession = Annotated[Session, Depends(get_session)]
 # and a suspension does not republish them.
 STATUS_PAGE_CACHE = "max-age=60"
 UPLOAD_FIELD = "certificate"
-
-
-def council_keys(request: Request) -> CouncilKeys:
-    """The council's keys, loaded once per application from the keys directory."""
-    keys: CouncilKeys | None = getattr(request.app.state, "council_keys", None)
-    if keys is None:
-        keys = load_keys(service_settings(request).keys_dir)
-        request.app.state.council_keys = keys
-    return keys
 
 
 def _labels() -> dict[str, Any]:
