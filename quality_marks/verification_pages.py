@@ -23,7 +23,6 @@ from core.web import (
     redirect,
     refuse_form,
     render_page,
-    service_settings,
     translator_for,
 )
 from quality_marks import verification
