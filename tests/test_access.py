@@ -18,6 +18,7 @@ from tests.quality_marks import (
     access_decisions,
     access_organization,
     access_reviews,
+    access_verification,
 )
 
 PUBLIC = "public"
@@ -171,6 +172,7 @@ for _part in (
     access_reviews,
     access_assignment,
     access_decisions,
+    access_verification,
 ):
     ACCESS.update(_part.ACCESS)
 
@@ -194,6 +196,7 @@ for _part in (
     access_reviews,
     access_assignment,
     access_decisions,
+    access_verification,
 ):
     SAMPLE_PATH_VALUES.update(_part.SAMPLE_PATH_VALUES)
 
