@@ -28,6 +28,8 @@ from tests.conftest import csrf_of
 from tests.factories import NOW
 from tests.quality_marks.certificate_builders import granted, make_certificate
 from tests.quality_marks.verification_builders import change_status, signed_certificate
+from tests.test_accessibility import _problems
+from tests.test_html_valid import parse_errors
 
 pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
 
@@ -434,6 +436,35 @@ def test_uploads_are_rate_limited_per_address(
     statuses = [_upload(client, b"not a pdf")[0] for _ in range(3)]
 
     assert statuses == [422, 422, 429]
+
+
+@pytest.mark.parametrize("language", ["es-MX", "en"])
+def test_verification_pages_are_valid_structured_and_labelled(
+    client: TestClient,
+    pinned: FastAPI,
+    db: Session,
+    council_keys: CouncilKeys,
+    store: FileStore,
+    language: str,
+) -> None:
+    certificate, pdf = signed_certificate(db, council_keys, store)
+    client.headers["Accept-Language"] = language
+    token = csrf_of(client, "/verify")
+    pages = {
+        "form": client.get("/verify").text,
+        "status": client.get(f"/verify/{certificate.number}").text,
+        "result": client.post(
+            "/verify", data={"csrf_token": token}, files={"certificate": ("c.pdf", pdf)}
+        ).text,
+        "refused": client.post(
+            "/verify", data={"csrf_token": token}, files={"certificate": ("a.txt", b"text")}
+        ).text,
+        "bad number": client.get("/verify", params={"number": "?"}).text,
+    }
+
+    assert {name: parse_errors(html) + _problems(html) for name, html in pages.items()} == {
+        name: [] for name in pages
+    }
 
 
 # The API -----------------------------------------------------------------------------------
