@@ -245,6 +245,19 @@ def reading_session(session: Session) -> Session:
     return Session(bind=bind)  # a test's connection: the read joins its open transaction
 
 
+def sibling_factory(session: Session) -> sessionmaker[Session]:
+    """Sessions beside `session` for work that runs its own transactions (certificate issuance).
+
+    In production they open their own connections; in a test joined to one connection they
+    share it, their commits becoming savepoints of the test's transaction.
+    """
+    bind = session.get_bind()
+    if isinstance(bind, Engine):
+        # Reads stay reads: the write option is set again by open_session(writes=True).
+        return make_sessionmaker(bind.execution_options(**{WRITE_OPTION: False}))
+    return sessionmaker(bind=bind, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
 def writes(endpoint: EndpointT) -> EndpointT:
     """Mark a route that changes state although its method is safe (a link opened from a mail)."""
     setattr(endpoint, _WRITES_MARK, True)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from core.api import ObjectId
 from core.auth import Now
+from core.db import sibling_factory
 from core.errors import N_, Conflict, Invalid, NotFound
 from core.forms import parse_input
 from core.pagination import page_number
@@ -15,19 +18,35 @@ from core.submissions import Once
 from core.web import (
     PageForm,
     SubmittedForm,
+    council_keys,
     flash,
     redirect,
     refuse_form,
     render_page,
     service_settings,
 )
-from council import adoption, ballots
+from council import adoption, ballots, decisions
 from council.home_pages import LABELS, DbSession, Member, Voter
 from council.models import PositionKind
 from council.schemas import AdoptionBallotInput, PositionInput
 from guidelines.diff import render_segments_html
 
 pages = APIRouter(include_in_schema=False)
+
+
+def certify_after_close(
+    request: Request, session: Session, resolution: str, actor_id: int, now: dt.datetime
+) -> None:
+    """Issue the certificate of a mark the closed ballot granted (after the close's commit)."""
+    decisions.certify_granted(
+        sibling_factory(session),
+        resolution=resolution,
+        keys=lambda: council_keys(request),
+        store=request.app.state.file_store,
+        settings=service_settings(request),
+        actor_id=actor_id,
+        now=now,
+    )
 
 
 def _ballot_page(
@@ -151,5 +170,6 @@ def close_ballot_page(
     ballot = ballots.get_ballot(session, ballot_id)
     resolution = ballots.close_ballot(session, actor=user, ballot=ballot, now=now)
     session.commit()
+    certify_after_close(request, session, resolution.number, user.id, now)
     flash(request, N_("The ballot is closed: resolution %(number)s."), number=resolution.number)
     return redirect(f"/council/resolutions/{resolution.number}")

@@ -19,12 +19,15 @@ from core.mail import SmtpConfig, deliver_outbox
 from core.markdown import RENDERER_REVISION, render_stale
 from core.schema import upgrade_database
 from core.settings import Settings
-from core.signing import KeysMissing, load_keys
+from core.signing import METADATA_FILE, KeysMissing, load_keys
 from core.storage import FileStore
+from council import decisions as _decisions  # noqa: F401  (registers the lint's ballot facts)
 from council.assignment import send_review_reminders
 from council.ballots import send_ballot_reminders
 from council.demo import DEMO_PASSWORD, seed_demo
 from council.demo_scale import Progress, seed_scale
+from quality_marks.certificates import ReconcileSummary, issue_certificate, reconcile_certificates
+from quality_marks.decisions import granted_marks_awaiting_certificate
 from quality_marks.verification import MAX_PDF_BYTES, verify_pdf
 
 app = typer.Typer(help="Command line of the AI ethics council's system.", no_args_is_help=True)
@@ -35,7 +38,7 @@ mail_app = typer.Typer(help="The mail outbox.", no_args_is_help=True)
 ballots_app = typer.Typer(help="Council ballots.", no_args_is_help=True)
 reviews_app = typer.Typer(help="Reviews of applications.", no_args_is_help=True)
 markdown_app = typer.Typer(help="Stored HTML of Markdown texts.", no_args_is_help=True)
-certificates_app = typer.Typer(help="Certificates.", no_args_is_help=True)
+certificates_app = typer.Typer(help="Certificates of the quality mark.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
@@ -52,8 +55,11 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
-    """Run the web service with uvicorn."""
-    trusted = Settings().trusted_proxies.strip()
+    """Run the web service with uvicorn, first finishing any certificate a crash left unfinished."""
+    settings = Settings()
+    if (settings.keys_dir / METADATA_FILE).exists():  # no keys yet: nothing could be signed
+        _reconcile(settings)
+    trusted = settings.trusted_proxies.strip()
     uvicorn.run(
         "council.app:create_app",
         factory=True,
@@ -290,3 +296,59 @@ def certificates_verify(
     typer.echo(tr.gettext(result.summary))
     if not result.passed:
         raise typer.Exit(1)
+
+
+def _reconcile(settings: Settings) -> ReconcileSummary:
+    """Finish or void the certificates left `issuing`, and say what became of them."""
+    engine = make_engine(settings.database_url)
+    summary = reconcile_certificates(
+        make_sessionmaker(engine),
+        keys=load_keys(settings.keys_dir),
+        store=FileStore(settings.storage_dir),
+        base_url=settings.base_url,
+        now=utcnow(),
+    )
+    engine.dispose()
+    typer.echo(
+        f"Certificates left unfinished: {len(summary.issued)} issued, "
+        f"{len(summary.voided)} voided, {len(summary.failed)} still failing."
+    )
+    for number in summary.voided:
+        typer.echo(f"  voided {number}")
+    for number in summary.failed:
+        typer.echo(f"  FAILED {number}", err=True)
+    return summary
+
+
+@certificates_app.command("reconcile")
+def certificates_reconcile() -> None:
+    """Finish (lint, sign, store) or void every certificate a crash left being issued."""
+    if _reconcile(Settings()).failed:
+        raise typer.Exit(1)
+
+
+@certificates_app.command("issue")
+def certificates_issue() -> None:
+    """Issue the certificate of every granted mark that has never had one, oldest first."""
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
+    keys = load_keys(settings.keys_dir)
+    with open_session(factory, writes=False) as session:
+        waiting = [d.id for d in granted_marks_awaiting_certificate(session)]
+    counts: dict[str, int] = {}
+    for decision_id in waiting:
+        certificate = issue_certificate(
+            factory,
+            decision_id=decision_id,
+            keys=keys,
+            store=FileStore(settings.storage_dir),
+            base_url=settings.base_url,
+            prefix=settings.certificate_prefix,
+            actor_id=None,
+            now=utcnow(),
+        )
+        counts[certificate.status.value] = counts.get(certificate.status.value, 0) + 1
+        typer.echo(f"{certificate.number} {certificate.status.value}")
+    engine.dispose()
+    typer.echo(f"Granted marks taken up: {len(waiting)} {counts}")

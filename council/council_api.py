@@ -14,6 +14,7 @@ from core.auth import Now, Staff
 from core.i18n import local_date
 from core.web import service_settings
 from council import ballots, decisions, members
+from council.ballots_pages import certify_after_close
 from council.home_pages import DbSession, Member, Voter
 from council.models import PositionKind, Resolution
 from council.schemas import (
@@ -102,12 +103,18 @@ def api_cast_position(
 
 
 @api.post("/ballots/{ballot_id}/close", response_model=ResolutionOut, status_code=201)
-def api_close_ballot(session: DbSession, user: Voter, now: Now, ballot_id: ObjectId) -> Resolution:
-    """Close a ballot into its resolution (the secretary), carrying out what it decided."""
+def api_close_ballot(
+    request: Request, session: DbSession, user: Voter, now: Now, ballot_id: ObjectId
+) -> Resolution:
+    """Close a ballot into its resolution (the secretary), carrying out what it decided.
+
+    A granted mark's certificate is issued right after the close is committed.
+    """
     resolution = ballots.close_ballot(
         session, actor=user, ballot=ballots.get_ballot(session, ballot_id), now=now
     )
     session.commit()
+    certify_after_close(request, session, resolution.number, user.id, now)
     return resolution
 
 

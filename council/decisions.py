@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.accounts import Role, User
 from core.audit import record_event
+from core.db import open_session
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from core.i18n import DISPLAY_ZONE, in_both_languages
 from core.markdown import render_markdown
 from core.settings import Settings
+from core.signing import CouncilKeys
+from core.storage import FileStore
 from council.ballots import (
     BallotSubjectKind,
     SubjectLink,
@@ -25,12 +30,25 @@ from council.ballots import (
 )
 from council.conflicts import Party, party_of
 from council.members import member_of
-from council.models import Ballot, BallotRule, PositionKind, Resolution
+from council.models import (
+    Ballot,
+    BallotResult,
+    BallotRule,
+    BallotStatus,
+    BallotVoter,
+    CouncilMember,
+    Position,
+    PositionKind,
+    Resolution,
+)
 from council.schemas import AppealBallotInput, DecisionBallotInput
 from guidelines.service import closing_moment
 from quality_marks import decisions
 from quality_marks.applications import get_application
+from quality_marks.certificate_models import Certificate
+from quality_marks.certificates import BallotFacts, issue_certificate, register_ballot_facts
 from quality_marks.models import (
+    ACTIVE_REVIEWS,
     Appeal,
     Application,
     ApplicationDecision,
@@ -47,6 +65,8 @@ from quality_marks.models import (
     ReviewStatus,
 )
 from quality_marks.reviews import latest_review_notes
+
+logger = logging.getLogger(__name__)
 
 SUBJECT_APPLICATION_DECISION = "application_decision"
 SUBJECT_APPEAL = "appeal"
@@ -429,6 +449,57 @@ def _assessors(session: Session, application_id: int) -> dict[int, str]:
     return dict.fromkeys(sorted({r.reviewer_id for r in reviewers}), in_both_languages(ASSESSED_IT))
 
 
+def decision_ballot_facts(session: Session, decision: ApplicationDecision) -> BallotFacts | None:
+    """What the ballot behind a decision says, for the certificate's lint (None: no such ballot)."""
+    found = session.execute(
+        select(Ballot, Resolution)
+        .join(Resolution, Resolution.ballot_id == Ballot.id)
+        .where(
+            Resolution.number == decision.resolution,
+            Ballot.subject_type == SUBJECT_APPLICATION_DECISION,
+            Ballot.subject_id == decision.application_id,
+        )
+    ).first()
+    if found is None:
+        return None
+    ballot, resolution = found
+    voted = select(Position.member_id).where(
+        Position.ballot_id == ballot.id, Position.kind != PositionKind.recuse
+    )
+    conflicted = session.scalar(
+        select(BallotVoter.id)
+        .where(
+            BallotVoter.ballot_id == ballot.id,
+            BallotVoter.conflict.is_not(None),
+            BallotVoter.member_id.in_(voted),
+        )
+        .limit(1)
+    )
+    reviewers = select(Review.reviewer_id).where(
+        Review.application_id == decision.application_id,
+        Review.round == decision.round,
+        Review.status.in_(ACTIVE_REVIEWS),
+    )
+    reviewer = session.scalar(
+        select(CouncilMember.id)
+        .where(CouncilMember.user_id.in_(reviewers), CouncilMember.id.in_(voted))
+        .limit(1)
+    )
+    years = ballot.terms.get("validity_years")
+    return BallotFacts(
+        closed=ballot.status == BallotStatus.closed,
+        passed=resolution.result == BallotResult.passed
+        and ballot.result == BallotResult.passed
+        and ballot.terms.get("proposal") == "grant",
+        conflicted_voted=conflicted is not None,
+        reviewer_voted=reviewer is not None,
+        validity_years=years if isinstance(years, int) else None,
+    )
+
+
+register_ballot_facts(decision_ballot_facts)
+
+
 APPLICATION_DECISION = register_subject_kind(
     BallotSubjectKind(
         name=SUBJECT_APPLICATION_DECISION,
@@ -442,6 +513,46 @@ APPLICATION_DECISION = register_subject_kind(
         excluded=_assessors,
     )
 )
+
+
+def certify_granted(
+    factory: sessionmaker[Session],
+    *,
+    resolution: str,
+    keys: Callable[[], CouncilKeys],
+    store: FileStore,
+    settings: Settings,
+    actor_id: int | None,
+    now: dt.datetime,
+) -> Certificate | None:
+    """Once a decision ballot's close is committed: issue the certificate of the mark it granted.
+
+    The close stands whatever happens here: a failure is logged, and the reconciler, the
+    `council certificates issue` batch or the secretariat's button issues it later.
+    """
+    with open_session(factory, writes=False) as session:
+        decision_id = session.scalar(
+            select(ApplicationDecision.id).where(
+                ApplicationDecision.resolution == resolution,
+                ApplicationDecision.outcome == Decision.granted,
+            )
+        )
+    if decision_id is None:
+        return None
+    try:
+        return issue_certificate(
+            factory,
+            decision_id=decision_id,
+            keys=keys(),
+            store=store,
+            base_url=settings.base_url,
+            prefix=settings.certificate_prefix,
+            actor_id=actor_id,
+            now=now,
+        )
+    except Exception:  # the resolution is public already; issuance is retried later
+        logger.exception("certificate not issued after resolution %s", resolution)
+        return None
 
 
 # The appeal ballot -------------------------------------------------------------------------

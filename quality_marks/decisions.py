@@ -28,6 +28,7 @@ from quality_marks.applications import (
     standing_of,
     take_step,
 )
+from quality_marks.certificate_models import Certificate, CertificateStatus
 from quality_marks.models import (
     ACTIVE_REVIEWS,
     Appeal,
@@ -76,6 +77,10 @@ SEVERITY = {
     Finding.not_applicable_confirmed: 0,
 }
 # Reviews that still count in their round (declined and released ones were handed back).
+
+
+# A certificate the secretariat may (re)issue: none yet, one left unfinished, or a void one.
+RETRIABLE_CERTIFICATES = (CertificateStatus.issuing, CertificateStatus.void)
 
 
 # The mark rule -----------------------------------------------------------------------------
@@ -308,11 +313,20 @@ def _years_after(day: dt.date, years: int) -> dt.date:
 
 
 def granted_marks_awaiting_certificate(session: Session) -> list[ApplicationDecision]:
-    """Granted decisions, oldest first: what certificate issuance (the next issue) takes up."""
+    """Granted decisions that never had a certificate, oldest first: what issuance takes up.
+
+    A decision whose certificate was voided waits for the secretariat's retry, not for a batch
+    that would spend a number on it each time it runs.
+    """
     return list(
         session.scalars(
             select(ApplicationDecision)
-            .where(ApplicationDecision.outcome == Decision.granted)
+            .where(
+                ApplicationDecision.outcome == Decision.granted,
+                ~select(Certificate.id)
+                .where(Certificate.decision_id == ApplicationDecision.id)
+                .exists(),
+            )
             .order_by(ApplicationDecision.decided_at, ApplicationDecision.id)
         )
     )
@@ -382,6 +396,10 @@ class DecisionView:
     levels: list[dict[str, Any]]
     appeal: Appeal | None
     may_appeal: bool
+    # The application's latest certificate (live, issued or void), and whether the viewer may
+    # issue it now (the secretariat, for a grant without a certificate in force).
+    certificate: Certificate | None = None
+    may_issue_certificate: bool = False
 
 
 def decision_view(
@@ -395,6 +413,12 @@ def decision_view(
         if decision
         else None
     )
+    certificate = session.scalar(
+        select(Certificate)
+        .where(Certificate.application_id == application.id)
+        .order_by(Certificate.id.desc())
+        .limit(1)
+    )
     return DecisionView(
         application=application,
         decision=decision,
@@ -407,6 +431,13 @@ def decision_view(
         levels=list(decision.rule.get("levels", [])) if decision else [],
         appeal=appeal,
         may_appeal=may_appeal(session, user, application, now),
+        certificate=certificate,
+        may_issue_certificate=(
+            user.has_role(Role.secretariat)
+            and decision is not None
+            and decision.outcome == Decision.granted
+            and (certificate is None or certificate.status in RETRIABLE_CERTIFICATES)
+        ),
     )
 
 

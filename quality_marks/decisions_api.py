@@ -8,14 +8,15 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
 from core.api import ERROR_RESPONSES, ObjectId
-from core.auth import Now, SignedIn
-from core.db import get_session
+from core.auth import Now, SignedIn, Staff
+from core.db import get_session, sibling_factory
 from core.settings import Settings
-from core.web import service_settings
-from quality_marks import applications, decisions
+from core.web import council_keys, service_settings
+from quality_marks import applications, certificates, decisions
 from quality_marks.schemas import (
     AppealInput,
     AppealOut,
+    CertificateIssuedOut,
     DecisionDetailOut,
     DecisionFindingOut,
     DecisionOut,
@@ -85,3 +86,26 @@ def api_file_appeal(
     )
     session.commit()
     return _decision_out(decisions.decision_view(session, user, application_id, now))
+
+
+@api.post(
+    "/applications/{application_id}/certificate",
+    response_model=CertificateIssuedOut,
+    status_code=201,
+)
+def api_issue_certificate(
+    request: Request, session: DbSession, user: Staff, now: Now, application_id: ObjectId
+) -> CertificateIssuedOut:
+    """Issue the certificate of a granted mark, or answer the one issued (idempotent)."""
+    settings: Settings = service_settings(request)
+    certificate = certificates.issue_for_application(
+        sibling_factory(session),
+        application_id=application_id,
+        keys=council_keys(request),
+        store=request.app.state.file_store,
+        base_url=settings.base_url,
+        prefix=settings.certificate_prefix,
+        actor_id=user.id,
+        now=now,
+    )
+    return CertificateIssuedOut.of(certificate)

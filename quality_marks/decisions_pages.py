@@ -11,14 +11,15 @@ from sqlalchemy.orm import Session
 
 from core.accounts import User
 from core.api import ObjectId
-from core.auth import Now, SignedIn
-from core.db import get_session
+from core.auth import Now, SignedIn, Staff
+from core.db import get_session, sibling_factory
 from core.errors import N_, Conflict, Invalid
 from core.settings import Settings
 from core.submissions import Once
 from core.web import (
     PageForm,
     SubmittedForm,
+    council_keys,
     field_text,
     flash,
     redirect,
@@ -26,8 +27,9 @@ from core.web import (
     render_page,
     service_settings,
 )
-from quality_marks import applications, decisions
+from quality_marks import applications, certificates, decisions
 from quality_marks.applications import DECISION_LABELS, STATUS_LABELS
+from quality_marks.organizations_pages import file_store
 
 pages = APIRouter(include_in_schema=False)
 
@@ -41,6 +43,7 @@ def _labels() -> dict[str, Any]:
         "finding_labels": decisions.FINDING_LABELS,
         "level_labels": decisions.LEVEL_LABELS,
         "appeal_labels": decisions.APPEAL_LABELS,
+        "certificate_labels": certificates.STATUS_LABELS,
     }
 
 
@@ -97,6 +100,30 @@ def appeal_page(
     once.done(f"/applications/{application_id}/decision", now=now)
     session.commit()
     flash(request, N_("Your appeal has been filed. The council will hear it."))
+    return redirect(f"/applications/{application_id}/decision")
+
+
+@pages.post("/applications/{application_id}/certificate", response_model=None)
+def issue_certificate_page(
+    request: Request, session: DbSession, user: Staff, now: Now, application_id: ObjectId
+) -> Response:
+    """The secretariat issues the certificate of a granted mark, or retries one (idempotent)."""
+    settings: Settings = service_settings(request)
+    try:
+        certificate = certificates.issue_for_application(
+            sibling_factory(session),
+            application_id=application_id,
+            keys=council_keys(request),
+            store=file_store(request),
+            base_url=settings.base_url,
+            prefix=settings.certificate_prefix,
+            actor_id=user.id,
+            now=now,
+        )
+    except Conflict as error:
+        flash(request, error.message, "error", **error.params)
+        return redirect(f"/applications/{application_id}/decision")
+    flash(request, N_("Certificate %(number)s is issued."), number=certificate.number)
     return redirect(f"/applications/{application_id}/decision")
 
 

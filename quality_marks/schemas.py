@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from core.forms import SingleLine
 from guidelines.models import RiskLevel
 from quality_marks.certificate_models import (
+    Certificate,
     CertificateStatus,
     RegistryEventKind,
     WithdrawalReason,
@@ -489,3 +490,37 @@ class VerificationOut(BaseModel):
         description="The certificate the file is, when the council knows it."
     )
     checks: list[VerificationCheckOut]
+
+
+class CertificateIssuedOut(BaseModel):
+    """A certificate as issuance leaves it: its number, status and where anyone checks it."""
+
+    number: str
+    status: CertificateStatus
+    application_id: int
+    level: str
+    valid_from: dt.date
+    valid_until: dt.date
+    issued_at: dt.datetime | None
+    pdf_sha256: str | None
+    verify_url: str
+    pdf_url: str
+    credential_url: str
+
+    @classmethod
+    def of(cls, certificate: Certificate) -> CertificateIssuedOut:
+        """The answer for a certificate (its public addresses from its payload)."""
+        verify_url = certificate.payload["verify_url"]
+        return cls(
+            number=certificate.number,
+            status=certificate.status,
+            application_id=certificate.application_id,
+            level=certificate.level,
+            valid_from=certificate.valid_from,
+            valid_until=certificate.valid_until,
+            issued_at=certificate.issued_at,
+            pdf_sha256=certificate.pdf_sha256,
+            verify_url=verify_url,
+            pdf_url=f"{verify_url}/certificate.pdf",
+            credential_url=f"{verify_url}/credential.jwt",
+        )

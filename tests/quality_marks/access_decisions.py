@@ -23,6 +23,9 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/council/ballots/{ballot_id}/application"): VOTERS,
     ("GET", "/api/v1/applications/{application_id}/decision"): SIGNED_IN,
     ("POST", "/api/v1/applications/{application_id}/appeal"): SIGNED_IN,
+    # Issuing (or retrying) a granted mark's certificate is the secretariat's.
+    ("POST", "/applications/{application_id}/certificate"): STAFF,
+    ("POST", "/api/v1/applications/{application_id}/certificate"): STAFF,
 }
 
 SAMPLE_PATH_VALUES: dict[str, str] = {"application_id": "999999", "ballot_id": "999999"}
