@@ -36,6 +36,7 @@ from quality_marks.certificate_models import (
     RegistryEventKind,
     WithdrawalReason,
 )
+from quality_marks.certificates import STATUS_LABELS, certificate_pdf
 from quality_marks.decisions import LEVEL_LABELS
 
 # A certificate is a few hundred kilobytes; anything much larger is not one.
@@ -53,15 +54,6 @@ NUMBER_SHAPE = re.compile(r"[A-Z0-9-]{1,40}")
 _VERIFY_URL = re.compile(r"/verify/([A-Za-z0-9-]{1,40})/?$")
 _NUMBER = re.compile(r"^[A-Z0-9-]{1,20}-[0-9]{4}-[0-9]{6}$")
 
-STATUS_LABELS = {
-    CertificateStatus.issuing: N_("Being issued"),
-    CertificateStatus.valid: N_("Valid"),
-    CertificateStatus.suspended: N_("Suspended"),
-    CertificateStatus.withdrawn: N_("Withdrawn"),
-    CertificateStatus.expired: N_("Expired"),
-    CertificateStatus.superseded: N_("Superseded"),
-    CertificateStatus.void: N_("Void"),
-}
 EVENT_LABELS = {
     RegistryEventKind.issued: N_("Issued"),
     RegistryEventKind.suspended: N_("Suspended"),
@@ -246,7 +238,7 @@ def certificate_file(session: Session, store: FileStore, number: str) -> IssuedF
     if certificate.pdf_key is None or certificate.pdf_sha256 is None:
         raise NotFound()
     try:
-        content = store.path_of(certificate.pdf_key).read_bytes()
+        content = certificate_pdf(store, certificate)
     except (OSError, ValueError) as error:
         raise NotFound() from error
     return IssuedFile(content=content, sha256=certificate.pdf_sha256)

@@ -26,6 +26,7 @@ from core.web import (
     translator_for,
 )
 from quality_marks import verification
+from quality_marks.certificates import STATUS_LABELS
 from quality_marks.decisions import LEVEL_LABELS
 from quality_marks.organizations_pages import chosen_file, file_store
 
@@ -42,7 +43,7 @@ UPLOAD_FIELD = "certificate"
 
 def _labels() -> dict[str, Any]:
     return {
-        "status_labels": verification.STATUS_LABELS,
+        "status_labels": STATUS_LABELS,
         "level_labels": LEVEL_LABELS,
         "withdrawal_labels": verification.WITHDRAWAL_LABELS,
     }
