@@ -252,17 +252,46 @@ def certificate_credential(session: Session, number: str) -> str:
     return certificate.credential
 
 
-def certificates_of_application(session: Session, application_id: int) -> list[CertificateView]:
-    """The certificates issued on an application, newest first, for its holder's pages."""
+@dataclass(frozen=True)
+class CertificateSummary:
+    """A certificate as a list of its holder's certificates shows it."""
+
+    number: str
+    product_name: str
+    level: str
+    status: CertificateStatus
+    valid_until: dt.date
+    has_pdf: bool
+
+
+# The newest certificates an organisation's page lists; older ones stay on their public pages.
+ORGANIZATION_CERTIFICATES = 20
+
+
+def certificates_of_organization(
+    session: Session, organization_id: int
+) -> list[CertificateSummary]:
+    """The certificates issued to an organisation, newest first (at most a page of them)."""
     rows = session.scalars(
         select(Certificate)
         .where(
-            Certificate.application_id == application_id,
+            Certificate.organization_id == organization_id,
             Certificate.status.in_(ISSUED_CERTIFICATES),
         )
         .order_by(Certificate.id.desc())
+        .limit(ORGANIZATION_CERTIFICATES)
     )
-    return [view_of(session, row) for row in rows]
+    return [
+        CertificateSummary(
+            number=row.number,
+            product_name=_text(row.payload, "product_name"),
+            level=row.level,
+            status=row.status,
+            valid_until=row.valid_until,
+            has_pdf=row.pdf_key is not None,
+        )
+        for row in rows
+    ]
 
 
 # Checking a PDF ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from quality_marks.certificate_models import (
     WithdrawalReason,
 )
 from tests.conftest import csrf_of
-from tests.factories import NOW
+from tests.factories import NOW, sign_in_as
 from tests.quality_marks.certificate_builders import granted, make_certificate
 from tests.quality_marks.verification_builders import change_status, signed_certificate
 from tests.test_accessibility import _problems
@@ -237,6 +237,22 @@ def test_a_number_that_cannot_be_one_is_refused_on_the_form(client: TestClient) 
     page = _soup(response.text)
     assert _one(page, "#f-number")["aria-invalid"] == "true"
     assert "MX-CEIA-2026-000123" in _one(page, "#f-number-error").get_text()
+
+
+def test_the_holder_finds_the_certificate_on_the_organisation_and_decision_pages(
+    client: TestClient, db: Session, council_keys: CouncilKeys, store: FileStore
+) -> None:
+    case = granted(db)
+    certificate, _pdf = signed_certificate(db, council_keys, store, case=case)
+    sign_in_as(client, case.owner)
+    pdf_link = f"a[href='/verify/{certificate.number}/certificate.pdf']"
+
+    organisation = _soup(client.get(f"/organisations/{case.organization.id}").text)
+    decision = _soup(client.get(f"/applications/{case.application.id}/decision").text)
+
+    for page in (organisation, decision):
+        assert page.select_one(f"a[href='/verify/{certificate.number}']") is not None
+        assert page.select_one(pdf_link) is not None
 
 
 # The files ---------------------------------------------------------------------------------
