@@ -23,6 +23,7 @@ from guidelines import service as guidelines
 from guidelines.diff import VersionDiff, diff_versions
 from guidelines.documents import load_version_tree, version_document
 from guidelines.models import GuidelineVersion, VersionStatus
+from quality_marks.certificate_lifecycle import request_reassessment
 from quality_marks.decisions import publish_mark_rule
 
 SUBJECT_GUIDELINE_VERSION = "guideline_version"
@@ -103,6 +104,8 @@ def open_adoption_ballot(
             "consultation_skipped_reason": (
                 reason if version.consultation_opened_at is None else ""
             ),
+            # Where the links in the mail to holders asked to re-assess start.
+            "base_url": base_url,
         },
         base_url=base_url,
         now=now,
@@ -190,6 +193,10 @@ def _adopt(
     )
     # The rule that turns review findings into a mark level is frozen with the version.
     publish_mark_rule(session, version, now)
+    # Certificates assessed on criteria this version changes are asked to re-assess against it.
+    request_reassessment(
+        session, version=version, base_url=ballot.terms.get("base_url", ""), now=now
+    )
 
 
 @dataclass(frozen=True)

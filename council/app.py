@@ -26,6 +26,8 @@ from council import (
     assignment_api,
     assignment_pages,
     ballots_pages,
+    certificate_ballots_api,
+    certificate_ballots_pages,
     council_api,
     home_pages,
     members_pages,
@@ -52,6 +54,7 @@ from quality_marks import (
     registration_pages,
     reviews_api,
     reviews_pages,
+    status_lists_pages,
     verification_api,
     verification_pages,
 )
@@ -79,6 +82,7 @@ NAVIGATION = [
     NavLink("/reviews", N_("My reviews"), ("council_member", "expert")),
     NavLink("/organisation", N_("My organisation"), ("applicant",)),
     NavLink("/applications", N_("Applications"), ("secretariat",)),
+    NavLink("/certificates", N_("Certificates"), ("secretariat",)),
     NavLink("/organisations/verification", N_("Verification"), ("secretariat",)),
     NavLink("/account", N_("My account"), ("*",)),
     NavLink("/admin/users", N_("People"), ("secretariat",)),
@@ -184,4 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(decisions_api.api)
     app.include_router(verification_pages.pages)
     app.include_router(verification_api.api)
+    app.include_router(certificate_ballots_pages.pages)
+    app.include_router(certificate_ballots_api.api)
+    app.include_router(status_lists_pages.pages)
     return app

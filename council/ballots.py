@@ -269,14 +269,18 @@ def open_ballot(
     parties: list[Party],
     terms: dict[str, Any],
     base_url: str = "",
+    required_by_rule: bool = False,
     now: dt.datetime,
 ) -> Ballot:
     """Open a ballot; the voters are the members in term now, conflicted ones recused.
 
     The parties checked for conflicts are those given and those the subject's kind names. Every
     voter is told by e-mail (a recused one, that they are recused); links start at `base_url`.
+    A ballot the rules require (confirming the chair's urgent suspension) opens without the
+    secretary: `required_by_rule`.
     """
-    _require_secretary(session, actor, now)
+    if not required_by_rule:
+        _require_secretary(session, actor, now)
     if closes_at <= now:
         raise Invalid(fields={"closes_on": N_("The ballot must close in the future.")})
     if not 0 <= quorum_percent <= 100:

@@ -26,6 +26,7 @@ from council.assignment import send_review_reminders
 from council.ballots import send_ballot_reminders
 from council.demo import DEMO_PASSWORD, seed_demo
 from council.demo_scale import Progress, seed_scale
+from quality_marks.certificate_lifecycle import run_daily, send_expiry_reminders
 from quality_marks.certificates import ReconcileSummary, issue_certificate, reconcile_certificates
 from quality_marks.decisions import granted_marks_awaiting_certificate
 from quality_marks.verification import MAX_PDF_BYTES, verify_pdf
@@ -352,3 +353,28 @@ def certificates_issue() -> None:
         typer.echo(f"{certificate.number} {certificate.status.value}")
     engine.dispose()
     typer.echo(f"Granted marks taken up: {len(waiting)} {counts}")
+
+
+@certificates_app.command("expire")
+def certificates_expire() -> None:
+    """The daily job: expire certificates, lapse unconfirmed urgent suspensions, send reminders."""
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    with open_session(make_sessionmaker(engine), writes=True) as session:
+        run = run_daily(session, base_url=settings.base_url, now=utcnow())
+        session.commit()
+    typer.echo(
+        f"Expired {run.expired}, urgent suspensions lapsed {run.lapsed}, "
+        f"reminders queued {run.reminders}; `council mail send` delivers them."
+    )
+
+
+@certificates_app.command("remind")
+def certificates_remind() -> None:
+    """Queue the expiry reminders due (90 and 30 days before), once each."""
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    with open_session(make_sessionmaker(engine), writes=True) as session:
+        queued = send_expiry_reminders(session, base_url=settings.base_url, now=utcnow())
+        session.commit()
+    typer.echo(f"Queued {queued} expiry reminders; `council mail send` delivers them.")

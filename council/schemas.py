@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.forms import SingleLine
 from council.models import BallotResult, BallotRule, BallotStatus, InterestType, PositionKind, Seat
+from quality_marks.certificate_models import WithdrawalReason
 from quality_marks.models import ReviewStatus
 
 
@@ -196,3 +197,36 @@ class MyReviewOut(BaseModel):
     review: ReviewAssignmentOut
     product: str
     organisation_id: int
+
+
+class CertificateBallotInput(AppealBallotInput):
+    """What the secretary proposes on a certificate: the kind, the public reason, a code."""
+
+    kind: Literal["certificate_suspension", "certificate_reinstatement", "certificate_withdrawal"]
+    reason_es: str = Field(default="", max_length=5000)
+    reason_en: str = Field(default="", max_length=5000)
+    reason_code: WithdrawalReason | None = None
+
+
+class UrgentSuspensionInput(BaseModel):
+    """The chair's urgent suspension: the public reason, and when the confirming ballot closes."""
+
+    reason_es: str = Field(default="", max_length=5000)
+    reason_en: str = Field(default="", max_length=5000)
+
+
+class CertificateActionsOut(BaseModel):
+    """A certificate's status and what the caller may do with it next."""
+
+    number: str
+    status: str
+    confirm_suspension_by: dt.date | None
+    renewal_application_id: int | None
+    actions: list[str]
+
+
+class CertificateRenewalOut(BaseModel):
+    """The draft application that renews a certificate."""
+
+    number: str
+    application_id: int

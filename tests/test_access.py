@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role, issue_api_token
 from tests.conftest import csrf_of
-from tests.council import access_assignment
+from tests.council import access_assignment, access_certificates
 from tests.factories import NOW, make_user, sign_in_as
 from tests.quality_marks import (
     access_api,
@@ -173,6 +173,7 @@ for _part in (
     access_assignment,
     access_decisions,
     access_verification,
+    access_certificates,
 ):
     ACCESS.update(_part.ACCESS)
 
@@ -197,6 +198,7 @@ for _part in (
     access_assignment,
     access_decisions,
     access_verification,
+    access_certificates,
 ):
     SAMPLE_PATH_VALUES.update(_part.SAMPLE_PATH_VALUES)
 
