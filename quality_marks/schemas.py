@@ -460,6 +460,7 @@ class CertificateOut(BaseModel):
     level: str
     level_label: str
     guideline_title: str
+    guideline_title_en: str
     guideline_version: str
     resolution: str
     valid_from: dt.date

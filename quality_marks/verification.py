@@ -107,6 +107,7 @@ class CertificateView:
     level: str
     level_label: str  # msgid (or the code itself when the level has no label)
     guideline_title: str
+    guideline_title_en: str  # the English title, when the guideline has one
     guideline_version: str
     guideline_url: str
     resolution: str
@@ -189,6 +190,7 @@ def view_of(session: Session, certificate: Certificate) -> CertificateView:
         level=certificate.level,
         level_label=LEVEL_LABELS.get(certificate.level, certificate.level),
         guideline_title=_text(payload, "guideline_title"),
+        guideline_title_en=_text(payload, "guideline_title_en"),
         guideline_version=_text(payload, "guideline_version"),
         guideline_url=_text(payload, "guideline_url"),
         resolution=_text(payload, "resolution"),

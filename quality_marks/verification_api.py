@@ -60,6 +60,7 @@ def certificate_out(tr: Translator, view: verification.CertificateView) -> Certi
         level=view.level,
         level_label=tr.gettext(view.level_label),
         guideline_title=view.guideline_title,
+        guideline_title_en=view.guideline_title_en,
         guideline_version=view.guideline_version,
         resolution=view.resolution,
         valid_from=view.valid_from,

@@ -113,7 +113,7 @@ def test_a_valid_certificate_page_states_holder_product_level_and_history(
     assert certificate.payload["organization_name"] in facts
     assert certificate.payload["product_name"] in facts
     assert "Level B" in facts
-    assert "Lineamientos de ética para la IA, version 1.0" in facts
+    assert "Ethics guidelines for AI, version 1.0" in facts
     links = {a["href"] for a in page.select("main a")}
     assert f"/council/resolutions/{certificate.payload['resolution']}" in links
     assert "/guidelines/lineamientos/1.0" in links

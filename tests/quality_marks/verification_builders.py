@@ -55,6 +55,7 @@ def full_payload(certificate: Certificate) -> dict[str, object]:
         **certificate.payload,
         "product_description": "Evalúa solicitudes de crédito.",
         "guideline_title": "Lineamientos de ética para la IA",
+        "guideline_title_en": "Ethics guidelines for AI",
         "guideline_version": "1.0",
         "guideline_url": "/guidelines/lineamientos/1.0",
         "issued_on": "2026-06-01",
