@@ -304,7 +304,7 @@ class Check:
     """One check of an uploaded certificate: whether it passed, and why, in plain words.
 
     `message` is a msgid; its parameters may be dates (shown on the reader's calendar), texts
-    given in both languages ({"es": ..., "en": ...}), msgids listed in `labels`, or plain text.
+    given in both languages ({"es": ..., "en": ...}), or plain text.
     """
 
     name: str  # a stable code: signature, file, credential, status
@@ -312,18 +312,13 @@ class Check:
     passed: bool
     message: str  # msgid
     params: dict[str, Any] = field(default_factory=dict)
-    labels: frozenset[str] = frozenset()
 
     def explain(self, tr: Translator) -> str:
         """The explanation in the reader's language."""
-        return tr.gettext(
-            self.message, **{k: _shown(tr, k, v, self.labels) for k, v in self.params.items()}
-        )
+        return tr.gettext(self.message, **{k: _shown(tr, v) for k, v in self.params.items()})
 
 
-def _shown(tr: Translator, key: str, value: Any, labels: frozenset[str]) -> str:
-    if key in labels:
-        return tr.gettext(str(value))
+def _shown(tr: Translator, value: Any) -> str:
     if isinstance(value, dt.datetime):
         return tr.format_date(local_date(value))
     if isinstance(value, dt.date):
@@ -604,8 +599,7 @@ def status_check(session: Session, certificate: Certificate | None, *, now: dt.d
     """Whether the council stands by the certificate today, and if not, why not."""
 
     def check(passed: bool, message: str, **params: Any) -> Check:
-        labels = frozenset({"reason_code"}) if "reason_code" in params else frozenset()
-        return Check("status", STATUS, passed, message, params, labels)
+        return Check("status", STATUS, passed, message, params)
 
     if certificate is None:
         return check(False, N_("No certificate of the council was found to check the status of."))
