@@ -55,6 +55,8 @@ from quality_marks import (
     reviews_api,
     reviews_pages,
     status_lists_pages,
+    verification_api,
+    verification_pages,
 )
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -72,6 +74,7 @@ NAVIGATION = [
     NavLink("/", N_("Home")),
     NavLink("/guidelines", N_("Guidelines")),
     NavLink("/council", N_("The council")),
+    NavLink("/verify", N_("Verify a certificate")),
     NavLink("/council/ballots", N_("Ballots"), ("council_member", "secretariat")),
     NavLink("/council/interests", N_("My interests"), ("council_member", "expert")),
     NavLink("/council/members", N_("Roster"), ("secretariat",)),
@@ -183,6 +186,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(decisions_pages.pages)
     app.include_router(council_decisions_pages.pages)
     app.include_router(decisions_api.api)
+    app.include_router(verification_pages.pages)
+    app.include_router(verification_api.api)
     app.include_router(certificate_ballots_pages.pages)
     app.include_router(certificate_ballots_api.api)
     app.include_router(status_lists_pages.pages)

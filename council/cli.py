@@ -14,7 +14,8 @@ from core.accounts import Role, create_user
 from core.audit import verify_chain
 from core.db import Base, make_engine, make_sessionmaker, open_session, utcnow
 from core.documents import forget_old_renders
-from core.errors import DomainError
+from core.errors import N_, DomainError, Invalid
+from core.i18n import LOCALES, translator
 from core.mail import SmtpConfig, deliver_outbox
 from core.markdown import RENDERER_REVISION, render_stale
 from core.schema import upgrade_database
@@ -38,6 +39,7 @@ from council.demo_scale import Progress, seed_scale
 from quality_marks.certificate_lifecycle import run_daily, send_expiry_reminders
 from quality_marks.certificates import ReconcileSummary, issue_certificate, reconcile_certificates
 from quality_marks.decisions import granted_marks_awaiting_certificate
+from quality_marks.verification import MAX_PDF_BYTES, verify_pdf
 
 app = typer.Typer(help="Command line of the AI ethics council's system.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -271,6 +273,43 @@ def reviews_remind() -> None:
         queued = send_review_reminders(session, base_url=settings.base_url, now=utcnow())
         session.commit()
     typer.echo(f"Queued {queued} review reminders; `council mail send` delivers them.")
+
+
+# How the command marks each check (upper case, so a reader's eye finds the failures).
+PASSED = N_("PASS")
+FAILED = N_("FAIL")
+
+
+@certificates_app.command("verify")
+def certificates_verify(
+    file: Annotated[Path, typer.Argument(help="The certificate PDF to check.", dir_okay=False)],
+    language: Annotated[
+        str | None, typer.Option(help=f"Language of the explanations: {', '.join(LOCALES)}.")
+    ] = None,
+) -> None:
+    """Check a certificate PDF as the /verify page does; exit 0 only when every check passes."""
+    settings = Settings()
+    tr = translator(language if language in LOCALES else settings.default_locale)
+    try:
+        keys = load_keys(settings.keys_dir)
+        with file.open("rb") as handle:
+            data = handle.read(MAX_PDF_BYTES + 1)
+    except (KeysMissing, OSError) as error:
+        typer.echo(f"{error}", err=True)
+        raise typer.Exit(2) from None
+    engine = make_engine(settings.database_url)
+    with open_session(make_sessionmaker(engine), writes=False) as session:
+        try:
+            result = verify_pdf(session, keys, data, now=utcnow())
+        except Invalid as error:
+            typer.echo(tr.gettext(error.message, **error.params), err=True)
+            raise typer.Exit(2) from None
+    for check in result.checks:
+        mark = tr.gettext(PASSED if check.passed else FAILED)
+        typer.echo(f"[{mark}] {tr.gettext(check.title)}: {check.explain(tr)}")
+    typer.echo(tr.gettext(result.summary))
+    if not result.passed:
+        raise typer.Exit(1)
 
 
 def _reconcile(settings: Settings) -> ReconcileSummary:

@@ -34,7 +34,8 @@ from core.web import (
     translator_for,
 )
 from guidelines import service as guidelines
-from quality_marks import applications, organizations, products
+from quality_marks import applications, organizations, products, verification
+from quality_marks.certificates import STATUS_LABELS as CERTIFICATE_STATUS_LABELS
 from quality_marks.models import Application, Organization, OrgRole, Product, VerificationMethod
 from quality_marks.schemas import ColleagueInput
 
@@ -69,6 +70,7 @@ LABELS = {
     "method_labels": organizations.METHOD_LABELS,
     "dispute_labels": organizations.DISPUTE_LABELS,
     "not_verified": organizations.NOT_VERIFIED,
+    "certificate_labels": CERTIFICATE_STATUS_LABELS,
 }
 
 
@@ -326,6 +328,7 @@ class OrganizationPage:
     invite_errors: dict[str, str]
     invite_error: str | None
     proof_error: str | None
+    certificates: list[verification.CertificateSummary]
 
     def context(self) -> dict[str, Any]:
         """The template's names, one per field (the objects themselves, not copies)."""
@@ -380,6 +383,7 @@ def organization_page_of(
         invite_errors=invite.errors,
         invite_error=invite.context()["form_error"],
         proof_error=proof_error,
+        certificates=verification.certificates_of_organization(session, organization_id),
     )
 
 

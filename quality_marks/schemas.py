@@ -9,7 +9,12 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from core.forms import SingleLine
 from guidelines.models import RiskLevel
-from quality_marks.certificate_models import Certificate, CertificateStatus
+from quality_marks.certificate_models import (
+    Certificate,
+    CertificateStatus,
+    RegistryEventKind,
+    WithdrawalReason,
+)
 from quality_marks.models import (
     AnswerValue,
     AppealStatus,
@@ -411,6 +416,81 @@ class DecisionOut(BaseModel):
     decision: DecisionDetailOut | None
     appeal: AppealOut | None
     may_appeal: bool
+
+
+# Certificates as the public verifies them ----------------------------------------------------
+
+
+class CertificateEventOut(BaseModel):
+    """One entry of a certificate's public history."""
+
+    kind: RegistryEventKind
+    label: str = Field(description="The kind of event in the caller's language.")
+    occurred_at: dt.datetime
+    public_reason: dict[str, str] = Field(description='The public reason: {"es": ..., "en": ...}.')
+    resolution: str | None = Field(description="The council resolution behind the event, if any.")
+
+
+class CertificateLinksOut(BaseModel):
+    """Where to read and check a certificate."""
+
+    page: str = Field(description="The public verification page (the QR code's target).")
+    pdf: str | None = Field(description="The signed PDF.")
+    credential: str | None = Field(description="The Open Badges credential, a VC-JWT.")
+    resolution: str | None = Field(description="The council resolution that decided it.")
+    guideline: str | None = Field(description="The criteria of the guideline version assessed.")
+    superseded_by: str | None = Field(description="The certificate that replaced this one.")
+
+
+class CertificateOut(BaseModel):
+    """An issued certificate's public record: what it states, where it stands, its history."""
+
+    number: str
+    status: CertificateStatus
+    status_label: str = Field(description="The status in the caller's language.")
+    status_changed_at: dt.datetime
+    status_reason: dict[str, str] = Field(
+        description='Why it stands where it does, {"es": ..., "en": ...} (empty when issued).'
+    )
+    withdrawal_reason: WithdrawalReason | None
+    organization_name: str
+    organization_rfc: str
+    product_name: str
+    product_description: str
+    level: str
+    level_label: str
+    guideline_title: str
+    guideline_title_en: str
+    guideline_version: str
+    resolution: str
+    valid_from: dt.date
+    valid_until: dt.date
+    issued_on: dt.date | None
+    history: list[CertificateEventOut]
+    links: CertificateLinksOut
+
+
+class VerificationCheckOut(BaseModel):
+    """One check of a certificate file."""
+
+    name: str = Field(description="signature, file, credential or status.")
+    title: str
+    passed: bool
+    explanation: str = Field(
+        description="What was found, in plain words, in the caller's language."
+    )
+
+
+class VerificationOut(BaseModel):
+    """What checking a certificate file found: every check and the verdict."""
+
+    verdict: str = Field(description="valid, not_in_force or not_confirmed.")
+    passed: bool = Field(description="True only when every check passed.")
+    summary: str
+    number: str | None = Field(
+        description="The certificate the file is, when the council knows it."
+    )
+    checks: list[VerificationCheckOut]
 
 
 class CertificateIssuedOut(BaseModel):

@@ -18,6 +18,7 @@ from tests.quality_marks import (
     access_decisions,
     access_organization,
     access_reviews,
+    access_verification,
 )
 
 PUBLIC = "public"
@@ -171,6 +172,7 @@ for _part in (
     access_reviews,
     access_assignment,
     access_decisions,
+    access_verification,
     access_certificates,
 ):
     ACCESS.update(_part.ACCESS)
@@ -195,6 +197,7 @@ for _part in (
     access_reviews,
     access_assignment,
     access_decisions,
+    access_verification,
     access_certificates,
 ):
     SAMPLE_PATH_VALUES.update(_part.SAMPLE_PATH_VALUES)

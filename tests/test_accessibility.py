@@ -31,6 +31,7 @@ PAGES: dict[str | None, list[str]] = {
         "/guidelines/etica-ia/compare/versions?from=1.0&to=1.1",
         "/council",
         "/council/resolutions",
+        "/verify",
     ],
     "secretaria@ceia.gob.mx": [
         "/account",

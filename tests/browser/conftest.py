@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from core.auth import now_utc
 from core.db import make_engine, make_sessionmaker, utcnow
 from core.settings import Settings
+from core.signing import CouncilKeys
 from core.storage import FileStore
 from council.app import create_app
 from council.demo import DEMO_PASSWORD, seed_demo
@@ -68,14 +69,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(fresh_database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    """The service with demo data, served by uvicorn in a background thread."""
+def live_server(
+    fresh_database_url: str, tmp_path: Path, council_keys: CouncilKeys
+) -> Iterator[LiveServer]:
+    """The service with demo data and the council's keys, served by uvicorn in a thread."""
     port = _free_port()
     settings = Settings(
         database_url=fresh_database_url,
         secret_key="browser-test-secret-key-long-enough",
         var_dir=tmp_path / "var",
         storage_dir=tmp_path / "storage",
+        keys_dir=council_keys.directory,
         base_url=f"http://127.0.0.1:{port}",
         _env_file=None,
     )
