@@ -13,6 +13,7 @@ from core.accounts import find_user_by_email
 from core.audit import verify_chain
 from core.storage import FileStore
 from council.demo import DEMO_PASSWORD, seed_demo
+from council.demo_certificates import GRANT_STORIES
 from council.demo_quality_marks import PRODUCTS
 from council.demo_scale import LARGE_SLUG, seed_scale
 from council.models import Ballot, BallotStatus, Resolution
@@ -42,7 +43,7 @@ def _count(db: Session, *where: object, model: type) -> int:
 
 
 def test_the_scaled_demo_holds_the_amounts_it_promises(scaled: Session) -> None:
-    demo_applications = len(PRODUCTS)
+    demo_applications = len(PRODUCTS) + len(GRANT_STORIES)
     assert _count(scaled, model=Application) == SCALE + demo_applications
     statuses = set(scaled.scalars(select(Application.status).distinct()))
     # The scaled rows hold every status but an appeal (it needs a recorded refusal); the
