@@ -60,9 +60,9 @@ def test_the_scaled_demo_holds_the_amounts_it_promises(scaled: Session) -> None:
     # The scaled open ballots, and the demo's appeal before its panel.
     open_ballots = _count(scaled, Ballot.status == BallotStatus.open, model=Ballot)
     assert open_ballots == max(1, SCALE // 100) + 1
-    # Each closed ballot is a resolution: the scaled ones, the demo's adoption and its two
-    # decisions, and the large guideline's adoption.
-    assert _count(scaled, model=Resolution) == SCALE // 10 + 4
+    # Each closed ballot is a resolution: the scaled ones, the demo's adoption, its two
+    # decisions and its grants, and the large guideline's adoption.
+    assert _count(scaled, model=Resolution) == SCALE // 10 + 4 + len(GRANT_STORIES)
     large = scaled.scalar(
         select(GuidelineVersion).join(Guideline).where(Guideline.slug == LARGE_SLUG)
     )
