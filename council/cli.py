@@ -35,6 +35,7 @@ from council import decisions as _decisions  # noqa: F401  (registers the lint's
 from council.assignment import send_review_reminders
 from council.ballots import send_ballot_reminders
 from council.demo import DEMO_PASSWORD, demo_keys, seed_demo
+from council.demo_certificates import certify_demo
 from council.demo_scale import Progress, seed_scale
 from quality_marks.certificate_lifecycle import run_daily, send_expiry_reminders
 from quality_marks.certificates import ReconcileSummary, issue_certificate, reconcile_certificates
@@ -175,17 +176,29 @@ def demo(
     settings = Settings()
     upgrade_database(settings.database_url)
     _render_markdown(settings.database_url)
-    demo_keys(settings, now=utcnow())
+    keys = demo_keys(settings, now=utcnow())
     engine = make_engine(settings.database_url)
-    with open_session(make_sessionmaker(engine), writes=True) as session:
+    factory = make_sessionmaker(engine)
+    store = FileStore(settings.storage_dir)
+    with open_session(factory, writes=True) as session:
         now = utcnow()
-        accounts = seed_demo(
-            session, store=FileStore(settings.storage_dir), base_url=settings.base_url, now=now
-        )
+        accounts = seed_demo(session, store=store, base_url=settings.base_url, now=now)
         if accounts and scale:
             counts = seed_scale(session, scale=scale, now=now, progress=_progress_bar())
             typer.echo(f"\nAdded at scale {scale}: {counts}")
         session.commit()
+    if accounts:
+        certified = certify_demo(
+            factory,
+            keys=keys,
+            store=store,
+            base_url=settings.base_url,
+            prefix=settings.certificate_prefix,
+            now=now,
+        )
+        for certificate in certified:
+            typer.echo(f"Certificate {certificate.number}: {certificate.status.value}")
+    engine.dispose()
     if accounts:
         typer.echo(f"Demo data loaded. Demo sign-ins (password for all: {DEMO_PASSWORD}):")
         for email, role in accounts:

@@ -7,10 +7,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.accounts import User
+from core.db import open_session
 from core.errors import N_, Conflict
+from core.signing import CouncilKeys
 from core.storage import FileStore
 from council import ballots
 from council import certificate_ballots as cb
@@ -24,7 +26,9 @@ from guidelines.models import GuidelineVersion
 from quality_marks import applications
 from quality_marks import certificate_lifecycle as lifecycle
 from quality_marks.certificate_models import Certificate, CertificateStatus
-from quality_marks.models import Application, Organization
+from quality_marks.certificates import issue_certificate
+from quality_marks.decisions import granted_marks_awaiting_certificate
+from quality_marks.models import Application, ApplicationDecision, Organization, Product
 from quality_marks.products import create_product
 from quality_marks.schemas import ProductInput
 
@@ -302,3 +306,80 @@ def seed_grants(
         )
         granted[story.data.identifier] = application
     return granted
+
+
+# What the demo does with each granted product's certificate, and how many days ago.
+CERTIFICATE_STORIES: dict[str, tuple[CertificateStatus, int]] = {
+    "MX-IA-DSA-TRIAJE": (CertificateStatus.valid, 0),
+    "MX-IA-DSA-DERMA": (CertificateStatus.suspended, 3),  # urgently, by the chair
+    "MX-IA-FSF-VOZ": (CertificateStatus.withdrawn, 20),
+    "MX-IA-DSA-CAMAS": (CertificateStatus.expired, 0),  # the day after its last valid day
+}
+
+
+def _people(session: Session, *emails: str) -> list[User]:
+    by_email = {u.email: u for u in session.scalars(select(User).where(User.email.in_(emails)))}
+    return [by_email[email] for email in emails]
+
+
+def certify_demo(
+    factory: sessionmaker[Session],
+    *,
+    keys: CouncilKeys,
+    store: FileStore,
+    base_url: str,
+    prefix: str,
+    now: dt.datetime,
+) -> list[Certificate]:
+    """Issue every granted demo mark's signed certificate an hour after its decision, then take
+    them to valid, suspended, withdrawn and expired through the council's verbs."""
+    with factory() as session:
+        granted = [
+            (d.id, d.decided_at, identifier)
+            for d, identifier in session.execute(
+                select(ApplicationDecision, Product.identifier)
+                .join(Application, Application.id == ApplicationDecision.application_id)
+                .join(Product, Product.id == Application.product_id)
+                .where(
+                    ApplicationDecision.id.in_(
+                        [d.id for d in granted_marks_awaiting_certificate(session)]
+                    )
+                )
+                .order_by(ApplicationDecision.decided_at)
+            )
+        ]
+    issued = {
+        identifier: issue_certificate(
+            factory,
+            decision_id=decision_id,
+            keys=keys,
+            store=store,
+            base_url=base_url,
+            prefix=prefix,
+            actor_id=None,
+            now=decided_at + dt.timedelta(hours=1),
+        )
+        for decision_id, decided_at, identifier in granted
+    }
+    with open_session(factory, writes=True) as session:
+        secretary, chair = _people(session, "jgarcia@ceia.gob.mx", "presidencia@ceia.gob.mx")
+        for identifier, (status, days_ago) in CERTIFICATE_STORIES.items():
+            if identifier not in issued:
+                continue
+            certificate = session.get_one(Certificate, issued[identifier].id)
+            when = now - dt.timedelta(days=days_ago)
+            if status == CertificateStatus.expired:
+                when = dt.datetime.combine(
+                    certificate.valid_until + dt.timedelta(days=1), dt.time(12), tzinfo=dt.UTC
+                )
+            bring_certificate_to(
+                session,
+                certificate=certificate,
+                status=status,
+                secretary=secretary,
+                chair=chair if status == CertificateStatus.suspended else None,
+                base_url=base_url,
+                now=when,
+            )
+        session.commit()
+        return list(session.scalars(select(Certificate).order_by(Certificate.id)))

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from core.signing import CouncilKeys
 from core.storage import FileStore
 from council.app import create_app
 from council.demo import DEMO_PASSWORD, seed_demo
+from council.demo_certificates import certify_demo
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -92,6 +94,17 @@ def live_server(
             now=utcnow(),
         )
         session.commit()
+    # Signing runs an event loop of its own; Playwright's may already run in this thread.
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        worker.submit(
+            certify_demo,
+            make_sessionmaker(engine),
+            keys=council_keys,
+            store=FileStore(settings.storage_dir),
+            base_url=settings.base_url,
+            prefix=settings.certificate_prefix,
+            now=utcnow(),
+        ).result()
     engine.dispose()
     clock = Clock(utcnow())
     app = create_app(settings)
