@@ -23,6 +23,7 @@ from council.members import holds_seat
 from council.models import Ballot, BallotRule, Resolution, Seat
 from council.schemas import CertificateBallotInput, UrgentSuspensionInput
 from guidelines.service import closing_moment
+from quality_marks import certificate_history as history
 from quality_marks import certificate_lifecycle as lifecycle
 from quality_marks.certificate_history import certificate_history
 from quality_marks.certificate_models import Certificate, CertificateStatus, WithdrawalReason
@@ -272,12 +273,12 @@ class CertificateReview:
     confirm_by: str | None
     history: list[Any]
     status_labels: dict[CertificateStatus, str] = field(
-        default_factory=lambda: lifecycle.STATUS_LABELS
+        default_factory=lambda: history.STATUS_LABELS
     )
     withdrawal_labels: dict[WithdrawalReason, str] = field(
-        default_factory=lambda: lifecycle.WITHDRAWAL_LABELS
+        default_factory=lambda: history.WITHDRAWAL_LABELS
     )
-    event_labels: dict[Any, str] = field(default_factory=lambda: lifecycle.EVENT_LABELS)
+    event_labels: dict[Any, str] = field(default_factory=lambda: history.EVENT_LABELS)
     kind_labels: dict[str, str] = field(default_factory=lambda: KIND_LABELS)
 
 
@@ -331,7 +332,7 @@ def _suspension_failed(
     lifecycle.lapse_suspension(
         session,
         certificate=_required(session, ballot),
-        reason=lifecycle.reason_in_both(lifecycle.NOT_CONFIRMED_REASON),
+        reason=history.reason_in_both(lifecycle.NOT_CONFIRMED_REASON),
         resolution=resolution.number,
         actor=actor,
         now=now,

@@ -27,6 +27,7 @@ from council import certificate_ballots as cb
 from council.home_pages import LABELS, DbSession
 from council.schemas import CertificateBallotInput, UrgentSuspensionInput
 from quality_marks import certificate_lifecycle as lifecycle
+from quality_marks.certificate_history import EVENT_LABELS, STATUS_LABELS, WITHDRAWAL_LABELS
 
 pages = APIRouter(include_in_schema=False)
 
@@ -45,9 +46,9 @@ URGENT_FIELDS = ("reason_es", "reason_en")
 def _labels() -> dict[str, Any]:
     return {
         **LABELS,
-        "status_labels": lifecycle.STATUS_LABELS,
-        "withdrawal_labels": lifecycle.WITHDRAWAL_LABELS,
-        "event_labels": lifecycle.EVENT_LABELS,
+        "status_labels": STATUS_LABELS,
+        "withdrawal_labels": WITHDRAWAL_LABELS,
+        "event_labels": EVENT_LABELS,
         "action_labels": lifecycle.ACTION_LABELS,
         "kind_labels": cb.KIND_LABELS,
     }

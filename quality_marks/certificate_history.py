@@ -1,4 +1,5 @@
-"""A certificate's public history: the registry events that say what happened to it and why."""
+"""A certificate's public history: the registry events that say what happened to it and why,
+and the words the public reads for its statuses, events and reasons."""
 
 from __future__ import annotations
 
@@ -8,7 +9,51 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from quality_marks.certificate_models import Certificate, RegistryEvent, RegistryEventKind
+from core.documents import republish_documents
+from core.errors import N_
+from core.i18n import translator
+from quality_marks.certificate_models import (
+    Certificate,
+    CertificateStatus,
+    RegistryEvent,
+    RegistryEventKind,
+    WithdrawalReason,
+)
+
+STATUS_LABELS = {
+    CertificateStatus.issuing: N_("Being issued"),
+    CertificateStatus.valid: N_("Valid"),
+    CertificateStatus.suspended: N_("Suspended"),
+    CertificateStatus.withdrawn: N_("Withdrawn"),
+    CertificateStatus.expired: N_("Expired"),
+    CertificateStatus.superseded: N_("Superseded (renewed)"),
+    CertificateStatus.void: N_("Void (not issued)"),
+}
+EVENT_LABELS = {
+    RegistryEventKind.issued: N_("Issued"),
+    RegistryEventKind.suspended: N_("Suspended"),
+    RegistryEventKind.reinstated: N_("Reinstated"),
+    RegistryEventKind.withdrawn: N_("Withdrawn"),
+    RegistryEventKind.expired: N_("Expired"),
+    RegistryEventKind.superseded: N_("Superseded"),
+    RegistryEventKind.voided: N_("Voided"),
+    RegistryEventKind.reassessment_requested: N_("Re-assessment requested"),
+}
+WITHDRAWAL_LABELS = {
+    WithdrawalReason.nonconformity: N_("Nonconformity with the guideline"),
+    WithdrawalReason.misuse: N_("Misuse of the mark"),
+    WithdrawalReason.holder_request: N_("At the holder's request"),
+    WithdrawalReason.fraud: N_("Fraud"),
+    WithdrawalReason.discontinued: N_("Product discontinued"),
+}
+
+
+def reason_in_both(message: str, **params: object) -> dict[str, str]:
+    """A public reason the system writes, as the registry stores it: Spanish and English."""
+    return {
+        key: translator(locale).gettext(message, **params)
+        for key, locale in (("es", "es_MX"), ("en", "en"))
+    }
 
 
 def record_registry_event(
@@ -22,7 +67,12 @@ def record_registry_event(
     resolution: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> RegistryEvent:
-    """Append an event to the public registry (public reason given in Spanish and English)."""
+    """Append an event to the public registry (public reason given in Spanish and English).
+
+    What the public reads of the certificate (its page, the status lists) says something else
+    from now, so the public answers kept in memory are renewed.
+    """
+    republish_documents(session, now=now)
     event = RegistryEvent(
         kind=kind,
         certificate_id=certificate.id if certificate is not None else None,

@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role, User
 from core.audit import record_event
-from core.documents import republish_documents
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
-from core.i18n import local_date, translator
+from core.i18n import local_date
 from core.mail import queue_mail
 from core.pagination import PageOf, page_of
 from core.workflow import Step, Workflow
@@ -28,7 +27,12 @@ from guidelines.documents import load_version_tree, version_document
 from guidelines.models import Criterion, GuidelineVersion
 from guidelines.service import get_guideline, slug_of, version_in_force
 from quality_marks import applications
-from quality_marks.certificate_history import certificate_history, record_registry_event
+from quality_marks.certificate_history import (
+    STATUS_LABELS,
+    certificate_history,
+    reason_in_both,
+    record_registry_event,
+)
 from quality_marks.certificate_models import (
     Certificate,
     CertificateStatus,
@@ -48,32 +52,6 @@ EXPIRY_REMINDER_DAYS = (90, 30)
 # Holders re-assess against a new guideline version within the transition period of applications.
 REASSESSMENT_DAYS = applications.TRANSITION_PERIOD.days
 
-STATUS_LABELS = {
-    S.issuing: N_("Being issued"),
-    S.valid: N_("Valid"),
-    S.suspended: N_("Suspended"),
-    S.withdrawn: N_("Withdrawn"),
-    S.expired: N_("Expired"),
-    S.superseded: N_("Superseded"),
-    S.void: N_("Void"),
-}
-WITHDRAWAL_LABELS = {
-    WithdrawalReason.nonconformity: N_("Nonconformity with the guideline"),
-    WithdrawalReason.misuse: N_("Misuse of the mark"),
-    WithdrawalReason.holder_request: N_("At the holder's request"),
-    WithdrawalReason.fraud: N_("Fraud"),
-    WithdrawalReason.discontinued: N_("Product discontinued"),
-}
-EVENT_LABELS = {
-    RegistryEventKind.issued: N_("Issued"),
-    RegistryEventKind.suspended: N_("Suspended"),
-    RegistryEventKind.reinstated: N_("Reinstated"),
-    RegistryEventKind.withdrawn: N_("Withdrawn"),
-    RegistryEventKind.expired: N_("Expired"),
-    RegistryEventKind.superseded: N_("Superseded"),
-    RegistryEventKind.voided: N_("Voided"),
-    RegistryEventKind.reassessment_requested: N_("Re-assessment requested"),
-}
 ACTION_LABELS = {
     "open_suspension_ballot": N_("Propose a suspension to the council"),
     "open_reinstatement_ballot": N_("Propose a reinstatement to the council"),
@@ -100,14 +78,6 @@ NO_REASON_CODE = N_("Choose the reason for the withdrawal.")
 NOT_EXPIRED = N_("The certificate is still within its validity.")
 NOT_LAPSED = N_("The suspension is not an urgent one past its confirmation day.")
 RENEWAL_STARTED = N_("A renewal of this certificate has already started.")
-
-
-def reason_in_both(message: str, **params: object) -> dict[str, str]:
-    """A public reason the system writes, as the registry stores it: Spanish and English."""
-    return {
-        key: translator(locale).gettext(message, **params)
-        for key, locale in (("es", "es_MX"), ("en", "en"))
-    }
 
 
 def public_reason(es: str, en: str) -> dict[str, str]:
@@ -216,6 +186,7 @@ LIFE_CYCLE: Workflow[CertificateStatus, CertificateCase] = Workflow(
         ),
         # Issuance of the renewal (quality_marks/certificates.py) supersedes the renewed one.
         Step("supersede", S.valid, S.superseded, may=_by_system),
+        Step("supersede", S.suspended, S.superseded, may=_by_system),
     ]
 )
 
@@ -295,7 +266,7 @@ def _change(
         },
         now=now,
     )
-    return _registry_event(
+    return record_registry_event(
         session,
         kind=kind,
         certificate=certificate,
@@ -305,13 +276,6 @@ def _change(
         resolution=resolution,
         details={"status": certificate.status.value, **(details or {})},
     )
-
-
-def _registry_event(session: Session, *, now: dt.datetime, **event: Any) -> RegistryEvent:
-    """A registry event; what the public reads of the certificate (its verification page, the
-    status lists) says something else from now, so kept public answers are renewed."""
-    republish_documents(session, now=now)
-    return record_registry_event(session, now=now, **event)
 
 
 # The verbs ---------------------------------------------------------------------------------
@@ -374,7 +338,7 @@ def confirm_suspension(
         summary={"resolution": resolution},
         now=now,
     )
-    return _registry_event(
+    return record_registry_event(
         session,
         kind=RegistryEventKind.suspended,
         certificate=certificate,
@@ -765,7 +729,7 @@ def request_reassessment(
             summary=details,
             now=now,
         )
-        _registry_event(
+        record_registry_event(
             session,
             kind=RegistryEventKind.reassessment_requested,
             certificate=certificate,

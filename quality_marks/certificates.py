@@ -31,7 +31,8 @@ from core.mail import queue_mail
 from core.signing import CouncilKeys
 from core.storage import FileStore
 from guidelines.models import Guideline, GuidelineVersion, VersionStatus
-from quality_marks.certificate_history import record_registry_event
+from quality_marks.certificate_history import reason_in_both, record_registry_event
+from quality_marks.certificate_lifecycle import supersede_certificate
 from quality_marks.certificate_models import (
     LIVE_CERTIFICATES,
     Certificate,
@@ -62,21 +63,11 @@ STATUS_LIST_SIZE = 131072
 MAX_PDF_BYTES = 20 * 1024 * 1024
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
-STATUS_LABELS = {
-    CertificateStatus.issuing: N_("Being issued"),
-    CertificateStatus.valid: N_("Valid"),
-    CertificateStatus.suspended: N_("Suspended"),
-    CertificateStatus.withdrawn: N_("Withdrawn"),
-    CertificateStatus.expired: N_("Expired"),
-    CertificateStatus.superseded: N_("Superseded (renewed)"),
-    CertificateStatus.void: N_("Void (not issued)"),
-}
 # What the public registry says when a certificate is issued, voided or superseded.
 ISSUED_REASON = N_("The council issued the certificate by resolution %(resolution)s.")
 VOIDED_REASON = N_(
     "The number was given but the certificate was not issued: its checks before signing failed."
 )
-SUPERSEDED_REASON = N_("Renewed: certificate %(number)s replaces it.")
 NOT_GRANTED = N_("Only a granted decision of the council gets a certificate.")
 NOT_ISSUED = N_("The certificate could not be issued: %(reasons)s")
 
@@ -259,14 +250,6 @@ def load_lint_facts(session: Session, certificate: Certificate, now: dt.datetime
 # Allocation --------------------------------------------------------------------------------
 
 
-def _public_reason(message: str, **params: object) -> dict[str, str]:
-    """A registry event's public reason in Spanish and English."""
-    return {
-        "es": translator("es_MX").gettext(message, **params),
-        "en": translator("en").gettext(message, **params),
-    }
-
-
 def live_certificate(session: Session, application_id: int) -> Certificate | None:
     """The application's live certificate (issuing, valid or suspended), if it has one."""
     return session.scalar(
@@ -420,7 +403,7 @@ def allocate_certificate(
         actor=actor,
         action="certificate.allocated",
         object_type="certificate",
-        object_id=certificate.id,
+        object_id=certificate.number,
         summary={"number": number, "application": application.id, "decision": decision.id},
         now=now,
     )
@@ -449,7 +432,7 @@ def void_certificate(
         actor=actor,
         action="certificate.lint_failed",
         object_type="certificate",
-        object_id=certificate.id,
+        object_id=certificate.number,
         summary={"number": certificate.number, "errors": list(problems)},
         now=now,
     )
@@ -457,7 +440,7 @@ def void_certificate(
         session,
         kind=RegistryEventKind.voided,
         certificate=certificate,
-        public_reason=_public_reason(VOIDED_REASON),
+        public_reason=reason_in_both(VOIDED_REASON),
         now=now,
         details={"number": certificate.number},
     )
@@ -488,32 +471,12 @@ def _mail_holders(
 
 
 def _supersede(session: Session, certificate: Certificate, now: dt.datetime) -> None:
-    """The certificate this one renews ends as superseded, with its registry event."""
+    """The certificate this one renews ends as superseded, by the life cycle's own step."""
     if certificate.supersedes_id is None:
         return
     old = session.get(Certificate, certificate.supersedes_id)
-    if old is None or old.status not in (CertificateStatus.valid, CertificateStatus.suspended):
-        return
-    old.status = CertificateStatus.superseded
-    old.status_changed_at = now
-    session.flush()
-    record_event(
-        session,
-        actor=None,
-        action="certificate.superseded",
-        object_type="certificate",
-        object_id=old.id,
-        summary={"number": old.number, "by": certificate.number},
-        now=now,
-    )
-    record_registry_event(
-        session,
-        kind=RegistryEventKind.superseded,
-        certificate=old,
-        public_reason=_public_reason(SUPERSEDED_REASON, number=certificate.number),
-        now=now,
-        details={"by": certificate.number},
-    )
+    if old is not None and old.status in (CertificateStatus.valid, CertificateStatus.suspended):
+        supersede_certificate(session, certificate=old, by=certificate, now=now)
 
 
 def mark_issued(
@@ -549,7 +512,7 @@ def mark_issued(
         actor=actor,
         action="certificate.issued",
         object_type="certificate",
-        object_id=certificate.id,
+        object_id=certificate.number,
         summary={
             "number": certificate.number,
             "pdf_sha256": stored.sha256,
@@ -563,7 +526,7 @@ def mark_issued(
         session,
         kind=RegistryEventKind.issued,
         certificate=certificate,
-        public_reason=_public_reason(ISSUED_REASON, resolution=resolution),
+        public_reason=reason_in_both(ISSUED_REASON, resolution=resolution),
         now=now,
         resolution=resolution,
         details={"level": certificate.level, "valid_until": certificate.valid_until.isoformat()},

@@ -29,6 +29,7 @@ from core.web import (
 )
 from quality_marks import applications, certificates, decisions
 from quality_marks.applications import DECISION_LABELS, STATUS_LABELS
+from quality_marks.certificate_history import STATUS_LABELS as CERTIFICATE_STATUS_LABELS
 from quality_marks.organizations_pages import file_store
 
 pages = APIRouter(include_in_schema=False)
@@ -43,7 +44,7 @@ def _labels() -> dict[str, Any]:
         "finding_labels": decisions.FINDING_LABELS,
         "level_labels": decisions.LEVEL_LABELS,
         "appeal_labels": decisions.APPEAL_LABELS,
-        "certificate_labels": certificates.STATUS_LABELS,
+        "certificate_labels": CERTIFICATE_STATUS_LABELS,
     }
 
 

@@ -35,7 +35,7 @@ from core.web import (
 )
 from guidelines import service as guidelines
 from quality_marks import applications, organizations, products, verification
-from quality_marks.certificates import STATUS_LABELS as CERTIFICATE_STATUS_LABELS
+from quality_marks.certificate_history import STATUS_LABELS as CERTIFICATE_STATUS_LABELS
 from quality_marks.models import Application, Organization, OrgRole, Product, VerificationMethod
 from quality_marks.schemas import ColleagueInput
 

@@ -27,7 +27,11 @@ from core.i18n import Translator, local_date
 from core.ratelimit import check_limit, record_hit
 from core.signing import CouncilKeys, check_pdf_signature, verify_jwt
 from core.storage import FileStore, FileTooLarge
-from quality_marks.certificate_history import certificate_history
+from quality_marks.certificate_history import (
+    EVENT_LABELS,
+    STATUS_LABELS,
+    certificate_history,
+)
 from quality_marks.certificate_models import (
     ISSUED_CERTIFICATES,
     Certificate,
@@ -36,7 +40,7 @@ from quality_marks.certificate_models import (
     RegistryEventKind,
     WithdrawalReason,
 )
-from quality_marks.certificates import STATUS_LABELS, certificate_pdf
+from quality_marks.certificates import certificate_pdf
 from quality_marks.decisions import LEVEL_LABELS
 
 # A certificate is a few hundred kilobytes; anything much larger is not one.
@@ -54,23 +58,6 @@ NUMBER_SHAPE = re.compile(r"[A-Z0-9-]{1,40}")
 _VERIFY_URL = re.compile(r"/verify/([A-Za-z0-9-]{1,40})/?$")
 _NUMBER = re.compile(r"^[A-Z0-9-]{1,20}-[0-9]{4}-[0-9]{6}$")
 
-EVENT_LABELS = {
-    RegistryEventKind.issued: N_("Issued"),
-    RegistryEventKind.suspended: N_("Suspended"),
-    RegistryEventKind.reinstated: N_("Reinstated"),
-    RegistryEventKind.withdrawn: N_("Withdrawn"),
-    RegistryEventKind.expired: N_("Expired"),
-    RegistryEventKind.superseded: N_("Superseded"),
-    RegistryEventKind.voided: N_("Voided"),
-    RegistryEventKind.reassessment_requested: N_("Re-assessment requested"),
-}
-WITHDRAWAL_LABELS = {
-    WithdrawalReason.nonconformity: N_("Nonconformity"),
-    WithdrawalReason.misuse: N_("Misuse of the mark"),
-    WithdrawalReason.holder_request: N_("At the holder's request"),
-    WithdrawalReason.fraud: N_("Fraud"),
-    WithdrawalReason.discontinued: N_("Product discontinued"),
-}
 # Events that change what the certificate's status is (a re-assessment request does not).
 _STATUS_EVENTS = frozenset(RegistryEventKind) - {RegistryEventKind.reassessment_requested}
 

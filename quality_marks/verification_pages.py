@@ -26,7 +26,7 @@ from core.web import (
     translator_for,
 )
 from quality_marks import verification
-from quality_marks.certificates import STATUS_LABELS
+from quality_marks.certificate_history import STATUS_LABELS, WITHDRAWAL_LABELS
 from quality_marks.decisions import LEVEL_LABELS
 from quality_marks.organizations_pages import chosen_file, file_store
 
@@ -45,7 +45,7 @@ def _labels() -> dict[str, Any]:
     return {
         "status_labels": STATUS_LABELS,
         "level_labels": LEVEL_LABELS,
-        "withdrawal_labels": verification.WITHDRAWAL_LABELS,
+        "withdrawal_labels": WITHDRAWAL_LABELS,
     }
 
 

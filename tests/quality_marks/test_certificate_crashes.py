@@ -224,7 +224,7 @@ def _every_number_issued_or_void(db: Session, store: FileStore) -> None:
             db.scalars(
                 select(AuditEvent.action).where(
                     AuditEvent.object_type == "certificate",
-                    AuditEvent.object_id == str(certificate.id),
+                    AuditEvent.object_id == certificate.number,
                 )
             )
         )

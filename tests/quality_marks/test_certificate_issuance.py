@@ -56,7 +56,7 @@ def _actions(db: Session, certificate: Certificate) -> list[str]:
             select(AuditEvent.action)
             .where(
                 AuditEvent.object_type == "certificate",
-                AuditEvent.object_id == str(certificate.id),
+                AuditEvent.object_id == certificate.number,
             )
             .order_by(AuditEvent.id)
         )
@@ -198,7 +198,7 @@ def test_numbers_run_without_gaps_within_a_year_and_restart_the_next(
     lint = db.scalar(
         select(AuditEvent).where(
             AuditEvent.action == "certificate.lint_failed",
-            AuditEvent.object_id == str(void.id),
+            AuditEvent.object_id == void.number,
         )
     )
     assert lint is not None

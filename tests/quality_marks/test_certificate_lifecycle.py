@@ -13,7 +13,7 @@ from core.audit import AuditEvent
 from core.errors import Conflict, Forbidden, Invalid
 from core.mail import OutboxMessage
 from quality_marks import certificate_lifecycle as lifecycle
-from quality_marks.certificate_history import certificate_history
+from quality_marks.certificate_history import certificate_history, reason_in_both
 from quality_marks.certificate_models import (
     Certificate,
     CertificateStatus,
@@ -100,7 +100,7 @@ def test_the_life_cycle_table_allows_only_the_documented_moves() -> None:
     assert lifecycle.LIFE_CYCLE.transitions(S) == {
         S.issuing: frozenset(),
         S.valid: {S.suspended, S.withdrawn, S.expired, S.superseded},
-        S.suspended: {S.valid, S.withdrawn, S.expired},
+        S.suspended: {S.valid, S.withdrawn, S.expired, S.superseded},
         S.withdrawn: frozenset(),
         S.expired: frozenset(),
         S.superseded: frozenset(),
@@ -192,7 +192,7 @@ def test_the_council_writes_its_public_reason_in_both_languages() -> None:
 
 
 def test_system_reasons_are_stored_in_spanish_and_english() -> None:
-    reason = lifecycle.reason_in_both(lifecycle.EXPIRED_REASON, date="2026-06-01")
+    reason = reason_in_both(lifecycle.EXPIRED_REASON, date="2026-06-01")
     assert set(reason) == {"es", "en"}
     assert reason["en"] == "The certificate reached the end of its validity on 2026-06-01."
     assert "2026-06-01" in reason["es"]

@@ -178,7 +178,7 @@ def test_a_recused_voter_who_voted_anyway_voids_the_certificate(
     event = db.scalar(
         select(AuditEvent).where(
             AuditEvent.action == "certificate.lint_failed",
-            AuditEvent.object_id == str(certificate.id),
+            AuditEvent.object_id == certificate.number,
         )
     )
     assert event is not None
