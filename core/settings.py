@@ -139,7 +139,7 @@ class Settings(BaseSettings):
         description="Days a ballot has to confirm the chair's urgent suspension before it lapses.",
     )
     reassessment_days: int = Field(
-        default=180,
+        default=90,
         ge=1,
         description="Days a holder has to re-assess when a new guideline version changes criteria.",
     )

@@ -23,7 +23,7 @@ from guidelines import service as guidelines
 from guidelines.diff import VersionDiff, diff_versions
 from guidelines.documents import load_version_tree, version_document
 from guidelines.models import GuidelineVersion, VersionStatus
-from quality_marks.certificate_lifecycle import request_reassessment
+from quality_marks.certificate_lifecycle import DEFAULT_RULES, request_reassessment
 from quality_marks.decisions import publish_mark_rule
 
 SUBJECT_GUIDELINE_VERSION = "guideline_version"
@@ -57,6 +57,7 @@ def open_adoption_ballot(
     replaces_newer: bool = False,
     consultation_skipped_reason: str = "",
     base_url: str = "",
+    reassessment_days: int = DEFAULT_RULES.reassessment_days,
     now: dt.datetime,
 ) -> Ballot:
     """Open a ballot on adopting a guideline version.
@@ -106,6 +107,8 @@ def open_adoption_ballot(
             ),
             # Where the links in the mail to holders asked to re-assess start.
             "base_url": base_url,
+            # The time certificate holders get to re-assess against the version adopted.
+            "reassessment_days": reassessment_days,
         },
         base_url=base_url,
         now=now,
@@ -118,6 +121,7 @@ def put_to_adoption(
     actor: User,
     terms: AdoptionBallotInput,
     base_url: str = "",
+    reassessment_days: int = DEFAULT_RULES.reassessment_days,
     now: dt.datetime,
 ) -> Ballot:
     """Open an adoption ballot as the secretary's form sets it: voting ends at the end of a day."""
@@ -133,6 +137,7 @@ def put_to_adoption(
         replaces_newer=terms.replaces_newer,
         consultation_skipped_reason=terms.consultation_skipped_reason,
         base_url=base_url,
+        reassessment_days=reassessment_days,
         now=now,
     )
 
@@ -195,7 +200,11 @@ def _adopt(
     publish_mark_rule(session, version, now)
     # Certificates assessed on criteria this version changes are asked to re-assess against it.
     request_reassessment(
-        session, version=version, base_url=ballot.terms.get("base_url", ""), now=now
+        session,
+        version=version,
+        base_url=ballot.terms.get("base_url", ""),
+        now=now,
+        days=ballot.terms.get("reassessment_days", DEFAULT_RULES.reassessment_days),
     )
 
 

@@ -112,9 +112,14 @@ def open_ballot_page(
     values = {key: str(form.get(key) or "") for key in form if key != "csrf_token"}
     try:
         data = parse_input(AdoptionBallotInput, values)
-        base_url = service_settings(request).base_url
+        settings = service_settings(request)
         ballot = adoption.put_to_adoption(
-            session, actor=user, terms=data, base_url=base_url, now=now
+            session,
+            actor=user,
+            terms=data,
+            base_url=settings.base_url,
+            reassessment_days=settings.reassessment_days,
+            now=now,
         )
     except (Invalid, NotFound, Conflict) as error:
         refused = refuse_form(request, session, error, values)

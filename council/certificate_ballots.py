@@ -165,6 +165,7 @@ def suspend_urgently(
     terms: UrgentSuspensionInput,
     base_url: str,
     now: dt.datetime,
+    rules: lifecycle.CertificateRules = lifecycle.DEFAULT_RULES,
 ) -> Ballot:
     """The chair suspends a certificate at once; a ballot to confirm it opens, closing on the
     day the suspension lapses unless confirmed."""
@@ -180,6 +181,7 @@ def suspend_urgently(
         actor=actor,
         now=now,
         urgent=True,
+        rules=rules,
     )
     confirm_by = certificate.confirm_suspension_by
     assert confirm_by is not None

@@ -88,6 +88,7 @@ def api_suspend_urgently(
         terms=body,
         base_url=service_settings(request).base_url,
         now=now,
+        rules=lifecycle.CertificateRules.from_settings(service_settings(request)),
     )
     session.commit()
     return _actions(session, user, number, now)

@@ -151,6 +151,7 @@ def urgent_suspension_page(
             terms=data,
             base_url=service_settings(request).base_url,
             now=now,
+            rules=lifecycle.CertificateRules.from_settings(service_settings(request)),
         )
     except (Invalid, Conflict) as error:
         refused = refuse_form(request, session, error, values, on_field="reason_es")

@@ -37,7 +37,11 @@ from council.ballots import send_ballot_reminders
 from council.demo import DEMO_PASSWORD, demo_keys, seed_demo
 from council.demo_certificates import certify_demo
 from council.demo_scale import Progress, seed_scale
-from quality_marks.certificate_lifecycle import run_daily, send_expiry_reminders
+from quality_marks.certificate_lifecycle import (
+    CertificateRules,
+    run_daily,
+    send_expiry_reminders,
+)
 from quality_marks.certificates import ReconcileSummary, issue_certificate, reconcile_certificates
 from quality_marks.decisions import granted_marks_awaiting_certificate
 from quality_marks.verification import MAX_PDF_BYTES, verify_pdf
@@ -484,7 +488,12 @@ def certificates_expire() -> None:
     settings = Settings()
     engine = make_engine(settings.database_url)
     with open_session(make_sessionmaker(engine), writes=True) as session:
-        run = run_daily(session, base_url=settings.base_url, now=utcnow())
+        run = run_daily(
+            session,
+            base_url=settings.base_url,
+            now=utcnow(),
+            rules=CertificateRules.from_settings(settings),
+        )
         session.commit()
     typer.echo(
         f"Expired {run.expired}, urgent suspensions lapsed {run.lapsed}, "
@@ -498,6 +507,11 @@ def certificates_remind() -> None:
     settings = Settings()
     engine = make_engine(settings.database_url)
     with open_session(make_sessionmaker(engine), writes=True) as session:
-        queued = send_expiry_reminders(session, base_url=settings.base_url, now=utcnow())
+        queued = send_expiry_reminders(
+            session,
+            base_url=settings.base_url,
+            now=utcnow(),
+            rules=CertificateRules.from_settings(settings),
+        )
         session.commit()
     typer.echo(f"Queued {queued} expiry reminders; `council mail send` delivers them.")

@@ -21,6 +21,7 @@ from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from core.i18n import local_date
 from core.mail import queue_mail
 from core.pagination import PageOf, page_of
+from core.settings import Settings
 from core.workflow import Step, Workflow
 from guidelines.diff import diff_versions
 from guidelines.documents import load_version_tree, version_document
@@ -46,11 +47,32 @@ from quality_marks.schemas import AnswerInput
 
 S = CertificateStatus
 # The chair's urgent suspension lapses unless a council ballot confirms it within these days.
-SUSPENSION_CONFIRM_DAYS = 14
-# Holders are reminded this many days before their certificate expires, once each.
-EXPIRY_REMINDER_DAYS = (90, 30)
-# Holders re-assess against a new guideline version within the transition period of applications.
-REASSESSMENT_DAYS = applications.TRANSITION_PERIOD.days
+
+
+@dataclass(frozen=True)
+class CertificateRules:
+    """The council's periods for certificates, as the settings give them."""
+
+    # Days a ballot has to confirm the chair's urgent suspension before it lapses.
+    suspension_confirm_days: int = 14
+    # Days before expiry on which holders are reminded, once each.
+    expiry_reminder_days: tuple[int, ...] = (90, 30)
+    # Days a holder has to re-assess when a new guideline version changes criteria.
+    reassessment_days: int = 90
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CertificateRules:
+        """The rules the service runs with."""
+        return cls(
+            suspension_confirm_days=settings.suspension_confirm_days,
+            expiry_reminder_days=tuple(
+                sorted({int(days) for days in settings.expiry_reminder_days.split(",")})
+            ),
+            reassessment_days=settings.reassessment_days,
+        )
+
+
+DEFAULT_RULES = CertificateRules()
 
 ACTION_LABELS = {
     "open_suspension_ballot": N_("Propose a suspension to the council"),
@@ -290,15 +312,16 @@ def suspend_certificate(
     actor: User | None,
     now: dt.datetime,
     urgent: bool = False,
+    rules: CertificateRules = DEFAULT_RULES,
 ) -> RegistryEvent:
     """Suspend a valid certificate: by a council resolution, or urgently by the chair.
 
-    An urgent suspension must be confirmed by a ballot within SUSPENSION_CONFIRM_DAYS.
+    An urgent suspension must be confirmed by a ballot within the rules' confirmation days.
     """
     details: dict[str, Any] = {}
     if urgent:
         certificate.confirm_suspension_by = local_date(now) + dt.timedelta(
-            days=SUSPENSION_CONFIRM_DAYS
+            days=rules.suspension_confirm_days
         )
         details["confirm_by"] = certificate.confirm_suspension_by.isoformat()
     event = _change(
@@ -532,12 +555,14 @@ def _mail_owners(
     return len(owners)
 
 
-def send_expiry_reminders(session: Session, *, base_url: str, now: dt.datetime) -> int:
-    """Remind holders 90 and 30 days before expiry, once each; returns the mails queued."""
+def send_expiry_reminders(
+    session: Session, *, base_url: str, now: dt.datetime, rules: CertificateRules = DEFAULT_RULES
+) -> int:
+    """Remind holders on each of the rules' days before expiry, once each; the mails queued."""
     today = local_date(now)
     sent = 0
     # Nearest first: a certificate first seen within 30 days gets only the 30-day reminder.
-    for days in sorted(EXPIRY_REMINDER_DAYS):
+    for days in sorted(rules.expiry_reminder_days):
         due = session.scalars(
             select(Certificate)
             .where(
@@ -586,11 +611,13 @@ class DailyRun:
     reminders: int
 
 
-def run_daily(session: Session, *, base_url: str, now: dt.datetime) -> DailyRun:
+def run_daily(
+    session: Session, *, base_url: str, now: dt.datetime, rules: CertificateRules = DEFAULT_RULES
+) -> DailyRun:
     """The daily job: expire, lapse unconfirmed urgent suspensions, send expiry reminders."""
     expired = expire_certificates(session, now=now)
     lapsed = lapse_unconfirmed_suspensions(session, now=now)
-    reminders = send_expiry_reminders(session, base_url=base_url, now=now)
+    reminders = send_expiry_reminders(session, base_url=base_url, now=now, rules=rules)
     return DailyRun(expired=expired, lapsed=lapsed, reminders=reminders)
 
 
@@ -678,10 +705,15 @@ def _changed_criteria(
 
 
 def request_reassessment(
-    session: Session, *, version: GuidelineVersion, base_url: str, now: dt.datetime
+    session: Session,
+    *,
+    version: GuidelineVersion,
+    base_url: str,
+    now: dt.datetime,
+    days: int = DEFAULT_RULES.reassessment_days,
 ) -> list[Certificate]:
     """After a version is adopted: live certificates on older versions whose assessed criteria
-    changed are asked to re-assess against it within REASSESSMENT_DAYS; holders are told."""
+    changed are asked to re-assess against it within `days`; holders are told."""
     older = session.scalars(
         select(Certificate)
         .join(GuidelineVersion, GuidelineVersion.id == Certificate.guideline_version_id)
@@ -693,7 +725,7 @@ def request_reassessment(
         .order_by(Certificate.id)
     ).all()
     diffs: dict[int, tuple[set[str], dict[str, Any]]] = {}
-    reassess_by = local_date(now) + dt.timedelta(days=REASSESSMENT_DAYS)
+    reassess_by = local_date(now) + dt.timedelta(days=days)
     asked = []
     for certificate in older:
         if certificate.guideline_version_id not in diffs:

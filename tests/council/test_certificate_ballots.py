@@ -217,7 +217,9 @@ def test_only_the_chair_suspends_urgently(db: Session) -> None:
 def test_an_urgent_suspension_confirmed_by_ballot_no_longer_lapses(db: Session) -> None:
     case, certificate = _certified(db)
     ballot = _urgent(db, case, certificate)
-    confirm_by = dt.date(2026, 11, 25) + dt.timedelta(days=lifecycle.SUSPENSION_CONFIRM_DAYS)
+    confirm_by = dt.date(2026, 11, 25) + dt.timedelta(
+        days=lifecycle.DEFAULT_RULES.suspension_confirm_days
+    )
     assert (certificate.status, certificate.confirm_suspension_by) == (S.suspended, confirm_by)
     assert ballot.subject_type == cb.SUBJECT_SUSPENSION
     assert ballot.terms["confirmation"] is True
@@ -253,7 +255,7 @@ def test_an_urgent_suspension_not_voted_in_time_lapses_and_its_ballot_is_void(
 ) -> None:
     case, certificate = _certified(db)
     ballot = _urgent(db, case, certificate)
-    past = NOW + dt.timedelta(days=lifecycle.SUSPENSION_CONFIRM_DAYS + 1)
+    past = NOW + dt.timedelta(days=lifecycle.DEFAULT_RULES.suspension_confirm_days + 1)
     assert lifecycle.run_daily(db, base_url=URL, now=past).lapsed == 1
     assert _status(certificate) == S.valid
     _vote(db, case, ballot, K.yes)
@@ -298,7 +300,7 @@ def test_adopting_a_version_that_changes_assessed_criteria_asks_holders_to_reass
     assert version is not None
     assert certificate.reassess_version_id == version.id
     assert certificate.reassess_by == dt.date(2026, 12, 2) + dt.timedelta(
-        days=lifecycle.REASSESSMENT_DAYS
+        days=lifecycle.DEFAULT_RULES.reassessment_days
     )
     (event,) = certificate_history(db, certificate.id)
     assert event.kind == RegistryEventKind.reassessment_requested

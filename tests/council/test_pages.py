@@ -613,6 +613,7 @@ def test_ballot_from_opening_to_resolution(
         "replaces": [],
         "consultation_skipped_reason": "Versión de prueba sin consulta.",
         "base_url": "http://testserver",
+        "reassessment_days": 90,
     }
     url = f"/council/ballots/{ballot.id}"
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from core.audit import AuditEvent
 from core.errors import Conflict, Forbidden, Invalid
 from core.mail import OutboxMessage
+from core.settings import Settings
 from quality_marks import certificate_lifecycle as lifecycle
 from quality_marks.certificate_history import certificate_history, reason_in_both
 from quality_marks.certificate_models import (
@@ -234,10 +235,12 @@ def test_an_urgent_suspension_lapses_when_not_confirmed_in_time(db: Session) -> 
         now=NOW,
         urgent=True,
     )
-    confirm_by = dt.date(2026, 11, 25) + dt.timedelta(days=lifecycle.SUSPENSION_CONFIRM_DAYS)
+    confirm_by = dt.date(2026, 11, 25) + dt.timedelta(
+        days=lifecycle.DEFAULT_RULES.suspension_confirm_days
+    )
     assert certificate.confirm_suspension_by == confirm_by
     # On the last day to confirm it still holds; the day after it lapses.
-    on_last_day = NOW + dt.timedelta(days=lifecycle.SUSPENSION_CONFIRM_DAYS)
+    on_last_day = NOW + dt.timedelta(days=lifecycle.DEFAULT_RULES.suspension_confirm_days)
     assert lifecycle.lapse_unconfirmed_suspensions(db, now=on_last_day) == 0
     assert certificate.status == S.suspended
     after = on_last_day + dt.timedelta(days=1)
@@ -391,3 +394,32 @@ def test_the_certificates_list_filters_by_status_in_sql(db: Session) -> None:
     assert [c.id for c in only.items] == [suspended.id]
     with pytest.raises(Invalid):
         lifecycle.certificates_list(db, filter_by="issuing", page=1)
+
+
+def test_the_councils_periods_come_from_the_settings(db: Session) -> None:
+    settings = Settings(
+        expiry_reminder_days="60,7,60",
+        suspension_confirm_days=10,
+        reassessment_days=45,
+        _env_file=None,
+    )
+    rules = lifecycle.CertificateRules.from_settings(settings)
+    assert rules == lifecycle.CertificateRules(
+        suspension_confirm_days=10, expiry_reminder_days=(7, 60), reassessment_days=45
+    )
+    _case, certificate = _certified(db, valid_until=dt.date(2027, 1, 20))
+    # 56 days before expiry: the council's 60-day reminder, not the default 90-day one.
+    assert lifecycle.send_expiry_reminders(db, base_url="", now=NOW, rules=rules) == 1
+    assert certificate.reminded_days_before == 60
+    assert lifecycle.send_expiry_reminders(db, base_url="", now=NOW, rules=rules) == 0
+    lifecycle.suspend_certificate(
+        db,
+        certificate=certificate,
+        reason=reason_in_both(lifecycle.CONFIRMED_REASON),
+        resolution=None,
+        actor=None,
+        now=NOW,
+        urgent=True,
+        rules=rules,
+    )
+    assert certificate.confirm_suspension_by == NOW.date() + dt.timedelta(days=10)
