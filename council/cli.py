@@ -37,12 +37,13 @@ from council.ballots import send_ballot_reminders
 from council.demo import DEMO_PASSWORD, demo_keys, seed_demo
 from council.demo_certificates import certify_demo
 from council.demo_scale import Progress, seed_scale
+from quality_marks.certificate_batch import BatchTerms, issue_in_batch
 from quality_marks.certificate_lifecycle import (
     CertificateRules,
     run_daily,
     send_expiry_reminders,
 )
-from quality_marks.certificates import ReconcileSummary, issue_certificate, reconcile_certificates
+from quality_marks.certificates import ReconcileSummary, reconcile_certificates
 from quality_marks.decisions import granted_marks_awaiting_certificate
 from quality_marks.verification import MAX_PDF_BYTES, verify_pdf
 
@@ -359,29 +360,30 @@ def certificates_reconcile() -> None:
 
 
 @certificates_app.command("issue")
-def certificates_issue() -> None:
+def certificates_issue(
+    workers: Annotated[
+        int, typer.Option(help="Processes that render and sign (0: one per core).", min=0)
+    ] = 0,
+) -> None:
     """Issue the certificate of every granted mark that has never had one, oldest first."""
     settings = Settings()
     engine = make_engine(settings.database_url)
-    factory = make_sessionmaker(engine)
-    keys = load_keys(settings.keys_dir)
-    with open_session(factory, writes=False) as session:
+    with open_session(make_sessionmaker(engine), writes=False) as session:
         waiting = [d.id for d in granted_marks_awaiting_certificate(session)]
-    counts: dict[str, int] = {}
-    for decision_id in waiting:
-        certificate = issue_certificate(
-            factory,
-            decision_id=decision_id,
-            keys=keys,
-            store=FileStore(settings.storage_dir),
-            base_url=settings.base_url,
-            prefix=settings.certificate_prefix,
-            actor_id=None,
-            now=utcnow(),
-        )
-        counts[certificate.status.value] = counts.get(certificate.status.value, 0) + 1
-        typer.echo(f"{certificate.number} {certificate.status.value}")
     engine.dispose()
+    load_keys(settings.keys_dir)  # missing keys stop the batch before any number is given
+    terms = BatchTerms(
+        database_url=settings.database_url,
+        keys_dir=settings.keys_dir,
+        storage_dir=settings.storage_dir,
+        base_url=settings.base_url,
+        prefix=settings.certificate_prefix,
+        now=utcnow(),
+    )
+    counts: dict[str, int] = {}
+    for outcome in issue_in_batch(waiting, terms=terms, workers=workers or None):
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        typer.echo(f"{outcome.number or '-'} {outcome.status} {outcome.refused}".rstrip())
     typer.echo(f"Granted marks taken up: {len(waiting)} {counts}")
 
 
