@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.accounts import User
@@ -20,7 +21,7 @@ from council.ballots import (
 )
 from council.conflicts import Party, party_of
 from council.members import holds_seat
-from council.models import Ballot, BallotRule, Resolution, Seat
+from council.models import Ballot, BallotRule, BallotStatus, Resolution, Seat
 from council.schemas import CertificateBallotInput, UrgentSuspensionInput
 from guidelines.service import closing_moment
 from quality_marks import certificate_history as history
@@ -167,8 +168,12 @@ def suspend_urgently(
     now: dt.datetime,
     rules: lifecycle.CertificateRules = lifecycle.DEFAULT_RULES,
 ) -> Ballot:
-    """The chair suspends a certificate at once; a ballot to confirm it opens, closing on the
-    day the suspension lapses unless confirmed."""
+    """The chair suspends a certificate at once; a ballot to confirm it opens, closing at the
+    end of the day to confirm it by.
+
+    The suspension holds while that ballot is open; closing it confirms the suspension or ends
+    it (`lifecycle.lapse_unconfirmed_suspensions` says why the daily job waits for it).
+    """
     certificate = lifecycle.get_certificate_by_number(session, number)
     if not holds_seat(session, actor, Seat.chair, local_date(now)):
         raise Forbidden(ONLY_THE_CHAIR)
@@ -208,6 +213,16 @@ def suspend_urgently(
         required_by_rule=True,
         now=now,
     )
+
+
+def confirmations_open(session: Session) -> set[int]:
+    """The certificates whose urgent suspension awaits a confirmation ballot still open."""
+    open_ballots = session.scalars(
+        select(Ballot).where(
+            Ballot.subject_type == SUBJECT_SUSPENSION, Ballot.status == BallotStatus.open
+        )
+    )
+    return {ballot.subject_id for ballot in open_ballots if ballot.terms.get("confirmation")}
 
 
 # The subject kinds -------------------------------------------------------------------------

@@ -8,7 +8,7 @@ job (`council certificates expire`) call the verbs here; issuance supersedes a r
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -497,8 +497,16 @@ def expire_certificates(session: Session, *, now: dt.datetime) -> int:
     return len(due)
 
 
-def lapse_unconfirmed_suspensions(session: Session, *, now: dt.datetime) -> int:
-    """Reinstate every urgent suspension the council did not confirm by its day."""
+def lapse_unconfirmed_suspensions(
+    session: Session, *, confirming: Collection[int], now: dt.datetime
+) -> int:
+    """Reinstate every urgent suspension the council did not confirm by its day.
+
+    The rule: while its confirmation ballot is open (`confirming`, the certificates' ids) a
+    suspension holds, even past its day, for members who voted in time must not lose their
+    vote to the calendar; closing that ballot settles it (passed: confirmed; failed: it ends at
+    once). Only a suspension with no confirmation ballot open lapses here, the day after its day.
+    """
     today = local_date(now)
     due = session.scalars(
         select(Certificate)
@@ -506,6 +514,7 @@ def lapse_unconfirmed_suspensions(session: Session, *, now: dt.datetime) -> int:
             Certificate.status == S.suspended,
             Certificate.confirm_suspension_by.is_not(None),
             Certificate.confirm_suspension_by < today,
+            Certificate.id.not_in(list(confirming)),
         )
         .order_by(Certificate.id)
     ).all()
@@ -612,11 +621,20 @@ class DailyRun:
 
 
 def run_daily(
-    session: Session, *, base_url: str, now: dt.datetime, rules: CertificateRules = DEFAULT_RULES
+    session: Session,
+    *,
+    base_url: str,
+    confirming: Collection[int],
+    now: dt.datetime,
+    rules: CertificateRules = DEFAULT_RULES,
 ) -> DailyRun:
-    """The daily job: expire, lapse unconfirmed urgent suspensions, send expiry reminders."""
+    """The daily job: expire, lapse unconfirmed urgent suspensions, send expiry reminders.
+
+    `confirming` names the certificates whose confirmation ballot is still open: they do not
+    lapse (see `lapse_unconfirmed_suspensions`).
+    """
     expired = expire_certificates(session, now=now)
-    lapsed = lapse_unconfirmed_suspensions(session, now=now)
+    lapsed = lapse_unconfirmed_suspensions(session, confirming=confirming, now=now)
     reminders = send_expiry_reminders(session, base_url=base_url, now=now, rules=rules)
     return DailyRun(expired=expired, lapsed=lapsed, reminders=reminders)
 

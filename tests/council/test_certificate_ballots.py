@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from core.auth import now_utc
+from core.db import make_engine, make_sessionmaker
 from core.errors import Conflict, Forbidden, Invalid
 from core.mail import OutboxMessage
 from core.signing import CouncilKeys, verify_jwt
 from core.status_list import bit_is_set
-from council import adoption, ballots, demo_certificates
+from council import adoption, ballots, cli, demo_certificates
 from council import certificate_ballots as cb
 from council.models import Ballot, BallotResult, BallotRule, PositionKind, Resolution
 from council.schemas import CertificateBallotInput, UrgentSuspensionInput
 from guidelines.documents import load_version_tree
 from guidelines.models import GuidelineVersion
-from guidelines.service import get_guideline, start_new_draft, update_criterion
+from guidelines.service import closing_moment, get_guideline, start_new_draft, update_criterion
 from quality_marks import certificate_lifecycle as lifecycle
 from quality_marks.certificate_history import certificate_history
 from quality_marks.certificate_models import (
@@ -234,7 +237,7 @@ def test_an_urgent_suspension_confirmed_by_ballot_no_longer_lapses(db: Session) 
     assert confirmed.details["confirmed"] is True
     assert confirmed.resolution == resolution.number
     later = NOW + dt.timedelta(days=60)
-    assert lifecycle.lapse_unconfirmed_suspensions(db, now=later) == 0
+    assert lifecycle.lapse_unconfirmed_suspensions(db, confirming=(), now=later) == 0
 
 
 def test_an_urgent_suspension_the_council_rejects_ends_at_once(db: Session) -> None:
@@ -250,18 +253,109 @@ def test_an_urgent_suspension_the_council_rejects_ends_at_once(db: Session) -> N
     assert "did not confirm" in last.public_reason["en"]
 
 
-def test_an_urgent_suspension_not_voted_in_time_lapses_and_its_ballot_is_void(
+def test_an_urgent_suspension_confirmed_in_time_holds_past_its_day_until_the_ballot_closes(
+    db: Session,
+) -> None:
+    case, certificate = _certified(db)
+    ballot = _urgent(db, case, certificate)
+    voters = [
+        user
+        for user, member in case.council
+        if next(v for v in ballot.voters if v.member_id == member.id).conflict is None
+    ]
+    # A majority votes in time, but one member never does: the ballot waits to be closed.
+    for user in voters[:-1]:
+        ballots.cast_position(db, actor=user, ballot=ballot, kind=K.yes, text="x", now=NOW)
+    assert certificate.confirm_suspension_by is not None
+    after_close = closing_moment(certificate.confirm_suspension_by) + dt.timedelta(minutes=5)
+    confirming = cb.confirmations_open(db)
+    assert confirming == {certificate.id}
+    run = lifecycle.run_daily(db, base_url=URL, confirming=confirming, now=after_close)
+    assert run.lapsed == 0
+    assert certificate.status == S.suspended
+    resolution = _close(db, case, ballot, after_close + dt.timedelta(hours=8))
+    assert (resolution.result, resolution.record["void_reason"]) == (BallotResult.passed, None)
+    assert _status(certificate) == S.suspended
+    assert certificate.confirm_suspension_by is None
+    assert cb.confirmations_open(db) == set()
+
+
+def test_an_urgent_suspension_not_voted_in_time_ends_when_its_ballot_closes(
     db: Session,
 ) -> None:
     case, certificate = _certified(db)
     ballot = _urgent(db, case, certificate)
     past = NOW + dt.timedelta(days=lifecycle.DEFAULT_RULES.suspension_confirm_days + 1)
-    assert lifecycle.run_daily(db, base_url=URL, now=past).lapsed == 1
+    confirming = cb.confirmations_open(db)
+    assert lifecycle.run_daily(db, base_url=URL, confirming=confirming, now=past).lapsed == 0
+    assert certificate.status == S.suspended
+    resolution = _close(db, case, ballot, past)
+    assert (resolution.result, resolution.record["void_reason"]) == (BallotResult.failed, None)
+    assert _status(certificate) == S.valid
+    last = certificate_history(db, certificate.id)[-1]
+    assert (last.kind, last.resolution) == (RegistryEventKind.reinstated, resolution.number)
+
+
+def test_an_urgent_suspension_without_an_open_ballot_lapses_the_day_after_its_day(
+    db: Session,
+) -> None:
+    case, certificate = _certified(db)
+    ballot = _urgent(db, case, certificate)
+    unrelated = _more(db, case)
+    past = NOW + dt.timedelta(days=lifecycle.DEFAULT_RULES.suspension_confirm_days + 1)
+    # Another certificate's open ballot does not hold this one.
+    run = lifecycle.run_daily(db, base_url=URL, confirming={unrelated.id}, now=past)
+    assert run.lapsed == 1
     assert _status(certificate) == S.valid
     _vote(db, case, ballot, K.yes)
     resolution = _close(db, case, ballot, past)
     assert resolution.record["void_reason"] == cb.NO_LONGER_AWAITING
-    assert certificate.status == S.valid
+
+
+def test_the_daily_command_holds_suspensions_whose_confirmation_ballot_is_open(
+    fresh_database_url: str,
+    council_keys: CouncilKeys,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env file
+    for name, value in {
+        "DATABASE_URL": fresh_database_url,
+        "KEYS_DIR": str(council_keys.directory),
+        "STORAGE_DIR": str(tmp_path / "files"),
+        "BASE_URL": URL,
+    }.items():
+        monkeypatch.setenv(name, value)
+    past = NOW + dt.timedelta(days=lifecycle.DEFAULT_RULES.suspension_confirm_days + 1)
+    monkeypatch.setattr(cli, "utcnow", lambda: past)
+    engine = make_engine(fresh_database_url)
+    factory = make_sessionmaker(engine)
+    with factory() as db:
+        case, held = _certified(db)
+        _urgent(db, case, held)
+        lapsing = _more(db, case)
+        lifecycle.suspend_certificate(
+            db,
+            certificate=lapsing,
+            reason=REASON,
+            resolution=None,
+            actor=None,
+            now=NOW,
+            urgent=True,
+        )
+        db.commit()
+        held_id, lapsing_id = held.id, lapsing.id
+
+    ran = CliRunner().invoke(cli.app, ["certificates", "expire"])
+
+    assert ran.exit_code == 0, ran.output
+    assert "urgent suspensions lapsed 1" in ran.output
+    with factory() as db:
+        statuses = {
+            c.id: c.status for c in db.scalars(select(Certificate).order_by(Certificate.id))
+        }
+    assert statuses == {held_id: S.suspended, lapsing_id: S.valid}
+    engine.dispose()
 
 
 def test_adopting_a_version_that_changes_assessed_criteria_asks_holders_to_reassess(

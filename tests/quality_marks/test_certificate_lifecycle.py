@@ -241,10 +241,10 @@ def test_an_urgent_suspension_lapses_when_not_confirmed_in_time(db: Session) -> 
     assert certificate.confirm_suspension_by == confirm_by
     # On the last day to confirm it still holds; the day after it lapses.
     on_last_day = NOW + dt.timedelta(days=lifecycle.DEFAULT_RULES.suspension_confirm_days)
-    assert lifecycle.lapse_unconfirmed_suspensions(db, now=on_last_day) == 0
+    assert lifecycle.lapse_unconfirmed_suspensions(db, confirming=(), now=on_last_day) == 0
     assert certificate.status == S.suspended
     after = on_last_day + dt.timedelta(days=1)
-    assert lifecycle.lapse_unconfirmed_suspensions(db, now=after) == 1
+    assert lifecycle.lapse_unconfirmed_suspensions(db, confirming=(), now=after) == 1
     assert _status(certificate) == S.valid
     assert certificate.confirm_suspension_by is None
     suspended, lapsed = certificate_history(db, certificate.id)
@@ -261,7 +261,7 @@ def test_a_suspension_by_resolution_never_lapses(db: Session) -> None:
         db, certificate=certificate, reason=REASON, resolution="CEIA-1", actor=None, now=NOW
     )
     far = NOW + dt.timedelta(days=100)
-    assert lifecycle.lapse_unconfirmed_suspensions(db, now=far) == 0
+    assert lifecycle.lapse_unconfirmed_suspensions(db, confirming=(), now=far) == 0
     with pytest.raises(Conflict):
         lifecycle.lapse_suspension(db, certificate=certificate, reason=REASON, now=far)
     assert certificate.status == S.suspended
@@ -317,7 +317,7 @@ def test_reminders_are_written_in_each_owners_language(db: Session) -> None:
 def test_daily_run_expires_lapses_and_reminds(db: Session) -> None:
     case, old = _certified(db, valid_until=dt.date(2026, 1, 1))
     soon = _more(db, case, valid_until=dt.date(2026, 12, 31))
-    run = lifecycle.run_daily(db, base_url="", now=NOW)
+    run = lifecycle.run_daily(db, base_url="", confirming=(), now=NOW)
     assert run == lifecycle.DailyRun(expired=1, lapsed=0, reminders=1)
     assert (old.status, soon.reminded_days_before) == (S.expired, 90)
 
