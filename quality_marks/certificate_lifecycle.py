@@ -884,10 +884,23 @@ def certificates_to_reassess(session: Session) -> Sequence[Certificate]:
     return session.scalars(_listed("reassess")).all()
 
 
-def status_list_bits(session: Session, status: CertificateStatus) -> tuple[set[int], dt.datetime]:
-    """The status-list indexes of certificates in a status, and when any status last changed."""
+# The statuses whose certificates set their bit in each published status list. Revocation is
+# for good (W3C): a withdrawn certificate and one superseded by its renewal are no longer in force;
+# suspension is the one bit cleared again (on reinstatement, lapse or any later status).
+STATUS_LIST_PURPOSES: dict[str, frozenset[CertificateStatus]] = {
+    "revocation": frozenset({S.withdrawn, S.superseded}),
+    "suspension": frozenset({S.suspended}),
+}
+
+
+def status_list_bits(session: Session, purpose: str) -> tuple[set[int], dt.datetime]:
+    """The status-list indexes set in a purpose's list, and when any status last changed."""
     indexes = set(
-        session.scalars(select(Certificate.status_list_index).where(Certificate.status == status))
+        session.scalars(
+            select(Certificate.status_list_index).where(
+                Certificate.status.in_(STATUS_LIST_PURPOSES[purpose])
+            )
+        )
     )
     changed = session.scalar(select(func.max(Certificate.status_changed_at)))
     return indexes, changed or dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

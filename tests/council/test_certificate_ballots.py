@@ -469,6 +469,26 @@ def test_status_list_bits_flip_on_suspension_and_back_on_reinstatement(
     assert not _list_bit(client, council_keys, "suspension", index)
 
 
+def test_a_superseded_certificate_sets_its_revocation_bit_and_clears_its_suspension(
+    app: FastAPI, client: TestClient, db: Session, council_keys: CouncilKeys
+) -> None:
+    case, certificate = _certified(db)
+    renewal = _more(db, case)
+    index = certificate.status_list_index
+    lifecycle.suspend_certificate(
+        db, certificate=certificate, reason=REASON, resolution="R-1", actor=None, now=NOW
+    )
+    db.commit()
+    assert _list_bit(client, council_keys, "suspension", index)
+    lifecycle.supersede_certificate(
+        db, certificate=certificate, by=renewal, now=NOW + dt.timedelta(days=1)
+    )
+    db.commit()
+    assert _list_bit(client, council_keys, "revocation", index)
+    assert not _list_bit(client, council_keys, "suspension", index)
+    assert not _list_bit(client, council_keys, "revocation", renewal.status_list_index)
+
+
 def test_the_secretariat_opens_a_ballot_from_the_certificates_page(
     app: FastAPI, client: TestClient, db: Session
 ) -> None:

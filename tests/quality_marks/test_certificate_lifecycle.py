@@ -374,14 +374,17 @@ def test_renewal_by_issuance_supersedes_the_old_certificate(db: Session) -> None
     assert new.number in event.public_reason["en"]
 
 
-def test_status_list_bits_follow_suspension_and_withdrawal(db: Session) -> None:
+def test_status_list_bits_follow_suspension_withdrawal_and_supersession(db: Session) -> None:
     case, suspended = _certified(db, status=S.suspended)
     withdrawn = _more(db, case, status=S.withdrawn)
+    superseded = _more(db, case, status=S.superseded)
+    _more(db, case, status=S.expired)
     _more(db, case)
-    bits, _ = lifecycle.status_list_bits(db, S.suspended)
+    bits, _ = lifecycle.status_list_bits(db, "suspension")
     assert bits == {suspended.status_list_index}
-    bits, _ = lifecycle.status_list_bits(db, S.withdrawn)
-    assert bits == {withdrawn.status_list_index}
+    # Superseded by its renewal, a certificate is no longer in force: revoked for good.
+    bits, _ = lifecycle.status_list_bits(db, "revocation")
+    assert bits == {withdrawn.status_list_index, superseded.status_list_index}
 
 
 def test_the_certificates_list_filters_by_status_in_sql(db: Session) -> None:
