@@ -41,7 +41,8 @@ from quality_marks.certificate_models import (
     RegistryEventKind,
     WithdrawalReason,
 )
-from quality_marks.models import Answer, Application, Evidence
+from quality_marks.decisions import latest_decision
+from quality_marks.models import Answer, Application, ApplicationStatus, Decision, Evidence
 from quality_marks.organizations import EDITING_ROLES, membership, owners_of
 from quality_marks.schemas import AnswerInput
 
@@ -136,6 +137,8 @@ class CertificateCase:
     certificate: Certificate
     standing: Standing
     today: dt.date
+    # A renewal application of it is under way (`renewal_under_way`).
+    renewing: bool = False
 
 
 def _by_holder(case: CertificateCase) -> bool:
@@ -168,7 +171,7 @@ def _unconfirmed_past_day(case: CertificateCase) -> bool:
 
 
 def _not_renewed(case: CertificateCase) -> bool:
-    return case.certificate.renewal_application_id is None
+    return not case.renewing
 
 
 # The life cycle of a certificate once issued. Actions without a target open a ballot or start a
@@ -230,17 +233,40 @@ def standing_of(
     )
 
 
-def next_actions(certificate: Certificate, standing: Standing, now: dt.datetime) -> list[str]:
+def renewal_under_way(session: Session, certificate: Certificate) -> bool:
+    """Whether a renewal of the certificate has started and not ended without a grant.
+
+    A renewal application withdrawn, or decided and refused, frees the holder to start again.
+    """
+    if certificate.renewal_application_id is None:
+        return False
+    application = session.get(Application, certificate.renewal_application_id)
+    if application is None or application.status == ApplicationStatus.withdrawn:
+        return False
+    if application.status != ApplicationStatus.decided:
+        return True
+    decision = latest_decision(session, application)
+    return decision is not None and decision.outcome == Decision.granted
+
+
+def next_actions(
+    certificate: Certificate, standing: Standing, now: dt.datetime, *, renewing: bool
+) -> list[str]:
     """What the person may do next with the certificate (drives the page's buttons)."""
     return LIFE_CYCLE.actions(
-        certificate.status, CertificateCase(certificate, standing, local_date(now))
+        certificate.status, CertificateCase(certificate, standing, local_date(now), renewing)
     )
 
 
 def _require(
-    certificate: Certificate, action: str, standing: Standing, now: dt.datetime
+    certificate: Certificate,
+    action: str,
+    standing: Standing,
+    now: dt.datetime,
+    *,
+    renewing: bool = False,
 ) -> Step[CertificateStatus, CertificateCase]:
-    case = CertificateCase(certificate, standing, local_date(now))
+    case = CertificateCase(certificate, standing, local_date(now), renewing)
     try:
         return LIFE_CYCLE.require(action, certificate.status, case)
     except Conflict as refused:
@@ -651,7 +677,7 @@ def start_renewal(
     the criteria that still apply (files stay with the old application: a link is not a copy).
     """
     standing = standing_of(session, actor, certificate)
-    _require(certificate, "renew", standing, now)
+    _require(certificate, "renew", standing, now, renewing=renewal_under_way(session, certificate))
     old_version = session.get(GuidelineVersion, certificate.guideline_version_id)
     assert old_version is not None
     guideline = get_guideline(session, slug_of(session, old_version))
@@ -846,7 +872,9 @@ def certificate_view(
     return CertificateView(
         certificate=certificate,
         history=certificate_history(session, certificate.id),
-        actions=next_actions(certificate, standing, now),
+        actions=next_actions(
+            certificate, standing, now, renewing=renewal_under_way(session, certificate)
+        ),
     )
 
 

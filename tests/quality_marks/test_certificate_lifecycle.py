@@ -13,6 +13,7 @@ from core.audit import AuditEvent
 from core.errors import Conflict, Forbidden, Invalid
 from core.mail import OutboxMessage
 from core.settings import Settings
+from quality_marks import applications
 from quality_marks import certificate_lifecycle as lifecycle
 from quality_marks.certificate_history import certificate_history, reason_in_both
 from quality_marks.certificate_models import (
@@ -26,6 +27,7 @@ from quality_marks.models import (
     Application,
     ApplicationDecision,
     ApplicationStatus,
+    Decision,
     Evidence,
 )
 from tests.factories import NOW
@@ -354,6 +356,42 @@ def test_renewal_starts_a_draft_prefilled_from_the_last_application(db: Session)
     (link,) = db.scalars(select(Evidence).where(Evidence.application_id == renewal.id))
     assert (link.url, link.criterion_code) == ("https://example.mx/modelo", "TR-1")
     assert _audit(db, certificate) == ["certificate.renewal_started"]
+    with pytest.raises(Conflict):
+        lifecycle.start_renewal(db, actor=case.owner, certificate=certificate, now=NOW)
+
+
+def test_a_renewal_withdrawn_or_refused_lets_the_holder_start_again(db: Session) -> None:
+    case, certificate = _certified(db)
+    first = lifecycle.start_renewal(db, actor=case.owner, certificate=certificate, now=NOW)
+    standing = lifecycle.standing_of(db, case.owner, certificate)
+    assert (
+        "renew"
+        not in lifecycle.certificate_view(db, case.owner, certificate.number, standing, NOW).actions
+    )
+    applications.withdraw_application(
+        db, actor=case.owner, application=first, reason="Faltan datos.", now=NOW
+    )
+    assert (
+        "renew"
+        in lifecycle.certificate_view(db, case.owner, certificate.number, standing, NOW).actions
+    )
+    second = lifecycle.start_renewal(db, actor=case.owner, certificate=certificate, now=NOW)
+    assert certificate.renewal_application_id == second.id
+    # Decided and refused: the renewal ended without a grant.
+    second.status = ApplicationStatus.decided
+    refusal = {
+        c.key: getattr(decision_of(db, case), c.key)
+        for c in ApplicationDecision.__table__.columns
+        if c.key != "id"
+    }
+    db.add(
+        ApplicationDecision(
+            **refusal | {"application_id": second.id, "outcome": Decision.refused, "level": None}
+        )
+    )
+    db.flush()
+    third = lifecycle.start_renewal(db, actor=case.owner, certificate=certificate, now=NOW)
+    assert certificate.renewal_application_id == third.id
     with pytest.raises(Conflict):
         lifecycle.start_renewal(db, actor=case.owner, certificate=certificate, now=NOW)
 
