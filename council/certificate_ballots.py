@@ -59,6 +59,9 @@ NO_LONGER_SUSPENDED = N_("The certificate is no longer suspended.")
 NO_LONGER_AWAITING = N_("The urgent suspension is no longer awaiting confirmation.")
 NO_LONGER_LIVE = N_("The certificate is no longer valid nor suspended.")
 ONLY_THE_CHAIR = N_("Only the council's chair suspends a certificate urgently.")
+# A certificate ballot settles a live matter; it closes within this many days of opening.
+MAX_BALLOT_DAYS = 90
+CLOSES_WITHIN = N_("Choose a closing day from today to 90 days ahead.")
 
 
 def council_standing(
@@ -141,7 +144,14 @@ def put_certificate_to_ballot(
     base_url: str,
     now: dt.datetime,
 ) -> Ballot:
-    """Open a certificate ballot as the secretary's form or the API sets it."""
+    """Open a certificate ballot as the secretary's form or the API sets it.
+
+    The closing day is bounded here, not in the schema: the bound counts from the service's
+    `now`, and a day far ahead would overflow the closing moment.
+    """
+    today = local_date(now)
+    if not today <= terms.closes_on <= today + dt.timedelta(days=MAX_BALLOT_DAYS):
+        raise Invalid(fields={"closes_on": CLOSES_WITHIN})
     certificate = lifecycle.get_certificate_by_number(session, number)
     return open_certificate_ballot(
         session,

@@ -6,12 +6,14 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from core.accounts import issue_api_token
 from core.auth import now_utc
 from core.db import make_engine, make_sessionmaker
 from core.errors import Conflict, Forbidden, Invalid
@@ -540,6 +542,57 @@ def test_the_secretariat_opens_a_ballot_from_the_certificates_page(
     assert sent.headers["location"].startswith("/council/ballots/")
     ballot_page = client.get(sent.headers["location"])
     assert "Fraud" in ballot_page.text
+
+
+@pytest.mark.parametrize("closes_on", ["9999-12-31", "2027-02-24", "2026-11-24"])
+def test_a_ballot_closing_out_of_bounds_is_refused_on_the_page_and_in_the_api(
+    app: FastAPI, client: TestClient, db: Session, closes_on: str
+) -> None:
+    _pinned(app)
+    case, certificate = _certified(db)
+    token = issue_api_token(db, user=case.staff, name="pruebas", now=NOW)[1]
+    db.commit()
+    sign_in_as(client, case.staff)
+    url = f"/certificates/{certificate.number}/ballots"
+    csrf = client.get(f"/certificates/{certificate.number}/manage").text
+    typed = {
+        "kind": cb.SUBJECT_SUSPENSION,
+        "reason_es": "Riesgo grave.",
+        "reason_en": "Serious risk.",
+        "rule": "simple_majority",
+        "quorum_percent": "50",
+        "closes_on": closes_on,
+    }
+    refused = client.post(
+        url,
+        data={"csrf_token": csrf.split('name="csrf_token" value="')[1].split('"')[0], **typed},
+        headers={"Accept-Language": "en"},
+    )
+    assert refused.status_code == 422
+    page = BeautifulSoup(refused.text, "html.parser")
+    error = page.select_one("#f-b-closes_on-error")
+    assert error is not None
+    assert error.get_text(strip=True) == cb.CLOSES_WITHIN
+    assert page.select_one("input[name=closes_on]")["value"] == closes_on  # type: ignore[index]
+    reason = page.select_one("#f-b-reason_es")
+    assert reason is not None
+    assert reason.get_text(strip=True) == "Riesgo grave."
+
+    api = client.post(
+        f"/api{url.replace('/certificates', '/v1/certificates', 1)}",
+        json={k: v for k, v in typed.items() if k != "quorum_percent"},
+        headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
+    )
+    assert api.status_code == 422
+    assert api.json()["fields"] == {"closes_on": cb.CLOSES_WITHIN}
+    assert db.scalars(select(Ballot).where(Ballot.subject_type.in_(cb.OPENING_ACTIONS))).all() == []
+
+
+def test_a_ballot_may_close_ninety_days_ahead(db: Session) -> None:
+    case, certificate = _certified(db)
+    last = NOW.date() + dt.timedelta(days=cb.MAX_BALLOT_DAYS)
+    ballot = _open(db, case, certificate, cb.SUBJECT_SUSPENSION, closes_on=last.isoformat())
+    assert ballot.closes_at == closing_moment(last)
 
 
 def test_the_chair_suspends_urgently_and_the_holder_renews_from_the_page(
