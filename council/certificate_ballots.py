@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.accounts import User
-from core.errors import N_, Forbidden, Invalid
+from core.errors import N_, Conflict, Forbidden, Invalid
 from core.i18n import local_date
 from council.ballots import (
     BallotSubjectKind,
@@ -19,7 +19,8 @@ from council.ballots import (
     open_ballot,
     register_subject_kind,
 )
-from council.conflicts import Party, party_of
+from council.conflicts import KIND_LABELS as CONFLICT_LABELS
+from council.conflicts import Party, check_conflicts, party_of
 from council.members import holds_seat
 from council.models import Ballot, BallotRule, BallotStatus, Resolution, Seat
 from council.schemas import CertificateBallotInput, UrgentSuspensionInput
@@ -59,6 +60,10 @@ NO_LONGER_SUSPENDED = N_("The certificate is no longer suspended.")
 NO_LONGER_AWAITING = N_("The urgent suspension is no longer awaiting confirmation.")
 NO_LONGER_LIVE = N_("The certificate is no longer valid nor suspended.")
 ONLY_THE_CHAIR = N_("Only the council's chair suspends a certificate urgently.")
+CONFLICTED_CHAIR = N_(
+    "You have a conflict of interest with %(organisation)s: %(kind)s (%(detail)s). You may not "
+    "suspend its certificate urgently; the secretary may put a suspension to the council."
+)
 # A certificate ballot settles a live matter; it closes within this many days of opening.
 MAX_BALLOT_DAYS = 90
 CLOSES_WITHIN = N_("Choose a closing day from today to 90 days ahead.")
@@ -187,6 +192,28 @@ def suspend_urgently(
     certificate = lifecycle.get_certificate_by_number(session, number)
     if not holds_seat(session, actor, Seat.chair, local_date(now)):
         raise Forbidden(ONLY_THE_CHAIR)
+    # The chair acts alone here, so the conflict check that recuses voters applies to them.
+    conflict = next(
+        (
+            c
+            for c in check_conflicts(
+                session,
+                email=actor.email,
+                user=actor,
+                parties=_parties(session, certificate.id),
+                on=local_date(now),
+            )
+            if c.blocking
+        ),
+        None,
+    )
+    if conflict is not None:
+        raise Conflict(
+            CONFLICTED_CHAIR,
+            organisation=conflict.party.name,
+            kind=CONFLICT_LABELS[conflict.kind],
+            detail=conflict.detail,
+        )
     reason = lifecycle.public_reason(terms.reason_es, terms.reason_en)
     lifecycle.suspend_certificate(
         session,

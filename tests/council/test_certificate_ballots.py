@@ -219,6 +219,21 @@ def test_only_the_chair_suspends_urgently(db: Session) -> None:
     assert certificate.status == S.valid
 
 
+def test_a_chair_with_a_conflict_is_refused_the_urgent_suspension_with_the_reason(
+    db: Session,
+) -> None:
+    case, certificate = _certified(db)
+    chair = case.council[0][0]
+    declare_tie(db, chair, case.organization)
+    with pytest.raises(Conflict) as refused:
+        _urgent(db, case, certificate)
+    assert refused.value.message == cb.CONFLICTED_CHAIR
+    assert refused.value.params["organisation"] == case.organization.legal_name
+    assert refused.value.params["kind"] == "Declared interest"
+    assert certificate.status == S.valid
+    assert certificate_history(db, certificate.id) == []
+
+
 def test_an_urgent_suspension_confirmed_by_ballot_no_longer_lapses(db: Session) -> None:
     case, certificate = _certified(db)
     ballot = _urgent(db, case, certificate)
