@@ -900,8 +900,15 @@ def _listed(filter_by: str) -> Select[Certificate]:
     return stmt.order_by(Certificate.id.desc())
 
 
-def certificates_list(session: Session, *, filter_by: str, page: int) -> PageOf[Certificate]:
-    """One page of issued certificates, newest first, of one status or asked to re-assess."""
+def certificates_list(
+    session: Session, *, viewer: User, filter_by: str, page: int
+) -> PageOf[Certificate]:
+    """One page of issued certificates, newest first, of one status or asked to re-assess.
+
+    The list is the secretariat's: holders and the public read each certificate on its own page.
+    """
+    if not viewer.has_role(Role.secretariat):
+        raise Forbidden()
     if filter_by not in LIST_FILTERS:
         raise Invalid(fields={"status": N_("Choose a status from the list.")})
     return page_of(session, _listed(filter_by), page=page, filters={"status": filter_by})

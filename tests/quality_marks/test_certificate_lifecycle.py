@@ -429,12 +429,19 @@ def test_the_certificates_list_filters_by_status_in_sql(db: Session) -> None:
     case, valid = _certified(db)
     suspended = _more(db, case, status=S.suspended)
     _more(db, case, status=S.issuing)
-    everything = lifecycle.certificates_list(db, filter_by="", page=1)
+    everything = lifecycle.certificates_list(db, viewer=case.staff, filter_by="", page=1)
     assert [c.id for c in everything.items] == [suspended.id, valid.id]
-    only = lifecycle.certificates_list(db, filter_by="suspended", page=1)
+    only = lifecycle.certificates_list(db, viewer=case.staff, filter_by="suspended", page=1)
     assert [c.id for c in only.items] == [suspended.id]
     with pytest.raises(Invalid):
-        lifecycle.certificates_list(db, filter_by="issuing", page=1)
+        lifecycle.certificates_list(db, viewer=case.staff, filter_by="issuing", page=1)
+
+
+def test_only_the_secretariat_reads_the_certificates_list(db: Session) -> None:
+    case, _valid = _certified(db)
+    for viewer in (case.owner, case.council[2][0]):
+        with pytest.raises(Forbidden):
+            lifecycle.certificates_list(db, viewer=viewer, filter_by="", page=1)
 
 
 def test_the_councils_periods_come_from_the_settings(db: Session) -> None:
