@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from core.accounts import Role, User
 from core.audit import record_event
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
-from core.i18n import local_date
+from core.i18n import local_date, normalize_locale
 from core.mail import queue_mail
 from core.pagination import PageOf, page_of
 from core.settings import Settings
@@ -292,7 +292,7 @@ def _change(
     reason_code: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> RegistryEvent:
-    """Take a step of the life cycle: the new status, an audit event and a registry event."""
+    """Take a step of the life cycle: the new status, audit and registry events, owners told."""
     step = _require(certificate, action, standing, now)
     previous = certificate.status
     if step.target is not None:
@@ -314,7 +314,7 @@ def _change(
         },
         now=now,
     )
-    return record_registry_event(
+    event = record_registry_event(
         session,
         kind=kind,
         certificate=certificate,
@@ -324,6 +324,15 @@ def _change(
         resolution=resolution,
         details={"status": certificate.status.value, **(details or {})},
     )
+    _mail_owners(
+        session,
+        certificate,
+        template="mail/certificate_status.txt",
+        context={"kind": kind.value, **_public_links(certificate)},
+        reason=reason,
+        now=now,
+    )
+    return event
 
 
 # The verbs ---------------------------------------------------------------------------------
@@ -563,6 +572,17 @@ def _link(base_url: str, certificate: Certificate) -> str:
     return f"{base_url.rstrip('/')}/certificates/{certificate.number}/manage"
 
 
+def _public_links(certificate: Certificate) -> dict[str, str]:
+    """The certificate's public page and its management page.
+
+    The public address is the one issuance wrote into the certificate (its QR code opens it):
+    every verb that changes a status has the certificate, not always the request's base URL.
+    """
+    public = certificate.payload["verify_url"]
+    base = public.removesuffix(f"/verify/{certificate.number}")
+    return {"link": public, "manage_link": _link(base, certificate)}
+
+
 def _mail_owners(
     session: Session,
     certificate: Certificate,
@@ -570,10 +590,15 @@ def _mail_owners(
     template: str,
     context: dict[str, Any],
     now: dt.datetime,
+    reason: dict[str, str] | None = None,
 ) -> int:
-    """Mail each owner of the holder, in their own language."""
+    """Mail each owner of the holder, in their own language (a public reason too)."""
     owners = owners_of(session, certificate.organization_id)
     for owner in owners:
+        in_their_language = {}
+        if reason is not None:
+            english = normalize_locale(owner.locale) == "en"
+            in_their_language["reason"] = reason["en"] if english else reason["es"]
         queue_mail(
             session,
             to=owner.email,
@@ -584,6 +609,7 @@ def _mail_owners(
                 "number": certificate.number,
                 "product_name": certificate.payload.get("product_name", ""),
                 **context,
+                **in_their_language,
             },
             now=now,
         )

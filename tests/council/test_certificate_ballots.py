@@ -35,7 +35,8 @@ from quality_marks.certificate_models import (
     RegistryEventKind,
     WithdrawalReason,
 )
-from tests.factories import NOW, sign_in_as
+from quality_marks.models import OrganizationMember, OrgRole
+from tests.factories import NOW, make_user, sign_in_as
 from tests.guidelines.builders import make_criterion_input
 from tests.quality_marks.certificate_builders import granted, make_certificate
 from tests.quality_marks.decision_builders import URL, Reviewed, declare_tie
@@ -426,6 +427,85 @@ def test_adopting_a_version_that_changes_assessed_criteria_asks_holders_to_reass
     assert mail.to_address == case.owner.email
     assert "TR-2" in mail.body_text
     assert f"{URL}/certificates/{certificate.number}/manage" in mail.body_text
+
+
+def _status_mails(db: Session, since: int = 0) -> list[OutboxMessage]:
+    """The status mails queued after the message `since`, by recipient's language (en, es_MX)."""
+    return list(
+        db.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.template == "mail/certificate_status.txt", OutboxMessage.id > since
+            )
+            .order_by(OutboxMessage.id)
+        )
+    )
+
+
+def _told(db: Session, since: int, certificate: Certificate, subject: str, reason: str) -> int:
+    """Each owner got one mail, in their language, with the reason and the links; the last id."""
+    english, spanish = sorted(_status_mails(db, since), key=lambda m: m.locale)
+    assert (english.locale, spanish.locale) == ("en", "es_MX")
+    assert subject in english.subject
+    for mail in (english, spanish):
+        assert certificate.number in mail.subject
+        assert f"{URL}/verify/{certificate.number}\n" in mail.body_text
+        assert f"{URL}/certificates/{certificate.number}/manage" in mail.body_text
+    assert reason in english.body_text
+    return max(english.id, spanish.id)
+
+
+def test_the_owners_are_told_of_each_change_of_status_in_their_own_language(
+    db: Session,
+) -> None:
+    case, certificate = _certified(db, valid_until=dt.date(2027, 1, 31))
+    spanish_owner = make_user(db, locale="es_MX")
+    db.add(
+        OrganizationMember(
+            organization_id=case.organization.id,
+            user_id=spanish_owner.id,
+            role=OrgRole.owner,
+            created_at=NOW,
+        )
+    )
+    case.owner.locale = "en"
+    db.flush()
+    # The chair suspends urgently; the council does not confirm it.
+    ballot = _urgent(db, case, certificate)
+    seen = _told(db, 0, certificate, "is suspended", REASON["en"])
+    (spanish,) = [m for m in _status_mails(db) if m.to_address == spanish_owner.email]
+    assert REASON["es"] in spanish.body_text
+    _vote(db, case, ballot, K.abstain)
+    _close(db, case, ballot)
+    seen = _told(db, seen, certificate, "is valid again", "did not confirm")
+    # A ballot withdraws another certificate.
+    withdrawn = _more(db, case)
+    withdrawal = _open(db, case, withdrawn, cb.SUBJECT_WITHDRAWAL, reason_code="fraud")
+    _vote(db, case, withdrawal, K.yes)
+    _close(db, case, withdrawal, AFTER + dt.timedelta(hours=1))
+    seen = _told(db, seen, withdrawn, "is withdrawn", REASON["en"])
+    # An urgent suspension whose ballot is gone lapses in the daily job.
+    lifecycle.suspend_certificate(
+        db,
+        certificate=certificate,
+        reason=REASON,
+        resolution=None,
+        actor=None,
+        now=AFTER,
+        urgent=True,
+    )
+    seen = _told(db, seen, certificate, "is suspended", REASON["en"])
+    lapse_day = AFTER + dt.timedelta(days=lifecycle.DEFAULT_RULES.suspension_confirm_days + 1)
+    run = lifecycle.run_daily(db, base_url=URL, confirming=(), now=lapse_day)
+    assert (run.lapsed, run.expired) == (1, 0)
+    seen = _told(db, seen, certificate, "is valid again", "did not confirm it by")
+    # Its renewal supersedes it; another one expires.
+    renewal = _more(db, case)
+    lifecycle.supersede_certificate(db, certificate=certificate, by=renewal, now=lapse_day)
+    seen = _told(db, seen, certificate, "is superseded", renewal.number)
+    old = _more(db, case, valid_until=dt.date(2026, 11, 1))
+    assert lifecycle.expire_certificates(db, now=NOW) == 1
+    _told(db, seen, old, "has expired", "end of its validity")
 
 
 # Through the web ---------------------------------------------------------------------------
