@@ -6,10 +6,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.accounts import User
-from core.errors import N_, Forbidden, Invalid
+from core.errors import N_, Conflict, Forbidden, Invalid
 from core.i18n import local_date
 from council.ballots import (
     BallotSubjectKind,
@@ -18,9 +19,10 @@ from council.ballots import (
     open_ballot,
     register_subject_kind,
 )
-from council.conflicts import Party, party_of
+from council.conflicts import KIND_LABELS as CONFLICT_LABELS
+from council.conflicts import Party, check_conflicts, party_of
 from council.members import holds_seat
-from council.models import Ballot, BallotRule, Resolution, Seat
+from council.models import Ballot, BallotRule, BallotStatus, Resolution, Seat
 from council.schemas import CertificateBallotInput, UrgentSuspensionInput
 from guidelines.service import closing_moment
 from quality_marks import certificate_history as history
@@ -58,6 +60,13 @@ NO_LONGER_SUSPENDED = N_("The certificate is no longer suspended.")
 NO_LONGER_AWAITING = N_("The urgent suspension is no longer awaiting confirmation.")
 NO_LONGER_LIVE = N_("The certificate is no longer valid nor suspended.")
 ONLY_THE_CHAIR = N_("Only the council's chair suspends a certificate urgently.")
+CONFLICTED_CHAIR = N_(
+    "You have a conflict of interest with %(organisation)s: %(kind)s (%(detail)s). You may not "
+    "suspend its certificate urgently; the secretary may put a suspension to the council."
+)
+# A certificate ballot settles a live matter; it closes within this many days of opening.
+MAX_BALLOT_DAYS = 90
+CLOSES_WITHIN = N_("Choose a closing day from today to 90 days ahead.")
 
 
 def council_standing(
@@ -140,7 +149,14 @@ def put_certificate_to_ballot(
     base_url: str,
     now: dt.datetime,
 ) -> Ballot:
-    """Open a certificate ballot as the secretary's form or the API sets it."""
+    """Open a certificate ballot as the secretary's form or the API sets it.
+
+    The closing day is bounded here, not in the schema: the bound counts from the service's
+    `now`, and a day far ahead would overflow the closing moment.
+    """
+    today = local_date(now)
+    if not today <= terms.closes_on <= today + dt.timedelta(days=MAX_BALLOT_DAYS):
+        raise Invalid(fields={"closes_on": CLOSES_WITHIN})
     certificate = lifecycle.get_certificate_by_number(session, number)
     return open_certificate_ballot(
         session,
@@ -167,11 +183,37 @@ def suspend_urgently(
     now: dt.datetime,
     rules: lifecycle.CertificateRules = lifecycle.DEFAULT_RULES,
 ) -> Ballot:
-    """The chair suspends a certificate at once; a ballot to confirm it opens, closing on the
-    day the suspension lapses unless confirmed."""
+    """The chair suspends a certificate at once; a ballot to confirm it opens, closing at the
+    end of the day to confirm it by.
+
+    The suspension holds while that ballot is open; closing it confirms the suspension or ends
+    it (`lifecycle.lapse_unconfirmed_suspensions` says why the daily job waits for it).
+    """
     certificate = lifecycle.get_certificate_by_number(session, number)
     if not holds_seat(session, actor, Seat.chair, local_date(now)):
         raise Forbidden(ONLY_THE_CHAIR)
+    # The chair acts alone here, so the conflict check that recuses voters applies to them.
+    conflict = next(
+        (
+            c
+            for c in check_conflicts(
+                session,
+                email=actor.email,
+                user=actor,
+                parties=_parties(session, certificate.id),
+                on=local_date(now),
+            )
+            if c.blocking
+        ),
+        None,
+    )
+    if conflict is not None:
+        raise Conflict(
+            CONFLICTED_CHAIR,
+            organisation=conflict.party.name,
+            kind=CONFLICT_LABELS[conflict.kind],
+            detail=conflict.detail,
+        )
     reason = lifecycle.public_reason(terms.reason_es, terms.reason_en)
     lifecycle.suspend_certificate(
         session,
@@ -208,6 +250,16 @@ def suspend_urgently(
         required_by_rule=True,
         now=now,
     )
+
+
+def confirmations_open(session: Session) -> set[int]:
+    """The certificates whose urgent suspension awaits a confirmation ballot still open."""
+    open_ballots = session.scalars(
+        select(Ballot).where(
+            Ballot.subject_type == SUBJECT_SUSPENSION, Ballot.status == BallotStatus.open
+        )
+    )
+    return {ballot.subject_id for ballot in open_ballots if ballot.terms.get("confirmation")}
 
 
 # The subject kinds -------------------------------------------------------------------------

@@ -63,7 +63,7 @@ def certificates_page(
     page: int = Query(1, ge=1, le=100_000),
 ) -> HTMLResponse:
     """The secretariat's list of certificates, by status or those asked to re-assess."""
-    listed = lifecycle.certificates_list(session, filter_by=status, page=page)
+    listed = lifecycle.certificates_list(session, viewer=user, filter_by=status, page=page)
     context = {**_labels(), "listed": listed, "status": status, "filters": lifecycle.LIST_FILTERS}
     return render_page(request, "quality_marks/certificates.html", context)
 

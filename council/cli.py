@@ -34,6 +34,7 @@ from core.storage import FileStore
 from council import decisions as _decisions  # noqa: F401  (registers the lint's ballot facts)
 from council.assignment import send_review_reminders
 from council.ballots import send_ballot_reminders
+from council.certificate_ballots import confirmations_open
 from council.demo import DEMO_PASSWORD, demo_keys, seed_demo
 from council.demo_certificates import certify_demo
 from council.demo_scale import Progress, seed_scale
@@ -493,6 +494,7 @@ def certificates_expire() -> None:
         run = run_daily(
             session,
             base_url=settings.base_url,
+            confirming=confirmations_open(session),
             now=utcnow(),
             rules=CertificateRules.from_settings(settings),
         )

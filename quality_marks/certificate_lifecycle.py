@@ -8,7 +8,7 @@ job (`council certificates expire`) call the verbs here; issuance supersedes a r
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from core.accounts import Role, User
 from core.audit import record_event
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
-from core.i18n import local_date
+from core.i18n import local_date, normalize_locale
 from core.mail import queue_mail
 from core.pagination import PageOf, page_of
 from core.settings import Settings
@@ -41,7 +41,8 @@ from quality_marks.certificate_models import (
     RegistryEventKind,
     WithdrawalReason,
 )
-from quality_marks.models import Answer, Application, Evidence
+from quality_marks.decisions import latest_decision
+from quality_marks.models import Answer, Application, ApplicationStatus, Decision, Evidence
 from quality_marks.organizations import EDITING_ROLES, membership, owners_of
 from quality_marks.schemas import AnswerInput
 
@@ -136,6 +137,8 @@ class CertificateCase:
     certificate: Certificate
     standing: Standing
     today: dt.date
+    # A renewal application of it is under way (`renewal_under_way`).
+    renewing: bool = False
 
 
 def _by_holder(case: CertificateCase) -> bool:
@@ -168,7 +171,7 @@ def _unconfirmed_past_day(case: CertificateCase) -> bool:
 
 
 def _not_renewed(case: CertificateCase) -> bool:
-    return case.certificate.renewal_application_id is None
+    return not case.renewing
 
 
 # The life cycle of a certificate once issued. Actions without a target open a ballot or start a
@@ -230,17 +233,40 @@ def standing_of(
     )
 
 
-def next_actions(certificate: Certificate, standing: Standing, now: dt.datetime) -> list[str]:
+def renewal_under_way(session: Session, certificate: Certificate) -> bool:
+    """Whether a renewal of the certificate has started and not ended without a grant.
+
+    A renewal application withdrawn, or decided and refused, frees the holder to start again.
+    """
+    if certificate.renewal_application_id is None:
+        return False
+    application = session.get(Application, certificate.renewal_application_id)
+    if application is None or application.status == ApplicationStatus.withdrawn:
+        return False
+    if application.status != ApplicationStatus.decided:
+        return True
+    decision = latest_decision(session, application)
+    return decision is not None and decision.outcome == Decision.granted
+
+
+def next_actions(
+    certificate: Certificate, standing: Standing, now: dt.datetime, *, renewing: bool
+) -> list[str]:
     """What the person may do next with the certificate (drives the page's buttons)."""
     return LIFE_CYCLE.actions(
-        certificate.status, CertificateCase(certificate, standing, local_date(now))
+        certificate.status, CertificateCase(certificate, standing, local_date(now), renewing)
     )
 
 
 def _require(
-    certificate: Certificate, action: str, standing: Standing, now: dt.datetime
+    certificate: Certificate,
+    action: str,
+    standing: Standing,
+    now: dt.datetime,
+    *,
+    renewing: bool = False,
 ) -> Step[CertificateStatus, CertificateCase]:
-    case = CertificateCase(certificate, standing, local_date(now))
+    case = CertificateCase(certificate, standing, local_date(now), renewing)
     try:
         return LIFE_CYCLE.require(action, certificate.status, case)
     except Conflict as refused:
@@ -266,7 +292,7 @@ def _change(
     reason_code: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> RegistryEvent:
-    """Take a step of the life cycle: the new status, an audit event and a registry event."""
+    """Take a step of the life cycle: the new status, audit and registry events, owners told."""
     step = _require(certificate, action, standing, now)
     previous = certificate.status
     if step.target is not None:
@@ -288,7 +314,7 @@ def _change(
         },
         now=now,
     )
-    return record_registry_event(
+    event = record_registry_event(
         session,
         kind=kind,
         certificate=certificate,
@@ -298,6 +324,15 @@ def _change(
         resolution=resolution,
         details={"status": certificate.status.value, **(details or {})},
     )
+    _mail_owners(
+        session,
+        certificate,
+        template="mail/certificate_status.txt",
+        context={"kind": kind.value, **_public_links(certificate)},
+        reason=reason,
+        now=now,
+    )
+    return event
 
 
 # The verbs ---------------------------------------------------------------------------------
@@ -497,8 +532,16 @@ def expire_certificates(session: Session, *, now: dt.datetime) -> int:
     return len(due)
 
 
-def lapse_unconfirmed_suspensions(session: Session, *, now: dt.datetime) -> int:
-    """Reinstate every urgent suspension the council did not confirm by its day."""
+def lapse_unconfirmed_suspensions(
+    session: Session, *, confirming: Collection[int], now: dt.datetime
+) -> int:
+    """Reinstate every urgent suspension the council did not confirm by its day.
+
+    The rule: while its confirmation ballot is open (`confirming`, the certificates' ids) a
+    suspension holds, even past its day, for members who voted in time must not lose their
+    vote to the calendar; closing that ballot settles it (passed: confirmed; failed: it ends at
+    once). Only a suspension with no confirmation ballot open lapses here, the day after its day.
+    """
     today = local_date(now)
     due = session.scalars(
         select(Certificate)
@@ -506,6 +549,7 @@ def lapse_unconfirmed_suspensions(session: Session, *, now: dt.datetime) -> int:
             Certificate.status == S.suspended,
             Certificate.confirm_suspension_by.is_not(None),
             Certificate.confirm_suspension_by < today,
+            Certificate.id.not_in(list(confirming)),
         )
         .order_by(Certificate.id)
     ).all()
@@ -528,6 +572,17 @@ def _link(base_url: str, certificate: Certificate) -> str:
     return f"{base_url.rstrip('/')}/certificates/{certificate.number}/manage"
 
 
+def _public_links(certificate: Certificate) -> dict[str, str]:
+    """The certificate's public page and its management page.
+
+    The public address is the one issuance wrote into the certificate (its QR code opens it):
+    every verb that changes a status has the certificate, not always the request's base URL.
+    """
+    public = certificate.payload["verify_url"]
+    base = public.removesuffix(f"/verify/{certificate.number}")
+    return {"link": public, "manage_link": _link(base, certificate)}
+
+
 def _mail_owners(
     session: Session,
     certificate: Certificate,
@@ -535,10 +590,15 @@ def _mail_owners(
     template: str,
     context: dict[str, Any],
     now: dt.datetime,
+    reason: dict[str, str] | None = None,
 ) -> int:
-    """Mail each owner of the holder, in their own language."""
+    """Mail each owner of the holder, in their own language (a public reason too)."""
     owners = owners_of(session, certificate.organization_id)
     for owner in owners:
+        in_their_language = {}
+        if reason is not None:
+            english = normalize_locale(owner.locale) == "en"
+            in_their_language["reason"] = reason["en"] if english else reason["es"]
         queue_mail(
             session,
             to=owner.email,
@@ -549,6 +609,7 @@ def _mail_owners(
                 "number": certificate.number,
                 "product_name": certificate.payload.get("product_name", ""),
                 **context,
+                **in_their_language,
             },
             now=now,
         )
@@ -612,11 +673,20 @@ class DailyRun:
 
 
 def run_daily(
-    session: Session, *, base_url: str, now: dt.datetime, rules: CertificateRules = DEFAULT_RULES
+    session: Session,
+    *,
+    base_url: str,
+    confirming: Collection[int],
+    now: dt.datetime,
+    rules: CertificateRules = DEFAULT_RULES,
 ) -> DailyRun:
-    """The daily job: expire, lapse unconfirmed urgent suspensions, send expiry reminders."""
+    """The daily job: expire, lapse unconfirmed urgent suspensions, send expiry reminders.
+
+    `confirming` names the certificates whose confirmation ballot is still open: they do not
+    lapse (see `lapse_unconfirmed_suspensions`).
+    """
     expired = expire_certificates(session, now=now)
-    lapsed = lapse_unconfirmed_suspensions(session, now=now)
+    lapsed = lapse_unconfirmed_suspensions(session, confirming=confirming, now=now)
     reminders = send_expiry_reminders(session, base_url=base_url, now=now, rules=rules)
     return DailyRun(expired=expired, lapsed=lapsed, reminders=reminders)
 
@@ -633,7 +703,7 @@ def start_renewal(
     the criteria that still apply (files stay with the old application: a link is not a copy).
     """
     standing = standing_of(session, actor, certificate)
-    _require(certificate, "renew", standing, now)
+    _require(certificate, "renew", standing, now, renewing=renewal_under_way(session, certificate))
     old_version = session.get(GuidelineVersion, certificate.guideline_version_id)
     assert old_version is not None
     guideline = get_guideline(session, slug_of(session, old_version))
@@ -828,7 +898,9 @@ def certificate_view(
     return CertificateView(
         certificate=certificate,
         history=certificate_history(session, certificate.id),
-        actions=next_actions(certificate, standing, now),
+        actions=next_actions(
+            certificate, standing, now, renewing=renewal_under_way(session, certificate)
+        ),
     )
 
 
@@ -854,8 +926,15 @@ def _listed(filter_by: str) -> Select[Certificate]:
     return stmt.order_by(Certificate.id.desc())
 
 
-def certificates_list(session: Session, *, filter_by: str, page: int) -> PageOf[Certificate]:
-    """One page of issued certificates, newest first, of one status or asked to re-assess."""
+def certificates_list(
+    session: Session, *, viewer: User, filter_by: str, page: int
+) -> PageOf[Certificate]:
+    """One page of issued certificates, newest first, of one status or asked to re-assess.
+
+    The list is the secretariat's: holders and the public read each certificate on its own page.
+    """
+    if not viewer.has_role(Role.secretariat):
+        raise Forbidden()
     if filter_by not in LIST_FILTERS:
         raise Invalid(fields={"status": N_("Choose a status from the list.")})
     return page_of(session, _listed(filter_by), page=page, filters={"status": filter_by})
@@ -866,10 +945,23 @@ def certificates_to_reassess(session: Session) -> Sequence[Certificate]:
     return session.scalars(_listed("reassess")).all()
 
 
-def status_list_bits(session: Session, status: CertificateStatus) -> tuple[set[int], dt.datetime]:
-    """The status-list indexes of certificates in a status, and when any status last changed."""
+# The statuses whose certificates set their bit in each published status list. Revocation is
+# for good (W3C): a withdrawn certificate and one superseded by its renewal are no longer in force;
+# suspension is the one bit cleared again (on reinstatement, lapse or any later status).
+STATUS_LIST_PURPOSES: dict[str, frozenset[CertificateStatus]] = {
+    "revocation": frozenset({S.withdrawn, S.superseded}),
+    "suspension": frozenset({S.suspended}),
+}
+
+
+def status_list_bits(session: Session, purpose: str) -> tuple[set[int], dt.datetime]:
+    """The status-list indexes set in a purpose's list, and when any status last changed."""
     indexes = set(
-        session.scalars(select(Certificate.status_list_index).where(Certificate.status == status))
+        session.scalars(
+            select(Certificate.status_list_index).where(
+                Certificate.status.in_(STATUS_LIST_PURPOSES[purpose])
+            )
+        )
     )
     changed = session.scalar(select(func.max(Certificate.status_changed_at)))
     return indexes, changed or dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

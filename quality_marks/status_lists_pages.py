@@ -1,4 +1,4 @@
-"""The published status lists: which certificates are withdrawn (revoked) or suspended."""
+"""The published status lists: the certificates revoked (withdrawn, superseded) or suspended."""
 
 from __future__ import annotations
 
@@ -15,20 +15,17 @@ from core.signing import CouncilKeys
 from core.status_list import encode_status_list, status_list_credential
 from core.web import council_keys, service_settings
 from quality_marks.certificate_lifecycle import status_list_bits
-from quality_marks.certificate_models import CertificateStatus
 
 pages = APIRouter(include_in_schema=False)
 
 DbSession = Annotated[Session, Depends(get_session)]
 Keys = Annotated[CouncilKeys, Depends(council_keys)]
-# A withdrawn certificate sets its revocation bit; a suspended one its suspension bit.
-PURPOSES = {"revocation": CertificateStatus.withdrawn, "suspension": CertificateStatus.suspended}
 
 
 def _status_list(request: Request, session: Session, keys: CouncilKeys, purpose: str) -> Response:
     """The list signed as of the last change of any certificate's status: the same bytes until
     the next change, so readers revalidate it by its ETag."""
-    bits, changed_at = status_list_bits(session, PURPOSES[purpose])
+    bits, changed_at = status_list_bits(session, purpose)
     token = status_list_credential(
         keys,
         base_url=service_settings(request).base_url,
@@ -49,7 +46,7 @@ def _status_list(request: Request, session: Session, keys: CouncilKeys, purpose:
 
 @pages.get("/credentials/status/revocation")
 def revocation_list(request: Request, session: DbSession, keys: Keys) -> Response:
-    """The revocation status list: a bit set for each withdrawn certificate."""
+    """The revocation status list: a bit set for each withdrawn or superseded certificate."""
     return _status_list(request, session, keys, "revocation")
 
 

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
+from core.accounts import issue_api_token
 from core.auth import now_utc
+from core.db import make_engine, make_sessionmaker
 from core.errors import Conflict, Forbidden, Invalid
 from core.mail import OutboxMessage
 from core.signing import CouncilKeys, verify_jwt
 from core.status_list import bit_is_set
-from council import adoption, ballots, demo_certificates
+from council import adoption, ballots, cli, demo_certificates
 from council import certificate_ballots as cb
 from council.models import Ballot, BallotResult, BallotRule, PositionKind, Resolution
 from council.schemas import CertificateBallotInput, UrgentSuspensionInput
 from guidelines.documents import load_version_tree
 from guidelines.models import GuidelineVersion
-from guidelines.service import get_guideline, start_new_draft, update_criterion
+from guidelines.service import closing_moment, get_guideline, start_new_draft, update_criterion
 from quality_marks import certificate_lifecycle as lifecycle
 from quality_marks.certificate_history import certificate_history
 from quality_marks.certificate_models import (
@@ -30,7 +35,8 @@ from quality_marks.certificate_models import (
     RegistryEventKind,
     WithdrawalReason,
 )
-from tests.factories import NOW, sign_in_as
+from quality_marks.models import OrganizationMember, OrgRole
+from tests.factories import NOW, make_user, sign_in_as
 from tests.guidelines.builders import make_criterion_input
 from tests.quality_marks.certificate_builders import granted, make_certificate
 from tests.quality_marks.decision_builders import URL, Reviewed, declare_tie
@@ -214,6 +220,21 @@ def test_only_the_chair_suspends_urgently(db: Session) -> None:
     assert certificate.status == S.valid
 
 
+def test_a_chair_with_a_conflict_is_refused_the_urgent_suspension_with_the_reason(
+    db: Session,
+) -> None:
+    case, certificate = _certified(db)
+    chair = case.council[0][0]
+    declare_tie(db, chair, case.organization)
+    with pytest.raises(Conflict) as refused:
+        _urgent(db, case, certificate)
+    assert refused.value.message == cb.CONFLICTED_CHAIR
+    assert refused.value.params["organisation"] == case.organization.legal_name
+    assert refused.value.params["kind"] == "Declared interest"
+    assert certificate.status == S.valid
+    assert certificate_history(db, certificate.id) == []
+
+
 def test_an_urgent_suspension_confirmed_by_ballot_no_longer_lapses(db: Session) -> None:
     case, certificate = _certified(db)
     ballot = _urgent(db, case, certificate)
@@ -234,7 +255,7 @@ def test_an_urgent_suspension_confirmed_by_ballot_no_longer_lapses(db: Session) 
     assert confirmed.details["confirmed"] is True
     assert confirmed.resolution == resolution.number
     later = NOW + dt.timedelta(days=60)
-    assert lifecycle.lapse_unconfirmed_suspensions(db, now=later) == 0
+    assert lifecycle.lapse_unconfirmed_suspensions(db, confirming=(), now=later) == 0
 
 
 def test_an_urgent_suspension_the_council_rejects_ends_at_once(db: Session) -> None:
@@ -250,18 +271,109 @@ def test_an_urgent_suspension_the_council_rejects_ends_at_once(db: Session) -> N
     assert "did not confirm" in last.public_reason["en"]
 
 
-def test_an_urgent_suspension_not_voted_in_time_lapses_and_its_ballot_is_void(
+def test_an_urgent_suspension_confirmed_in_time_holds_past_its_day_until_the_ballot_closes(
+    db: Session,
+) -> None:
+    case, certificate = _certified(db)
+    ballot = _urgent(db, case, certificate)
+    voters = [
+        user
+        for user, member in case.council
+        if next(v for v in ballot.voters if v.member_id == member.id).conflict is None
+    ]
+    # A majority votes in time, but one member never does: the ballot waits to be closed.
+    for user in voters[:-1]:
+        ballots.cast_position(db, actor=user, ballot=ballot, kind=K.yes, text="x", now=NOW)
+    assert certificate.confirm_suspension_by is not None
+    after_close = closing_moment(certificate.confirm_suspension_by) + dt.timedelta(minutes=5)
+    confirming = cb.confirmations_open(db)
+    assert confirming == {certificate.id}
+    run = lifecycle.run_daily(db, base_url=URL, confirming=confirming, now=after_close)
+    assert run.lapsed == 0
+    assert certificate.status == S.suspended
+    resolution = _close(db, case, ballot, after_close + dt.timedelta(hours=8))
+    assert (resolution.result, resolution.record["void_reason"]) == (BallotResult.passed, None)
+    assert _status(certificate) == S.suspended
+    assert certificate.confirm_suspension_by is None
+    assert cb.confirmations_open(db) == set()
+
+
+def test_an_urgent_suspension_not_voted_in_time_ends_when_its_ballot_closes(
     db: Session,
 ) -> None:
     case, certificate = _certified(db)
     ballot = _urgent(db, case, certificate)
     past = NOW + dt.timedelta(days=lifecycle.DEFAULT_RULES.suspension_confirm_days + 1)
-    assert lifecycle.run_daily(db, base_url=URL, now=past).lapsed == 1
+    confirming = cb.confirmations_open(db)
+    assert lifecycle.run_daily(db, base_url=URL, confirming=confirming, now=past).lapsed == 0
+    assert certificate.status == S.suspended
+    resolution = _close(db, case, ballot, past)
+    assert (resolution.result, resolution.record["void_reason"]) == (BallotResult.failed, None)
+    assert _status(certificate) == S.valid
+    last = certificate_history(db, certificate.id)[-1]
+    assert (last.kind, last.resolution) == (RegistryEventKind.reinstated, resolution.number)
+
+
+def test_an_urgent_suspension_without_an_open_ballot_lapses_the_day_after_its_day(
+    db: Session,
+) -> None:
+    case, certificate = _certified(db)
+    ballot = _urgent(db, case, certificate)
+    unrelated = _more(db, case)
+    past = NOW + dt.timedelta(days=lifecycle.DEFAULT_RULES.suspension_confirm_days + 1)
+    # Another certificate's open ballot does not hold this one.
+    run = lifecycle.run_daily(db, base_url=URL, confirming={unrelated.id}, now=past)
+    assert run.lapsed == 1
     assert _status(certificate) == S.valid
     _vote(db, case, ballot, K.yes)
     resolution = _close(db, case, ballot, past)
     assert resolution.record["void_reason"] == cb.NO_LONGER_AWAITING
-    assert certificate.status == S.valid
+
+
+def test_the_daily_command_holds_suspensions_whose_confirmation_ballot_is_open(
+    fresh_database_url: str,
+    council_keys: CouncilKeys,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env file
+    for name, value in {
+        "DATABASE_URL": fresh_database_url,
+        "KEYS_DIR": str(council_keys.directory),
+        "STORAGE_DIR": str(tmp_path / "files"),
+        "BASE_URL": URL,
+    }.items():
+        monkeypatch.setenv(name, value)
+    past = NOW + dt.timedelta(days=lifecycle.DEFAULT_RULES.suspension_confirm_days + 1)
+    monkeypatch.setattr(cli, "utcnow", lambda: past)
+    engine = make_engine(fresh_database_url)
+    factory = make_sessionmaker(engine)
+    with factory() as db:
+        case, held = _certified(db)
+        _urgent(db, case, held)
+        lapsing = _more(db, case)
+        lifecycle.suspend_certificate(
+            db,
+            certificate=lapsing,
+            reason=REASON,
+            resolution=None,
+            actor=None,
+            now=NOW,
+            urgent=True,
+        )
+        db.commit()
+        held_id, lapsing_id = held.id, lapsing.id
+
+    ran = CliRunner().invoke(cli.app, ["certificates", "expire"])
+
+    assert ran.exit_code == 0, ran.output
+    assert "urgent suspensions lapsed 1" in ran.output
+    with factory() as db:
+        statuses = {
+            c.id: c.status for c in db.scalars(select(Certificate).order_by(Certificate.id))
+        }
+    assert statuses == {held_id: S.suspended, lapsing_id: S.valid}
+    engine.dispose()
 
 
 def test_adopting_a_version_that_changes_assessed_criteria_asks_holders_to_reassess(
@@ -307,7 +419,7 @@ def test_adopting_a_version_that_changes_assessed_criteria_asks_holders_to_reass
     assert event.details["criteria"] == ["TR-2"]
     assert "1.1" in event.public_reason["en"]
     assert [c.id for c in lifecycle.certificates_to_reassess(db)] == [certificate.id]
-    listed = lifecycle.certificates_list(db, filter_by="reassess", page=1)
+    listed = lifecycle.certificates_list(db, viewer=case.staff, filter_by="reassess", page=1)
     assert [c.id for c in listed.items] == [certificate.id]
     mail = db.scalars(
         select(OutboxMessage).where(OutboxMessage.template == "mail/certificate_reassessment.txt")
@@ -315,6 +427,85 @@ def test_adopting_a_version_that_changes_assessed_criteria_asks_holders_to_reass
     assert mail.to_address == case.owner.email
     assert "TR-2" in mail.body_text
     assert f"{URL}/certificates/{certificate.number}/manage" in mail.body_text
+
+
+def _status_mails(db: Session, since: int = 0) -> list[OutboxMessage]:
+    """The status mails queued after the message `since`, by recipient's language (en, es_MX)."""
+    return list(
+        db.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.template == "mail/certificate_status.txt", OutboxMessage.id > since
+            )
+            .order_by(OutboxMessage.id)
+        )
+    )
+
+
+def _told(db: Session, since: int, certificate: Certificate, subject: str, reason: str) -> int:
+    """Each owner got one mail, in their language, with the reason and the links; the last id."""
+    english, spanish = sorted(_status_mails(db, since), key=lambda m: m.locale)
+    assert (english.locale, spanish.locale) == ("en", "es_MX")
+    assert subject in english.subject
+    for mail in (english, spanish):
+        assert certificate.number in mail.subject
+        assert f"{URL}/verify/{certificate.number}\n" in mail.body_text
+        assert f"{URL}/certificates/{certificate.number}/manage" in mail.body_text
+    assert reason in english.body_text
+    return max(english.id, spanish.id)
+
+
+def test_the_owners_are_told_of_each_change_of_status_in_their_own_language(
+    db: Session,
+) -> None:
+    case, certificate = _certified(db, valid_until=dt.date(2027, 1, 31))
+    spanish_owner = make_user(db, locale="es_MX")
+    db.add(
+        OrganizationMember(
+            organization_id=case.organization.id,
+            user_id=spanish_owner.id,
+            role=OrgRole.owner,
+            created_at=NOW,
+        )
+    )
+    case.owner.locale = "en"
+    db.flush()
+    # The chair suspends urgently; the council does not confirm it.
+    ballot = _urgent(db, case, certificate)
+    seen = _told(db, 0, certificate, "is suspended", REASON["en"])
+    (spanish,) = [m for m in _status_mails(db) if m.to_address == spanish_owner.email]
+    assert REASON["es"] in spanish.body_text
+    _vote(db, case, ballot, K.abstain)
+    _close(db, case, ballot)
+    seen = _told(db, seen, certificate, "is valid again", "did not confirm")
+    # A ballot withdraws another certificate.
+    withdrawn = _more(db, case)
+    withdrawal = _open(db, case, withdrawn, cb.SUBJECT_WITHDRAWAL, reason_code="fraud")
+    _vote(db, case, withdrawal, K.yes)
+    _close(db, case, withdrawal, AFTER + dt.timedelta(hours=1))
+    seen = _told(db, seen, withdrawn, "is withdrawn", REASON["en"])
+    # An urgent suspension whose ballot is gone lapses in the daily job.
+    lifecycle.suspend_certificate(
+        db,
+        certificate=certificate,
+        reason=REASON,
+        resolution=None,
+        actor=None,
+        now=AFTER,
+        urgent=True,
+    )
+    seen = _told(db, seen, certificate, "is suspended", REASON["en"])
+    lapse_day = AFTER + dt.timedelta(days=lifecycle.DEFAULT_RULES.suspension_confirm_days + 1)
+    run = lifecycle.run_daily(db, base_url=URL, confirming=(), now=lapse_day)
+    assert (run.lapsed, run.expired) == (1, 0)
+    seen = _told(db, seen, certificate, "is valid again", "did not confirm it by")
+    # Its renewal supersedes it; another one expires.
+    renewal = _more(db, case)
+    lifecycle.supersede_certificate(db, certificate=certificate, by=renewal, now=lapse_day)
+    seen = _told(db, seen, certificate, "is superseded", renewal.number)
+    old = _more(db, case, valid_until=dt.date(2026, 11, 1))
+    assert lifecycle.expire_certificates(db, now=NOW) == 1
+    _told(db, seen, old, "has expired", "end of its validity")
 
 
 # Through the web ---------------------------------------------------------------------------
@@ -375,6 +566,26 @@ def test_status_list_bits_flip_on_suspension_and_back_on_reinstatement(
     assert not _list_bit(client, council_keys, "suspension", index)
 
 
+def test_a_superseded_certificate_sets_its_revocation_bit_and_clears_its_suspension(
+    app: FastAPI, client: TestClient, db: Session, council_keys: CouncilKeys
+) -> None:
+    case, certificate = _certified(db)
+    renewal = _more(db, case)
+    index = certificate.status_list_index
+    lifecycle.suspend_certificate(
+        db, certificate=certificate, reason=REASON, resolution="R-1", actor=None, now=NOW
+    )
+    db.commit()
+    assert _list_bit(client, council_keys, "suspension", index)
+    lifecycle.supersede_certificate(
+        db, certificate=certificate, by=renewal, now=NOW + dt.timedelta(days=1)
+    )
+    db.commit()
+    assert _list_bit(client, council_keys, "revocation", index)
+    assert not _list_bit(client, council_keys, "suspension", index)
+    assert not _list_bit(client, council_keys, "revocation", renewal.status_list_index)
+
+
 def test_the_secretariat_opens_a_ballot_from_the_certificates_page(
     app: FastAPI, client: TestClient, db: Session
 ) -> None:
@@ -426,6 +637,57 @@ def test_the_secretariat_opens_a_ballot_from_the_certificates_page(
     assert sent.headers["location"].startswith("/council/ballots/")
     ballot_page = client.get(sent.headers["location"])
     assert "Fraud" in ballot_page.text
+
+
+@pytest.mark.parametrize("closes_on", ["9999-12-31", "2027-02-24", "2026-11-24"])
+def test_a_ballot_closing_out_of_bounds_is_refused_on_the_page_and_in_the_api(
+    app: FastAPI, client: TestClient, db: Session, closes_on: str
+) -> None:
+    _pinned(app)
+    case, certificate = _certified(db)
+    token = issue_api_token(db, user=case.staff, name="pruebas", now=NOW)[1]
+    db.commit()
+    sign_in_as(client, case.staff)
+    url = f"/certificates/{certificate.number}/ballots"
+    csrf = client.get(f"/certificates/{certificate.number}/manage").text
+    typed = {
+        "kind": cb.SUBJECT_SUSPENSION,
+        "reason_es": "Riesgo grave.",
+        "reason_en": "Serious risk.",
+        "rule": "simple_majority",
+        "quorum_percent": "50",
+        "closes_on": closes_on,
+    }
+    refused = client.post(
+        url,
+        data={"csrf_token": csrf.split('name="csrf_token" value="')[1].split('"')[0], **typed},
+        headers={"Accept-Language": "en"},
+    )
+    assert refused.status_code == 422
+    page = BeautifulSoup(refused.text, "html.parser")
+    error = page.select_one("#f-b-closes_on-error")
+    assert error is not None
+    assert error.get_text(strip=True) == cb.CLOSES_WITHIN
+    assert page.select_one("input[name=closes_on]")["value"] == closes_on  # type: ignore[index]
+    reason = page.select_one("#f-b-reason_es")
+    assert reason is not None
+    assert reason.get_text(strip=True) == "Riesgo grave."
+
+    api = client.post(
+        f"/api{url.replace('/certificates', '/v1/certificates', 1)}",
+        json={k: v for k, v in typed.items() if k != "quorum_percent"},
+        headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
+    )
+    assert api.status_code == 422
+    assert api.json()["fields"] == {"closes_on": cb.CLOSES_WITHIN}
+    assert db.scalars(select(Ballot).where(Ballot.subject_type.in_(cb.OPENING_ACTIONS))).all() == []
+
+
+def test_a_ballot_may_close_ninety_days_ahead(db: Session) -> None:
+    case, certificate = _certified(db)
+    last = NOW.date() + dt.timedelta(days=cb.MAX_BALLOT_DAYS)
+    ballot = _open(db, case, certificate, cb.SUBJECT_SUSPENSION, closes_on=last.isoformat())
+    assert ballot.closes_at == closing_moment(last)
 
 
 def test_the_chair_suspends_urgently_and_the_holder_renews_from_the_page(

@@ -13,7 +13,7 @@ from quality_marks.certificate_models import Certificate, CertificateStatus
 from quality_marks.models import ApplicationDecision, Finding, Product
 from tests.council.test_decision_ballots import _close, _open, _reviewed, _vote
 from tests.factories import NOW
-from tests.quality_marks.decision_builders import Reviewed
+from tests.quality_marks.decision_builders import URL, Reviewed
 
 _serials = itertools.count(1)
 
@@ -69,6 +69,7 @@ def make_certificate(
             "resolution": decision.resolution,
             "valid_from": valid_from.isoformat(),
             "valid_until": valid_until.isoformat(),
+            "verify_url": f"{URL}/verify/{number}",
         },
         template_version="test",
         status_list_index=serial * 7 + case.application.id,

@@ -13,6 +13,7 @@ from core.audit import AuditEvent
 from core.errors import Conflict, Forbidden, Invalid
 from core.mail import OutboxMessage
 from core.settings import Settings
+from quality_marks import applications
 from quality_marks import certificate_lifecycle as lifecycle
 from quality_marks.certificate_history import certificate_history, reason_in_both
 from quality_marks.certificate_models import (
@@ -26,6 +27,7 @@ from quality_marks.models import (
     Application,
     ApplicationDecision,
     ApplicationStatus,
+    Decision,
     Evidence,
 )
 from tests.factories import NOW
@@ -241,10 +243,10 @@ def test_an_urgent_suspension_lapses_when_not_confirmed_in_time(db: Session) -> 
     assert certificate.confirm_suspension_by == confirm_by
     # On the last day to confirm it still holds; the day after it lapses.
     on_last_day = NOW + dt.timedelta(days=lifecycle.DEFAULT_RULES.suspension_confirm_days)
-    assert lifecycle.lapse_unconfirmed_suspensions(db, now=on_last_day) == 0
+    assert lifecycle.lapse_unconfirmed_suspensions(db, confirming=(), now=on_last_day) == 0
     assert certificate.status == S.suspended
     after = on_last_day + dt.timedelta(days=1)
-    assert lifecycle.lapse_unconfirmed_suspensions(db, now=after) == 1
+    assert lifecycle.lapse_unconfirmed_suspensions(db, confirming=(), now=after) == 1
     assert _status(certificate) == S.valid
     assert certificate.confirm_suspension_by is None
     suspended, lapsed = certificate_history(db, certificate.id)
@@ -261,7 +263,7 @@ def test_a_suspension_by_resolution_never_lapses(db: Session) -> None:
         db, certificate=certificate, reason=REASON, resolution="CEIA-1", actor=None, now=NOW
     )
     far = NOW + dt.timedelta(days=100)
-    assert lifecycle.lapse_unconfirmed_suspensions(db, now=far) == 0
+    assert lifecycle.lapse_unconfirmed_suspensions(db, confirming=(), now=far) == 0
     with pytest.raises(Conflict):
         lifecycle.lapse_suspension(db, certificate=certificate, reason=REASON, now=far)
     assert certificate.status == S.suspended
@@ -317,7 +319,7 @@ def test_reminders_are_written_in_each_owners_language(db: Session) -> None:
 def test_daily_run_expires_lapses_and_reminds(db: Session) -> None:
     case, old = _certified(db, valid_until=dt.date(2026, 1, 1))
     soon = _more(db, case, valid_until=dt.date(2026, 12, 31))
-    run = lifecycle.run_daily(db, base_url="", now=NOW)
+    run = lifecycle.run_daily(db, base_url="", confirming=(), now=NOW)
     assert run == lifecycle.DailyRun(expired=1, lapsed=0, reminders=1)
     assert (old.status, soon.reminded_days_before) == (S.expired, 90)
 
@@ -358,6 +360,42 @@ def test_renewal_starts_a_draft_prefilled_from_the_last_application(db: Session)
         lifecycle.start_renewal(db, actor=case.owner, certificate=certificate, now=NOW)
 
 
+def test_a_renewal_withdrawn_or_refused_lets_the_holder_start_again(db: Session) -> None:
+    case, certificate = _certified(db)
+    first = lifecycle.start_renewal(db, actor=case.owner, certificate=certificate, now=NOW)
+    standing = lifecycle.standing_of(db, case.owner, certificate)
+    assert (
+        "renew"
+        not in lifecycle.certificate_view(db, case.owner, certificate.number, standing, NOW).actions
+    )
+    applications.withdraw_application(
+        db, actor=case.owner, application=first, reason="Faltan datos.", now=NOW
+    )
+    assert (
+        "renew"
+        in lifecycle.certificate_view(db, case.owner, certificate.number, standing, NOW).actions
+    )
+    second = lifecycle.start_renewal(db, actor=case.owner, certificate=certificate, now=NOW)
+    assert certificate.renewal_application_id == second.id
+    # Decided and refused: the renewal ended without a grant.
+    second.status = ApplicationStatus.decided
+    refusal = {
+        c.key: getattr(decision_of(db, case), c.key)
+        for c in ApplicationDecision.__table__.columns
+        if c.key != "id"
+    }
+    db.add(
+        ApplicationDecision(
+            **refusal | {"application_id": second.id, "outcome": Decision.refused, "level": None}
+        )
+    )
+    db.flush()
+    third = lifecycle.start_renewal(db, actor=case.owner, certificate=certificate, now=NOW)
+    assert certificate.renewal_application_id == third.id
+    with pytest.raises(Conflict):
+        lifecycle.start_renewal(db, actor=case.owner, certificate=certificate, now=NOW)
+
+
 def test_only_the_holder_renews(db: Session) -> None:
     case, certificate = _certified(db)
     with pytest.raises(Forbidden):
@@ -374,26 +412,36 @@ def test_renewal_by_issuance_supersedes_the_old_certificate(db: Session) -> None
     assert new.number in event.public_reason["en"]
 
 
-def test_status_list_bits_follow_suspension_and_withdrawal(db: Session) -> None:
+def test_status_list_bits_follow_suspension_withdrawal_and_supersession(db: Session) -> None:
     case, suspended = _certified(db, status=S.suspended)
     withdrawn = _more(db, case, status=S.withdrawn)
+    superseded = _more(db, case, status=S.superseded)
+    _more(db, case, status=S.expired)
     _more(db, case)
-    bits, _ = lifecycle.status_list_bits(db, S.suspended)
+    bits, _ = lifecycle.status_list_bits(db, "suspension")
     assert bits == {suspended.status_list_index}
-    bits, _ = lifecycle.status_list_bits(db, S.withdrawn)
-    assert bits == {withdrawn.status_list_index}
+    # Superseded by its renewal, a certificate is no longer in force: revoked for good.
+    bits, _ = lifecycle.status_list_bits(db, "revocation")
+    assert bits == {withdrawn.status_list_index, superseded.status_list_index}
 
 
 def test_the_certificates_list_filters_by_status_in_sql(db: Session) -> None:
     case, valid = _certified(db)
     suspended = _more(db, case, status=S.suspended)
     _more(db, case, status=S.issuing)
-    everything = lifecycle.certificates_list(db, filter_by="", page=1)
+    everything = lifecycle.certificates_list(db, viewer=case.staff, filter_by="", page=1)
     assert [c.id for c in everything.items] == [suspended.id, valid.id]
-    only = lifecycle.certificates_list(db, filter_by="suspended", page=1)
+    only = lifecycle.certificates_list(db, viewer=case.staff, filter_by="suspended", page=1)
     assert [c.id for c in only.items] == [suspended.id]
     with pytest.raises(Invalid):
-        lifecycle.certificates_list(db, filter_by="issuing", page=1)
+        lifecycle.certificates_list(db, viewer=case.staff, filter_by="issuing", page=1)
+
+
+def test_only_the_secretariat_reads_the_certificates_list(db: Session) -> None:
+    case, _valid = _certified(db)
+    for viewer in (case.owner, case.council[2][0]):
+        with pytest.raises(Forbidden):
+            lifecycle.certificates_list(db, viewer=viewer, filter_by="", page=1)
 
 
 def test_the_councils_periods_come_from_the_settings(db: Session) -> None:
