@@ -324,7 +324,7 @@ class CertificateReview:
     reason: dict[str, str]
     reason_code: str | None
     confirmation: bool
-    confirm_by: str | None
+    confirm_by: dt.date | None
     history: list[Any]
     status_labels: dict[CertificateStatus, str] = field(
         default_factory=lambda: history.STATUS_LABELS
@@ -346,7 +346,7 @@ def _review(session: Session, ballot: Ballot, now: dt.datetime) -> CertificateRe
         reason=ballot.terms.get("reason", {}),
         reason_code=ballot.terms.get("reason_code"),
         confirmation=bool(ballot.terms.get("confirmation")),
-        confirm_by=ballot.terms.get("confirm_by"),
+        confirm_by=dt.date.fromisoformat(by) if (by := ballot.terms.get("confirm_by")) else None,
         history=certificate_history(session, certificate.id),
     )
 

@@ -83,7 +83,13 @@ def _manage_page(
     view = lifecycle.certificate_view(session, user, number, standing, now)
     form = form or PageForm(values=cb.ballot_form_defaults(now))
     kinds = [kind for kind, action in cb.OPENING_ACTIONS.items() if action in view.actions]
-    context = {**_labels(), **form.context(), "view": view, "kinds": kinds}
+    context = {
+        **_labels(),
+        **form.context(),
+        "view": view,
+        "kinds": kinds,
+        "confirm_days": service_settings(request).suspension_confirm_days,
+    }
     return render_page(
         request, "quality_marks/certificate_manage.html", context, status_code=status_code
     )
