@@ -63,8 +63,8 @@ def make_certificate(
         payload={
             "number": number,
             "organization_name": case.organization.legal_name,
-            "organization_rfc": case.organization.rfc,
             "product_name": product.name,
+            "product_identifier": product.identifier,
             "level": decision.level or "B",
             "resolution": decision.resolution,
             "valid_from": valid_from.isoformat(),

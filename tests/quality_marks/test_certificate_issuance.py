@@ -160,7 +160,7 @@ def test_issuing_again_returns_the_same_certificate(
         store=FileStore(tmp_path),
         base_url=URL,
         prefix=PREFIX,
-        actor_id=None,
+        actor=case.staff,
         now=ISSUED_AT,
     )
 
@@ -220,7 +220,7 @@ def test_a_void_certificate_is_retried_under_a_new_number_through_the_secretaria
             store=FileStore(tmp_path),
             base_url=URL,
             prefix=PREFIX,
-            actor_id=case.staff.id,
+            actor=case.staff,
             now=ISSUED_AT,
         )
     decision.valid_until = dt.date(2028, 12, 2)

@@ -555,7 +555,7 @@ def test_certificate_payload_dates_come_from_the_row_when_the_payload_lacks_them
 ) -> None:
     certificate = make_certificate(db, granted(db))
 
-    view = verification.certificate_view(db, certificate.number)
+    view = verification.certificate_view(db, certificate.number, now=NOW)
 
     assert view.valid_until == certificate.valid_until
     assert view.issued_on == NOW.date()
