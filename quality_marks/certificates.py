@@ -359,11 +359,12 @@ def allocate_certificate(
     if decision.outcome != Decision.granted:
         raise Conflict(NOT_GRANTED)
     # A decision gives one certificate: once withdrawn, expired or replaced it stays so (only a
-    # void number, never signed, may be tried again).
+    # void number, never signed, may be tried again). A live one that a concurrent request has
+    # just committed is left to the unique index, whose loser answers the winner.
     ended = session.scalar(
         select(Certificate.number).where(
             Certificate.decision_id == decision.id,
-            Certificate.status != CertificateStatus.void,
+            Certificate.status.not_in((CertificateStatus.void, *LIVE_CERTIFICATES)),
         )
     )
     if ended is not None:
