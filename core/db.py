@@ -97,6 +97,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _LOCKED = "database is locked"
 _HOLDS_WRITERS = "council_holds_writers"
 _WRITES_MARK = "__council_writes__"
+_READS_ONLY_MARK = "__council_reads_only__"
 EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
 
 
@@ -264,9 +265,20 @@ def writes(endpoint: EndpointT) -> EndpointT:
     return endpoint
 
 
+def reads_only(endpoint: EndpointT) -> EndpointT:
+    """Mark a route whose request session only reads although its method is unsafe (a public
+    upload that is checked, not stored): it gets a reading session, so on SQLite it holds no
+    write lock while it works; what it must record goes through `side_session`."""
+    setattr(endpoint, _READS_ONLY_MARK, True)
+    return endpoint
+
+
 def is_write_request(request: Request) -> bool:
-    """Whether the request may change state: an unsafe method, or a route marked `writes`."""
+    """Whether the request may change state: an unsafe method, or a route marked `writes`,
+    unless the route is marked `reads_only`."""
     endpoint = request.scope.get("endpoint")
+    if getattr(endpoint, _READS_ONLY_MARK, False):
+        return False
     return request.method not in SAFE_METHODS or getattr(endpoint, _WRITES_MARK, False)
 
 

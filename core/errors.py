@@ -75,3 +75,11 @@ class RateLimited(DomainError):
     status_code = 429
     code = "rate_limited"
     default_message = N_("Too many attempts. Please wait %(minutes)s minutes and try again.")
+
+
+class ServiceUnavailable(DomainError):
+    """A part of the service cannot work now (its set-up is missing); nothing the caller did."""
+
+    status_code = 503
+    code = "unavailable"
+    default_message = N_("This part of the service is not available now. Please try again later.")

@@ -11,6 +11,13 @@ On disk, under `Settings.keys_dir` (mode 0700; every private key file 0600):
     pdf-signer-cert.pem       the PDF signer's certificate
     pdf-signer-chain.pem      the certificates above it (the authority), possibly none
     trust-roots.pem           every authority the council's PDFs were ever signed under
+    past-signers.pem          every certificate the council signed PDFs with before the current
+                              one (possibly none); an operator who changes the signer adds the
+                              old certificate here, so the PDFs it signed still verify
+
+A PDF is the council's only when its signer's certificate is the current signer's or a past
+one's: chaining to a trusted authority is not enough, since an authority such as the SAT issues
+certificates to every e.firma holder.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ SIGNER_KEY_FILE = "pdf-signer-key.pem"
 SIGNER_CERT_FILE = "pdf-signer-cert.pem"
 SIGNER_CHAIN_FILE = "pdf-signer-chain.pem"
 TRUST_ROOTS_FILE = "trust-roots.pem"
+PAST_SIGNERS_FILE = "past-signers.pem"
 
 # The demo authority outlives the certificate it issues, which outlives any quality mark.
 AUTHORITY_YEARS = 20
@@ -94,6 +102,8 @@ class CouncilKeys:
     _private: Any = field(repr=False)
     _pdf_signer: Any = field(repr=False)
     _trust_roots: tuple[Any, ...] = field(repr=False)
+    # DER of every certificate the council signs or signed PDFs with (the current one first).
+    _signer_certs: tuple[bytes, ...] = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -102,7 +112,7 @@ class PdfSignatureCheck:
 
     signed: bool  # the file carries a signature at all
     intact: bool  # the signed bytes are unchanged and cover the whole file
-    trusted: bool  # the signer's certificate chains to the council's authority
+    trusted: bool  # the signer's certificate is the council's own and chains to its authority
     signer: str  # the signer's name from its certificate ("" when unsigned)
     signed_at: dt.datetime | None
 
@@ -519,13 +529,20 @@ def load_keys(directory: Path) -> CouncilKeys:
         asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
         for cert in _read_pem_certs(directory / TRUST_ROOTS_FILE)
     )
+    signer = _pdf_signer(directory)
+    assert signer.signing_cert is not None  # _pdf_signer always loads one
+    past = _read_pem_certs(directory / PAST_SIGNERS_FILE)
     return CouncilKeys(
         directory=directory,
         kid=current,
         published=tuple(published),
         _private=current_private,
-        _pdf_signer=_pdf_signer(directory),
+        _pdf_signer=signer,
         _trust_roots=roots,
+        _signer_certs=(
+            signer.signing_cert.dump(),
+            *(cert.public_bytes(serialization.Encoding.DER) for cert in past),
+        ),
     )
 
 
@@ -705,12 +722,14 @@ def check_pdf_signature(keys: CouncilKeys, pdf: bytes) -> PdfSignatureCheck:
         return PdfSignatureCheck(
             signed=True, intact=False, trusted=False, signer="", signed_at=None
         )
+    # Pinned to the council's own certificates: anyone else the authority certified is not it.
+    own = status.signing_cert.dump() in keys._signer_certs
     return PdfSignatureCheck(
         signed=True,
         intact=bool(
             status.intact and status.valid and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
         ),
-        trusted=bool(status.trusted),
+        trusted=bool(status.trusted) and own,
         signer=_common_name(status.signing_cert),
         signed_at=status.signer_reported_dt,
     )

@@ -20,11 +20,11 @@ from starlette.routing import Match
 
 from core.auth import LazyCsrfToken, current_user, is_api_request
 from core.db import is_unavailable
-from core.errors import N_, DomainError, Invalid, Unauthenticated
+from core.errors import N_, DomainError, Invalid, ServiceUnavailable, Unauthenticated
 from core.i18n import LOCALE_COOKIE, LOCALES, Translator, negotiate_locale, translator
 from core.limits import RequestTooLarge
 from core.settings import Settings
-from core.signing import CouncilKeys, load_keys
+from core.signing import CouncilKeys, KeysMissing, load_keys
 from core.submissions import AlreadySubmitted
 from core.templating import environment
 
@@ -60,17 +60,28 @@ def service_settings(request: Request) -> Settings:
 _keys_lock = threading.Lock()
 
 
+KEYS_MISSING = N_(
+    "The council's signing keys are not set up, so certificates cannot be signed or checked "
+    "now. Please try again later."
+)
+
+
 def council_keys(request: Request) -> CouncilKeys:
     """The council's keys, loaded once per application from `Settings.keys_dir`.
 
-    A rotation (`council keys rotate`) is seen after the service restarts.
+    A rotation (`council keys rotate`) is seen after the service restarts. Without keys the
+    request is answered 503 (ServiceUnavailable); they are looked for again on the next one.
     """
     keys: CouncilKeys | None = getattr(request.app.state, "council_keys", None)
     if keys is None:
         with _keys_lock:
             keys = getattr(request.app.state, "council_keys", None)
             if keys is None:
-                keys = load_keys(service_settings(request).keys_dir)
+                try:
+                    keys = load_keys(service_settings(request).keys_dir)
+                except KeysMissing as error:
+                    logger.warning("no council keys: %s", error)
+                    raise ServiceUnavailable(KEYS_MISSING) from error
                 request.app.state.council_keys = keys
     return keys
 

@@ -4,6 +4,7 @@ and the words the public reads for its statuses, events and reasons."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from sqlalchemy import select
@@ -96,3 +97,16 @@ def certificate_history(session: Session, certificate_id: int) -> list[RegistryE
             .order_by(RegistryEvent.id)
         )
     )
+
+
+def void_reasons(certificate: Certificate) -> list[str]:
+    """Why a void certificate was not signed: the lint's message ids, to translate when shown."""
+    if not certificate.void_reason:
+        return []
+    try:
+        reasons = json.loads(certificate.void_reason)
+    except ValueError:
+        reasons = None
+    if isinstance(reasons, list) and all(isinstance(reason, str) for reason in reasons):
+        return reasons
+    return certificate.void_reason.splitlines()  # written before reasons were stored as ids

@@ -16,10 +16,11 @@ from core.errors import N_
 from core.i18n import DISPLAY_ZONE, translator
 from core.pdf import EmbeddedFile, render_archival_pdf
 from core.signing import CouncilKeys, issuer_id, sign_jwt, sign_pdf
+from core.status_list import credential_status
 from core.templating import render_text
 
 # Bumped whenever the certificate's template or credential changes what a reader sees.
-TEMPLATE_VERSION = "certificate-2026.1"
+TEMPLATE_VERSION = "certificate-2026.2"
 TEMPLATE = "quality_marks/certificate.pdf.html"
 SIDE_TEMPLATE = "quality_marks/_certificate_side.html"
 SEAL = Path(__file__).resolve().parent.parent / "static" / "certificates" / "seal.svg"
@@ -54,21 +55,6 @@ def _day_start(day: str) -> dt.datetime:
 
 def _timestamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def status_entries(base_url: str, index: int) -> list[dict[str, str]]:
-    """The credential's two Bitstring Status List entries (revocation and suspension)."""
-    base = base_url.rstrip("/")
-    return [
-        {
-            "id": f"{base}/credentials/status/{purpose}#{index}",
-            "type": "BitstringStatusListEntry",
-            "statusPurpose": purpose,
-            "statusListIndex": str(index),
-            "statusListCredential": f"{base}/credentials/status/{purpose}",
-        }
-        for purpose in STATUS_PURPOSES
-    ]
 
 
 def build_credential(payload: dict[str, Any], *, base_url: str) -> dict[str, Any]:
@@ -134,7 +120,12 @@ def build_credential(payload: dict[str, Any], *, base_url: str) -> dict[str, Any
                 "narrative": es.gettext(MARK_DESCRIPTION, **params),
             }
         ],
-        "credentialStatus": status_entries(base_url, payload["status_list_index"]),
+        "credentialStatus": [
+            credential_status(
+                base_url=base_url, purpose=purpose, index=payload["status_list_index"]
+            )
+            for purpose in STATUS_PURPOSES
+        ],
     }
 
 

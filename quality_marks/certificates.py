@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 import secrets
 from collections.abc import Callable, Sequence
@@ -22,11 +23,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.accounts import User
+from core.accounts import Role, User
 from core.audit import record_event
 from core.db import open_session
-from core.errors import N_, Conflict, NotFound
-from core.i18n import local_date, translator
+from core.errors import N_, Conflict, Forbidden, NotFound
+from core.i18n import local_date
 from core.mail import queue_mail
 from core.signing import CouncilKeys
 from core.storage import FileStore
@@ -46,6 +47,7 @@ from quality_marks.certificate_pdf import (
     sign_credential,
     signed_certificate,
 )
+from quality_marks.decisions import may_issue_certificate, years_after
 from quality_marks.models import (
     Application,
     ApplicationDecision,
@@ -69,7 +71,14 @@ VOIDED_REASON = N_(
     "The number was given but the certificate was not issued: its checks before signing failed."
 )
 NOT_GRANTED = N_("Only a granted decision of the council gets a certificate.")
-NOT_ISSUED = N_("The certificate could not be issued: %(reasons)s")
+NOT_ISSUED = N_(
+    "The certificate could not be issued: its checks before signing failed. "
+    "The reasons are listed with the decision."
+)
+ALREADY_CERTIFIED = N_(
+    "The decision already had certificate %(number)s. A certificate withdrawn, expired or "
+    "replaced is never issued again: a new certificate needs a new decision."
+)
 
 # The lint rules: each breaks issuance on its own and says why.
 LINT_NOT_GRANTED = N_("The decision did not grant the mark.")
@@ -84,6 +93,7 @@ LINT_REVIEWER_VOTED = N_(
 LINT_VERSION = N_("The guideline version is not adopted, or it was withdrawn.")
 LINT_DATES = N_("The validity dates do not follow the rule for the validity of the mark.")
 LINT_NOT_YET = N_("The certificate would be valid from a day still to come.")
+LINT_ENDED = N_("The certificate's validity would end before today.")
 LINT_NAMES = N_("The organisation, product or guideline name is empty.")
 LINT_PRODUCT_TAKEN = N_("Another live certificate already covers this product.")
 LINT_EVIDENCE = N_("An evidence file has no SHA-256 hash, or the hashes differ from the files.")
@@ -130,13 +140,6 @@ class LintFacts:
     today: dt.date
 
 
-def _years_after(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February in a year that has none
-        return day.replace(year=day.year + years, day=28)
-
-
 def _dates_follow_rule(payload: dict[str, Any], facts: LintFacts) -> bool:
     years = facts.ballot.validity_years if facts.ballot else None
     try:
@@ -144,7 +147,7 @@ def _dates_follow_rule(payload: dict[str, Any], facts: LintFacts) -> bool:
         end = dt.date.fromisoformat(payload["valid_until"])
     except (KeyError, TypeError, ValueError):
         return False
-    return years is not None and end == _years_after(start, years)
+    return years is not None and end == years_after(start, years)
 
 
 def _matches_decision(payload: dict[str, Any], decision: ApplicationDecision) -> bool:
@@ -186,6 +189,8 @@ def lint_certificate(payload: dict[str, Any], facts: LintFacts) -> list[str]:
         problems.append(LINT_DATES)
     elif dt.date.fromisoformat(payload["valid_from"]) > facts.today:
         problems.append(LINT_NOT_YET)
+    elif dt.date.fromisoformat(payload["valid_until"]) < facts.today:
+        problems.append(LINT_ENDED)
     names = ("organization_name", "product_name", "guideline_title")
     if any(not str(payload.get(name) or "").strip() for name in names):
         problems.append(LINT_NAMES)
@@ -315,10 +320,8 @@ def build_payload(
     return {
         "number": number,
         "organization_name": organization.legal_name,
-        "organization_rfc": organization.rfc,
         "product_name": product.name,
         "product_identifier": product.identifier,
-        "product_description": product.intended_purpose,
         "level": level,
         "guideline_title": guideline.title_es,
         "guideline_title_en": guideline.title_en,
@@ -355,6 +358,17 @@ def allocate_certificate(
         return existing
     if decision.outcome != Decision.granted:
         raise Conflict(NOT_GRANTED)
+    # A decision gives one certificate: once withdrawn, expired or replaced it stays so (only a
+    # void number, never signed, may be tried again). A live one that a concurrent request has
+    # just committed is left to the unique index, whose loser answers the winner.
+    ended = session.scalar(
+        select(Certificate.number).where(
+            Certificate.decision_id == decision.id,
+            Certificate.status.not_in((CertificateStatus.void, *LIVE_CERTIFICATES)),
+        )
+    )
+    if ended is not None:
+        raise Conflict(ALREADY_CERTIFIED, number=ended)
     application = session.get(Application, decision.application_id)
     assert application is not None
     year = local_date(now).year
@@ -422,10 +436,10 @@ def void_certificate(
     now: dt.datetime,
 ) -> None:
     """An `issuing` certificate that must not be signed becomes void; its number stays taken."""
-    english = translator("en")
     certificate.status = CertificateStatus.void
     certificate.status_changed_at = now
-    certificate.void_reason = "\n".join(english.gettext(p) for p in problems)
+    # The lint's message ids, translated when shown, in the reader's language.
+    certificate.void_reason = json.dumps(list(problems))
     session.flush()
     record_event(
         session,
@@ -654,17 +668,21 @@ def issue_for_application(
     factory: sessionmaker[Session],
     *,
     application_id: int,
+    actor: User,
     keys: CouncilKeys,
     store: FileStore,
     base_url: str,
     prefix: str,
-    actor_id: int | None,
     now: dt.datetime,
 ) -> Certificate:
     """The secretariat issues (or retries) an application's certificate from its latest grant.
 
-    Raises Conflict when the application has no granted decision or the lint voided it.
+    Answers the live certificate the application already has. Raises Forbidden for anyone but
+    the secretariat, and Conflict when the application has no granted decision, its
+    certificate ended (withdrawn, expired, replaced), or the lint voided it.
     """
+    if not actor.has_role(Role.secretariat):
+        raise Forbidden()
     with open_session(factory, writes=False) as session:
         if session.get(Application, application_id) is None:
             raise NotFound()
@@ -674,8 +692,23 @@ def issue_for_application(
             .order_by(ApplicationDecision.decided_at.desc(), ApplicationDecision.id.desc())
             .limit(1)
         )
+        latest = session.scalar(
+            select(Certificate)
+            .where(Certificate.application_id == application_id)
+            .order_by(Certificate.id.desc())
+            .limit(1)
+        )
         if decision is None or decision.outcome != Decision.granted:
             raise Conflict(NOT_GRANTED)
+        # The rule the decision page's button follows; a live certificate is answered as is.
+        if latest is not None and latest.status in (
+            CertificateStatus.valid,
+            CertificateStatus.suspended,
+        ):
+            return latest
+        if not may_issue_certificate(actor, decision, latest):
+            assert latest is not None  # a grant without a certificate may always be issued
+            raise Conflict(ALREADY_CERTIFIED, number=latest.number)
         decision_id = decision.id
     certificate = issue_certificate(
         factory,
@@ -684,11 +717,11 @@ def issue_for_application(
         store=store,
         base_url=base_url,
         prefix=prefix,
-        actor_id=actor_id,
+        actor_id=actor.id,
         now=now,
     )
     if certificate.status == CertificateStatus.void:
-        raise Conflict(NOT_ISSUED, reasons=certificate.void_reason.replace("\n", " "))
+        raise Conflict(NOT_ISSUED)
     return certificate
 
 
@@ -748,8 +781,21 @@ def reconcile_certificates(
 # Reading -----------------------------------------------------------------------------------
 
 
+# What a certificate number looks like ("MX-CEIA-2026-000123"): anything else names none.
+# (The prefix is the setting's: up to 20 capitals, digits and hyphens.)
+NUMBER_SHAPE = re.compile(r"[A-Z0-9-]{1,20}-[0-9]{4}-[0-9]{6}")
+
+
+def is_certificate_number(number: str) -> bool:
+    """Whether a text is shaped like a certificate number (checked before any query: a
+    database may refuse odd text, such as a NUL byte, with an error of its own)."""
+    return NUMBER_SHAPE.fullmatch(number) is not None
+
+
 def get_certificate(session: Session, number: str) -> Certificate:
     """A certificate by its number (NotFound otherwise)."""
+    if not is_certificate_number(number):
+        raise NotFound()
     certificate = session.scalar(select(Certificate).where(Certificate.number == number))
     if certificate is None:
         raise NotFound()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from markupsafe import Markup
@@ -28,6 +28,7 @@ from quality_marks.applications import (
     standing_of,
     take_step,
 )
+from quality_marks.certificate_history import void_reasons
 from quality_marks.certificate_models import Certificate, CertificateStatus
 from quality_marks.models import (
     ACTIVE_REVIEWS,
@@ -271,7 +272,7 @@ def record_decision(
         reasons=reasons.strip(),
         conditions=conditions.strip() if granted else "",
         valid_from=today if granted else None,
-        valid_until=_years_after(today, validity_years) if granted else None,
+        valid_until=years_after(today, validity_years) if granted else None,
         appeal_until=None if granted else today + dt.timedelta(days=appeal_days),
         decided_at=now,
     )
@@ -305,11 +306,25 @@ def record_decision(
     return decision
 
 
-def _years_after(day: dt.date, years: int) -> dt.date:
+def years_after(day: dt.date, years: int) -> dt.date:
+    """The same day `years` later: the end of a mark's validity from its start."""
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February in a year that has none
         return day.replace(year=day.year + years, day=28)
+
+
+def may_issue_certificate(
+    user: User, decision: ApplicationDecision | None, certificate: Certificate | None
+) -> bool:
+    """Whether the person may issue an application's certificate now: the secretariat, for a
+    grant whose latest certificate is missing, unfinished or void."""
+    return (
+        user.has_role(Role.secretariat)
+        and decision is not None
+        and decision.outcome == Decision.granted
+        and (certificate is None or certificate.status in RETRIABLE_CERTIFICATES)
+    )
 
 
 def granted_marks_awaiting_certificate(session: Session) -> list[ApplicationDecision]:
@@ -400,6 +415,8 @@ class DecisionView:
     # issue it now (the secretariat, for a grant without a certificate in force).
     certificate: Certificate | None = None
     may_issue_certificate: bool = False
+    # Why a void certificate was not signed (lint message ids): for the secretariat only.
+    certificate_problems: list[str] = field(default_factory=list)
 
 
 def decision_view(
@@ -432,11 +449,11 @@ def decision_view(
         appeal=appeal,
         may_appeal=may_appeal(session, user, application, now),
         certificate=certificate,
-        may_issue_certificate=(
-            user.has_role(Role.secretariat)
-            and decision is not None
-            and decision.outcome == Decision.granted
-            and (certificate is None or certificate.status in RETRIABLE_CERTIFICATES)
+        may_issue_certificate=may_issue_certificate(user, decision, certificate),
+        certificate_problems=(
+            void_reasons(certificate)
+            if certificate is not None and user.has_role(Role.secretariat)
+            else []
         ),
     )
 

@@ -105,7 +105,7 @@ def api_issue_certificate(
         store=request.app.state.file_store,
         base_url=settings.base_url,
         prefix=settings.certificate_prefix,
-        actor_id=user.id,
+        actor=user,
         now=now,
     )
     return CertificateIssuedOut.of(certificate)

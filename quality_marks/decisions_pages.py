@@ -118,7 +118,7 @@ def issue_certificate_page(
             store=file_store(request),
             base_url=settings.base_url,
             prefix=settings.certificate_prefix,
-            actor_id=user.id,
+            actor=user,
             now=now,
         )
     except Conflict as error:

@@ -454,9 +454,8 @@ class CertificateOut(BaseModel):
     )
     withdrawal_reason: WithdrawalReason | None
     organization_name: str
-    organization_rfc: str
     product_name: str
-    product_description: str
+    product_identifier: str = Field(description="The product's identifier, as its holder gave it.")
     level: str
     level_label: str
     guideline_title: str

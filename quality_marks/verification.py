@@ -22,8 +22,9 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.db import side_session
 from core.errors import N_, Invalid, NotFound
-from core.i18n import Translator, local_date
+from core.i18n import DISPLAY_ZONE, Translator, local_date
 from core.ratelimit import check_limit, record_hit
 from core.signing import CouncilKeys, check_pdf_signature, verify_jwt
 from core.storage import FileStore, FileTooLarge
@@ -31,7 +32,9 @@ from quality_marks.certificate_history import (
     EVENT_LABELS,
     STATUS_LABELS,
     certificate_history,
+    reason_in_both,
 )
+from quality_marks.certificate_lifecycle import EXPIRED_REASON
 from quality_marks.certificate_models import (
     ISSUED_CERTIFICATES,
     Certificate,
@@ -40,7 +43,7 @@ from quality_marks.certificate_models import (
     RegistryEventKind,
     WithdrawalReason,
 )
-from quality_marks.certificates import certificate_pdf
+from quality_marks.certificates import certificate_pdf, is_certificate_number
 from quality_marks.decisions import LEVEL_LABELS
 
 # A certificate is a few hundred kilobytes; anything much larger is not one.
@@ -57,6 +60,8 @@ MAX_NAME_TREE_DEPTH = 8
 NUMBER_SHAPE = re.compile(r"[A-Z0-9-]{1,40}")
 _VERIFY_URL = re.compile(r"/verify/([A-Za-z0-9-]{1,40})/?$")
 _NUMBER = re.compile(r"^[A-Z0-9-]{1,20}-[0-9]{4}-[0-9]{6}$")
+# A certificate's credential is a few kilobytes; a longer "credential" is not read at all.
+MAX_CREDENTIAL_CHARS = 64 * 1024
 
 # Events that change what the certificate's status is (a re-assessment request does not).
 _STATUS_EVENTS = frozenset(RegistryEventKind) - {RegistryEventKind.reassessment_requested}
@@ -88,9 +93,8 @@ class CertificateView:
     status_reason: dict[str, str]
     withdrawal_reason: WithdrawalReason | None
     organization_name: str
-    organization_rfc: str
     product_name: str
-    product_description: str
+    product_identifier: str
     level: str
     level_label: str  # msgid (or the code itself when the level has no label)
     guideline_title: str
@@ -108,7 +112,7 @@ class CertificateView:
 
     @property
     def in_force(self) -> bool:
-        """Whether the council stands by the certificate (as of its recorded status)."""
+        """Whether the council stands by the certificate today."""
         return self.status == CertificateStatus.valid
 
 
@@ -118,11 +122,13 @@ def issued_certificate(session: Session, number: str) -> Certificate:
     A void or still-issuing number was never a certificate, so the public cannot tell it apart
     from a number never given.
     """
-    certificate = session.scalar(
-        select(Certificate).where(
-            Certificate.number == number, Certificate.status.in_(ISSUED_CERTIFICATES)
+    certificate = None
+    if is_certificate_number(number):
+        certificate = session.scalar(
+            select(Certificate).where(
+                Certificate.number == number, Certificate.status.in_(ISSUED_CERTIFICATES)
+            )
         )
-    )
     if certificate is None:
         raise NotFound(N_("No certificate with this number was issued by the council."))
     return certificate
@@ -158,22 +164,37 @@ def _superseded_by(session: Session, certificate: Certificate) -> str | None:
     )
 
 
-def view_of(session: Session, certificate: Certificate) -> CertificateView:
-    """The public view of an issued certificate: what it states, where it stands, its history."""
+def ended_unrecorded(certificate: Certificate, today: dt.date) -> bool:
+    """Whether a certificate recorded as valid is past its end, the daily expiry job not yet run."""
+    return certificate.status == CertificateStatus.valid and certificate.valid_until < today
+
+
+def view_of(session: Session, certificate: Certificate, *, now: dt.datetime) -> CertificateView:
+    """The public view of an issued certificate: what it states, where it stands, its history.
+
+    From the day after its validity ends a certificate is shown expired, as the expiry job will
+    record it: the public must never read "valid" on a certificate no longer in force.
+    """
     payload = certificate.payload
     history = certificate_history(session, certificate.id)
     issued_at = certificate.issued_at
+    status, changed_at = certificate.status, certificate.status_changed_at
+    reason = _status_reason(history)
+    if ended_unrecorded(certificate, local_date(now)):
+        status = CertificateStatus.expired
+        next_day = certificate.valid_until + dt.timedelta(days=1)
+        changed_at = dt.datetime.combine(next_day, dt.time(), DISPLAY_ZONE).astimezone(dt.UTC)
+        reason = reason_in_both(EXPIRED_REASON, date=certificate.valid_until.isoformat())
     return CertificateView(
         number=certificate.number,
-        status=certificate.status,
-        status_label=STATUS_LABELS[certificate.status],
-        status_changed_at=certificate.status_changed_at,
-        status_reason=_status_reason(history),
+        status=status,
+        status_label=STATUS_LABELS[status],
+        status_changed_at=changed_at,
+        status_reason=reason,
         withdrawal_reason=certificate.withdrawal_reason,
         organization_name=_text(payload, "organization_name"),
-        organization_rfc=_text(payload, "organization_rfc"),
         product_name=_text(payload, "product_name"),
-        product_description=_text(payload, "product_description"),
+        product_identifier=_text(payload, "product_identifier"),
         level=certificate.level,
         level_label=LEVEL_LABELS.get(certificate.level, certificate.level),
         guideline_title=_text(payload, "guideline_title"),
@@ -200,9 +221,9 @@ def view_of(session: Session, certificate: Certificate) -> CertificateView:
     )
 
 
-def certificate_view(session: Session, number: str) -> CertificateView:
+def certificate_view(session: Session, number: str, *, now: dt.datetime) -> CertificateView:
     """The public page of a certificate by its number (NotFound unless it was issued)."""
-    return view_of(session, issued_certificate(session, number))
+    return view_of(session, issued_certificate(session, number), now=now)
 
 
 def certificate_number(typed: str) -> str:
@@ -405,6 +426,8 @@ def embedded_credential(reader: PdfFileReader) -> str | None:
                     break
         if found is None:
             return None
+        if len(found) > MAX_CREDENTIAL_CHARS:
+            return None  # far larger than a credential: not read
         token = bytes(found).decode("ascii").strip()
     except Exception:  # a damaged attachment is no credential; the check says so
         return None
@@ -412,11 +435,17 @@ def embedded_credential(reader: PdfFileReader) -> str | None:
 
 
 def unverified_claims(token: str) -> dict[str, Any]:
-    """A JWS's claims read without checking the signature, only to find what it speaks about."""
+    """A JWS's claims read without checking the signature, only to find what it speaks about.
+
+    The token comes from an uploaded file: anything that cannot be read (too long, not base64,
+    not JSON, JSON nested deep enough to exhaust the parser's recursion) reads as no claims.
+    """
+    if len(token) > MAX_CREDENTIAL_CHARS:
+        return {}
     try:
         part = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-    except (IndexError, ValueError, binascii.Error, UnicodeDecodeError):
+    except (IndexError, ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
         return {}
     return claims if isinstance(claims, dict) else {}
 
@@ -455,7 +484,7 @@ def numbers_in(claims: dict[str, Any]) -> list[str]:
 def _find_certificate(session: Session, token: str | None, digest: str) -> Certificate | None:
     """The issued certificate the file speaks of: by the credential's number, else by its hash."""
     if token:
-        for number in numbers_in(unverified_claims(token)):
+        for number in filter(is_certificate_number, numbers_in(unverified_claims(token))):
             certificate = session.scalar(
                 select(Certificate).where(
                     Certificate.number == number, Certificate.status.in_(ISSUED_CERTIFICATES)
@@ -634,15 +663,19 @@ def status_check(session: Session, certificate: Certificate | None, *, now: dt.d
 
 
 def _count_attempt(session: Session, *, client_ip: str, now: dt.datetime) -> None:
-    check_limit(
-        session,
-        bucket=VERIFY_BUCKET,
-        key=client_ip,
-        limit=VERIFY_LIMIT,
-        window=VERIFY_WINDOW,
-        now=now,
-    )
-    record_hit(session, bucket=VERIFY_BUCKET, key=client_ip, now=now)
+    """Count an upload against its address's limit, in a short writing transaction of its own:
+    the checks that follow parse an untrusted file, and must hold no write lock meanwhile."""
+    with side_session(session) as writer:
+        check_limit(
+            writer,
+            bucket=VERIFY_BUCKET,
+            key=client_ip,
+            limit=VERIFY_LIMIT,
+            window=VERIFY_WINDOW,
+            now=now,
+        )
+        record_hit(writer, bucket=VERIFY_BUCKET, key=client_ip, now=now)
+        writer.commit()
 
 
 def verify_pdf(
@@ -656,7 +689,8 @@ def verify_pdf(
     """Check a certificate file: the council's signature, the file issued, its credential, status.
 
     A file that is no PDF at all is refused (Invalid); a PDF that fails a check is answered with
-    the checks. With `client_ip` (a public upload) the attempt counts against a rate limit.
+    the checks. With `client_ip` (a public upload) the attempt counts against a rate limit, in
+    a transaction of its own; `session` only reads (it may be a reading session).
     """
     if client_ip is not None:
         _count_attempt(session, client_ip=client_ip, now=now)
@@ -664,11 +698,12 @@ def verify_pdf(
     digest = hashlib.sha256(data).hexdigest()
     reader = _open_pdf(data)
     token = embedded_credential(reader) if reader is not None else None
+    signature = _signature_check(keys, data, reader is not None)
     certificate = _find_certificate(session, token, digest)
     return Verification(
         number=certificate.number if certificate is not None else None,
         checks=[
-            _signature_check(keys, data, reader is not None),
+            signature,
             _file_check(certificate, digest),
             _credential_check(keys, token, certificate),
             status_check(session, certificate, now=now),

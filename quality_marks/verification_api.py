@@ -10,7 +10,7 @@ from starlette.datastructures import UploadFile
 
 from core.api import ERROR_RESPONSES
 from core.auth import Now, client_ip
-from core.db import get_session
+from core.db import get_session, reads_only
 from core.errors import N_, DomainError, Invalid, RateLimited
 from core.i18n import Translator
 from core.web import council_keys, translator_for
@@ -54,9 +54,8 @@ def certificate_out(tr: Translator, view: verification.CertificateView) -> Certi
         status_reason=view.status_reason,
         withdrawal_reason=view.withdrawal_reason,
         organization_name=view.organization_name,
-        organization_rfc=view.organization_rfc,
         product_name=view.product_name,
-        product_description=view.product_description,
+        product_identifier=view.product_identifier,
         level=view.level,
         level_label=tr.gettext(view.level_label),
         guideline_title=view.guideline_title,
@@ -116,13 +115,14 @@ async def uploaded_pdf(request: Request) -> bytes:
 
 
 @api.get("/certificates/{number}", response_model=CertificateOut)
-def api_certificate(request: Request, session: DbSession, number: str) -> CertificateOut:
+def api_certificate(request: Request, session: DbSession, now: Now, number: str) -> CertificateOut:
     """An issued certificate's public record: status and its reason, what it states, history."""
-    view = verification.certificate_view(session, number)
+    view = verification.certificate_view(session, number, now=now)
     return certificate_out(translator_for(request), view)
 
 
 @api.post("/verify", response_model=VerificationOut, openapi_extra=PDF_BODY)
+@reads_only
 def api_verify(
     request: Request,
     session: DbSession,
@@ -137,7 +137,6 @@ def api_verify(
         )
     except (Invalid, RateLimited) as error:
         result = error
-    session.commit()  # the attempt counts against the rate limit, refused or not
     if isinstance(result, DomainError):
         raise result
     return verification_out(translator_for(request), result)

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from core.auth import CSRF_SESSION_KEY, Now, client_ip
-from core.db import get_session
+from core.db import get_session, reads_only
 from core.documents import content_etag
 from core.downloads import content_disposition, document_response
 from core.errors import DomainError, Invalid, RateLimited
@@ -76,6 +76,7 @@ def verify_form(
 
 
 @pages.post("/verify", response_model=None)
+@reads_only
 def verify_upload(request: Request, session: DbSession, now: Now, form: SubmittedForm) -> Response:
     """Check an uploaded certificate PDF and explain each check in plain words."""
     upload = chosen_file(form, UPLOAD_FIELD)
@@ -87,7 +88,6 @@ def verify_upload(request: Request, session: DbSession, now: Now, form: Submitte
         )
     except (Invalid, RateLimited) as error:
         result = error
-    session.commit()  # the attempt counts against the rate limit, refused or not
     if isinstance(result, DomainError):
         shown = refuse_form(request, session, result, {}, on_field=UPLOAD_FIELD)
         return _verify_form(request, shown, status_code=result.status_code)
@@ -112,9 +112,9 @@ def _status_page(request: Request, body: bytes) -> Response:
 
 
 @pages.get("/verify/{number}", response_model=None)
-def certificate_page(request: Request, session: DbSession, number: str) -> Response:
+def certificate_page(request: Request, session: DbSession, now: Now, number: str) -> Response:
     """A certificate's public page, the target of its QR code: where it stands, and its history."""
-    view = verification.certificate_view(session, number)
+    view = verification.certificate_view(session, number, now=now)
     page = render_page(
         request, "quality_marks/verify_certificate.html", {**_labels(), "view": view}
     )

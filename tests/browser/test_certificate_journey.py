@@ -36,6 +36,8 @@ def _issue_demo_certificate(server: LiveServer, keys: CouncilKeys) -> str:
             .where(Product.identifier == "MX-IA-DSA-TRIAJE")
         )
         assert application_id is not None
+        staff = session.scalar(select(User).where(User.email == SECRETARIAT))
+        assert staff is not None
     # Signing runs its own event loop; Playwright's already runs in this thread.
     engine = make_engine(server.settings.database_url)
     with ThreadPoolExecutor(max_workers=1) as worker:
@@ -47,7 +49,7 @@ def _issue_demo_certificate(server: LiveServer, keys: CouncilKeys) -> str:
             store=FileStore(server.settings.storage_dir),
             base_url=server.url,
             prefix=server.settings.certificate_prefix,
-            actor_id=None,
+            actor=staff,
             now=server.clock.now,
         ).result()
     engine.dispose()

@@ -16,10 +16,13 @@ from cryptography.x509.oid import NameOID
 
 from core.pdf import render_pdf
 from core.signing import (
+    PAST_SIGNERS_FILE,
+    CouncilKeys,
     KeysInvalid,
     check_pdf_signature,
     describe_keys,
     init_keys,
+    load_keys,
     sign_jwt,
     sign_pdf,
     verify_jwt,
@@ -37,6 +40,9 @@ class Pki:
     intermediate: x509.Certificate
     council: x509.Certificate
     council_key: rsa.RSAPrivateKey
+    # Someone else the same authority certified (any e.firma holder, under the SAT's chain).
+    other: x509.Certificate
+    other_key: rsa.RSAPrivateKey
 
 
 def _name(common_name: str) -> x509.Name:
@@ -77,8 +83,8 @@ def _certificate(
 @pytest.fixture(scope="module")
 def pki() -> Pki:
     """RSA 2048 keys, made once for the module (RSA key generation is slow)."""
-    keys = [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(3)]
-    root_key, intermediate_key, council_key = keys
+    keys = [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(4)]
+    root_key, intermediate_key, council_key, other_key = keys
     root = _certificate(
         "Raíz de prueba", "Raíz de prueba", root_key.public_key(), root_key, ca=True
     )
@@ -92,7 +98,10 @@ def pki() -> Pki:
         intermediate_key,
         ca=False,
     )
-    return Pki(root, intermediate, council, council_key)
+    other = _certificate(
+        "PERSONA CUALQUIERA", "AC intermedia", other_key.public_key(), intermediate_key, ca=False
+    )
+    return Pki(root, intermediate, council, council_key, other, other_key)
 
 
 @pytest.fixture(scope="module")
@@ -219,3 +228,55 @@ def test_a_certificate_without_its_key_is_refused(pki: Pki, tmp_path: Path) -> N
 
     with pytest.raises(KeysInvalid, match="both"):
         init_keys(tmp_path / "keys", council_name="C", now=NOW, certificate=certificate)
+
+
+def _keys_of(
+    tmp_path: Path, name: str, certificate: x509.Certificate, key: rsa.RSAPrivateKey, pki: Pki
+) -> CouncilKeys:
+    p12 = tmp_path / f"{name}.p12"
+    p12.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            name.encode(),
+            key,
+            certificate,
+            [pki.intermediate, pki.root],
+            serialization.BestAvailableEncryption(PASSWORD),
+        )
+    )
+    return init_keys(
+        tmp_path / name, council_name="Consejo", now=NOW, pkcs12=p12, pkcs12_password=PASSWORD
+    )
+
+
+def test_another_holder_certified_by_the_same_authority_is_not_the_council(
+    pki: Pki, small_pdf: bytes, tmp_path: Path
+) -> None:
+    council = _keys_of(tmp_path, "consejo", pki.council, pki.council_key, pki)
+    impostor = _keys_of(tmp_path, "otra", pki.other, pki.other_key, pki)
+
+    forged = check_pdf_signature(council, sign_pdf(impostor, small_pdf, reason="r", location="l"))
+    genuine = check_pdf_signature(council, sign_pdf(council, small_pdf, reason="r", location="l"))
+
+    assert (forged.signed, forged.intact, forged.trusted) == (True, True, False)
+    assert forged.signer == "PERSONA CUALQUIERA"
+    assert (genuine.signed, genuine.intact, genuine.trusted) == (True, True, True)
+
+
+def test_pdfs_signed_by_a_past_signer_of_the_council_stay_trusted(
+    pki: Pki, small_pdf: bytes, tmp_path: Path
+) -> None:
+    # The council signed with the first certificate, then changed to another one.
+    before = _keys_of(tmp_path, "antes", pki.other, pki.other_key, pki)
+    old_pdf = sign_pdf(before, small_pdf, reason="r", location="l")
+    after = _keys_of(tmp_path, "ahora", pki.council, pki.council_key, pki)
+    assert not check_pdf_signature(after, old_pdf).trusted
+
+    (after.directory / PAST_SIGNERS_FILE).write_bytes(
+        pki.other.public_bytes(serialization.Encoding.PEM)
+    )
+    reloaded = load_keys(after.directory)
+
+    assert check_pdf_signature(reloaded, old_pdf).trusted
+    assert check_pdf_signature(
+        reloaded, sign_pdf(reloaded, small_pdf, reason="r", location="l")
+    ).trusted

@@ -48,7 +48,8 @@ def make_certificate(
     product = db.get(Product, case.application.product_id)
     assert product is not None
     serial = next(_serials)
-    number = f"MX-CEIA-TEST-{serial:06d}-{case.application.id}"
+    # Shaped like an allocated number (lookups refuse any other shape), with a prefix of its own.
+    number = f"MX-CEIA-T{case.application.id}-{1000 + case.application.id}-{serial:06d}"
     certificate = Certificate(
         number=number,
         year=1000 + case.application.id,  # builder rows never collide with allocated ones
@@ -63,8 +64,8 @@ def make_certificate(
         payload={
             "number": number,
             "organization_name": case.organization.legal_name,
-            "organization_rfc": case.organization.rfc,
             "product_name": product.name,
+            "product_identifier": product.identifier,
             "level": decision.level or "B",
             "resolution": decision.resolution,
             "valid_from": valid_from.isoformat(),

@@ -49,8 +49,9 @@ def test_the_batch_issues_every_granted_mark_once_and_the_reconciler_finishes_th
     assert f"{PREFIX}-2026-000001 valid" in first.output
     assert "taken up: 0" in again.output
     with factory() as db:
-        # A certificate left unfinished (a crash after its number was given) is finished.
-        db.execute(update(Certificate).values(status=CertificateStatus.withdrawn))
+        # A retry left unfinished (a crash after its number was given) is finished; only a
+        # void certificate's decision may be tried again.
+        db.execute(update(Certificate).values(status=CertificateStatus.void))
         certificates.allocate_certificate(
             db, decision_id=decision_id, base_url=URL, prefix=PREFIX, actor=None, now=ISSUED_AT
         )
@@ -60,5 +61,5 @@ def test_the_batch_issues_every_granted_mark_once_and_the_reconciler_finishes_th
     assert "1 issued, 0 voided, 0 still failing" in reconciled.output
     with factory() as db:
         statuses = db.scalars(select(Certificate.status).order_by(Certificate.serial)).all()
-    assert statuses == [CertificateStatus.withdrawn, CertificateStatus.valid]
+    assert statuses == [CertificateStatus.void, CertificateStatus.valid]
     engine.dispose()

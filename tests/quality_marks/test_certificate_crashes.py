@@ -34,6 +34,7 @@ from quality_marks.certificate_models import (
     RegistryEvent,
     RegistryEventKind,
 )
+from quality_marks.models import ApplicationDecision
 from tests.quality_marks.certificate_builders import decision_of, granted
 from tests.quality_marks.certificate_issuance import ISSUED_AT, PREFIX
 from tests.quality_marks.decision_builders import URL
@@ -115,6 +116,8 @@ def test_killed_at_every_point_every_certificate_ends_issued_or_void(
 ) -> None:
     url, decision_id = setup
     root = tmp_path / "store"
+    # A decision gives one certificate: each round issues under a decision of its own.
+    decisions = [decision_id]
 
     def issuing(kill_at: int | None) -> Callable[[], int]:
         def work() -> int:
@@ -122,7 +125,7 @@ def test_killed_at_every_point_every_certificate_ends_issued_or_void(
             factory = _armed_factory(url, armed)
             certificates.issue_certificate(
                 factory,
-                decision_id=decision_id,
+                decision_id=decisions[-1],
                 keys=council_keys,
                 store=_armed_store(root, armed),
                 base_url=URL,
@@ -153,8 +156,8 @@ def test_killed_at_every_point_every_certificate_ends_issued_or_void(
     factory = make_sessionmaker(engine)
 
     def settle() -> bool:
-        """Reconcile for good in this process; end the issued certificate so the next issuance
-        allocates a new number (as a withdrawal would). Whether one was left issuing."""
+        """Reconcile for good in this process; end the issued certificate and decide anew, so
+        the next issuance allocates a new number. Whether one was left issuing."""
         with factory() as db:
             pending = db.scalar(
                 select(func.count(Certificate.id)).where(
@@ -171,6 +174,18 @@ def test_killed_at_every_point_every_certificate_ends_issued_or_void(
                 .where(Certificate.status == CertificateStatus.valid)
                 .values(status=CertificateStatus.withdrawn)
             )
+            decided = db.get(ApplicationDecision, decisions[-1])
+            assert decided is not None
+            again = ApplicationDecision(
+                **{
+                    column.key: getattr(decided, column.key)
+                    for column in ApplicationDecision.__table__.columns
+                    if column.key != "id"
+                }
+            )
+            db.add(again)
+            db.flush()
+            decisions.append(again.id)
             db.commit()
         engine.dispose()  # no connection crosses a fork
         return bool(pending)

@@ -10,27 +10,31 @@ import re
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.accounts import Role
+from core.accounts import Role, User
 from core.audit import AuditEvent
 from core.auth import now_utc
-from core.errors import Conflict
+from core.errors import Conflict, Forbidden
+from core.i18n import LOCALE_COOKIE, translator
 from core.mail import OutboxMessage
 from core.signing import CouncilKeys, check_pdf_signature, verify_jwt
 from core.storage import FileStore
 from council.models import PositionKind
 from guidelines.models import GuidelineVersion, VersionStatus
-from quality_marks import certificates
+from quality_marks import certificate_lifecycle as lifecycle
+from quality_marks import certificates, decisions
 from quality_marks.certificate_history import certificate_history
 from quality_marks.certificate_models import (
     Certificate,
     CertificateStatus,
     RegistryEventKind,
+    WithdrawalReason,
 )
 from quality_marks.models import ApplicationDecision, Finding
 from tests.conftest import csrf_of
@@ -160,7 +164,7 @@ def test_issuing_again_returns_the_same_certificate(
         store=FileStore(tmp_path),
         base_url=URL,
         prefix=PREFIX,
-        actor_id=None,
+        actor=case.staff,
         now=ISSUED_AT,
     )
 
@@ -220,7 +224,7 @@ def test_a_void_certificate_is_retried_under_a_new_number_through_the_secretaria
             store=FileStore(tmp_path),
             base_url=URL,
             prefix=PREFIX,
-            actor_id=case.staff.id,
+            actor=case.staff,
             now=ISSUED_AT,
         )
     decision.valid_until = dt.date(2028, 12, 2)
@@ -331,3 +335,106 @@ def test_closing_a_granting_ballot_issues_and_the_secretariat_may_retry(
     assert api.status_code == 201, api.text
     assert api.json()["number"] == certificate.number
     assert db.scalar(select(func.count(Certificate.id))) == 1
+
+
+# One certificate per decision, issued by the secretariat ------------------------------------
+
+REASON = {"es": "Retirado por fraude.", "en": "Withdrawn for fraud."}
+
+
+def _issue_for_application(
+    db: Session, keys: CouncilKeys, store_dir: Path, case_id: int, actor: User
+) -> Certificate:
+    return certificates.issue_for_application(
+        joined_factory(db),
+        application_id=case_id,
+        actor=actor,
+        keys=keys,
+        store=FileStore(store_dir),
+        base_url=URL,
+        prefix=PREFIX,
+        now=ISSUED_AT + dt.timedelta(days=1),
+    )
+
+
+@pytest.mark.parametrize("end", ["withdrawn", "expired"])
+def test_a_withdrawn_or_expired_certificate_is_never_issued_again_for_its_decision(
+    db: Session, council_keys: CouncilKeys, tmp_path: Path, end: str
+) -> None:
+    case = granted(db)
+    decision = decision_of(db, case)
+    first = issue(db, council_keys, tmp_path, decision.id)
+    first = db.get(Certificate, first.id) or first
+    db.refresh(first)
+    if end == "withdrawn":
+        lifecycle.withdraw_certificate(
+            db,
+            certificate=first,
+            reason_code=WithdrawalReason.fraud,
+            reason=REASON,
+            resolution="R-1",
+            actor=None,
+            now=ISSUED_AT,
+        )
+    else:
+        first.status = CertificateStatus.expired
+    db.flush()
+
+    with pytest.raises(Conflict) as refused:
+        issue(db, council_keys, tmp_path, decision.id, now=ISSUED_AT + dt.timedelta(days=1))
+    with pytest.raises(Conflict):
+        _issue_for_application(db, council_keys, tmp_path, case.application.id, case.staff)
+
+    assert refused.value.message == certificates.ALREADY_CERTIFIED
+    assert refused.value.params == {"number": first.number}
+    count = select(func.count(Certificate.id)).where(Certificate.decision_id == decision.id)
+    assert db.scalar(count) == 1
+    view = decisions.decision_view(db, case.staff, case.application.id, ISSUED_AT)
+    assert view.may_issue_certificate is False  # the button follows the same rule
+
+
+def test_only_the_secretariat_issues_a_certificate(
+    db: Session, council_keys: CouncilKeys, tmp_path: Path
+) -> None:
+    case = granted(db)
+    member, _ = case.council[0]
+
+    for someone in (case.owner, member):
+        with pytest.raises(Forbidden):
+            _issue_for_application(db, council_keys, tmp_path, case.application.id, someone)
+    assert db.scalar(select(func.count(Certificate.id))) == 0
+    issued = _issue_for_application(db, council_keys, tmp_path, case.application.id, case.staff)
+    assert issued.status == CertificateStatus.valid
+
+
+def test_the_applicant_reads_a_general_sentence_and_the_secretariat_each_reason_translated(
+    client: TestClient, db: Session, council_keys: CouncilKeys, tmp_path: Path
+) -> None:
+    case = granted(db)
+    decision = decision_of(db, case)
+    decision.valid_until = dt.date(2030, 1, 1)  # off the rule: the lint refuses it
+    db.flush()
+    void = issue(db, council_keys, tmp_path, decision.id)
+    assert void.status == CertificateStatus.void
+    reasons = json.loads(void.void_reason)  # message ids, translated when shown
+    assert certificates.LINT_DATES in reasons
+    path = f"/applications/{case.application.id}/decision"
+    spanish = translator("es_MX")
+
+    sign_in_as(client, case.owner)
+    client.cookies.set(LOCALE_COOKIE, "en")
+    applicant = BeautifulSoup(client.get(path).text, "html.parser")
+    client.post("/signout", data={"csrf_token": csrf_of(client)})
+    client.cookies.set(LOCALE_COOKIE, "es-MX")
+    sign_in_as(client, case.staff)
+    staff = BeautifulSoup(client.get(path).text, "html.parser")
+
+    section = applicant.select_one("section[aria-labelledby=certificate-heading]")
+    assert section is not None
+    shown = section.get_text(" ")
+    assert "the secretariat is looking into it" in shown
+    for reason in reasons:
+        assert spanish.gettext(reason) != reason
+        assert reason not in shown
+    listed = [item.get_text(strip=True) for item in staff.select("#certificate-heading ~ dl li")]
+    assert listed == [spanish.gettext(reason) for reason in reasons]

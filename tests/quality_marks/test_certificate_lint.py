@@ -121,6 +121,12 @@ RULES: dict[str, tuple[Change, list[str]]] = {
     "validity off the rule": (_dates, [C.LINT_DATES]),
     "validity not in the ballot": (lambda p, f: _ballot(f, validity_years=None), [C.LINT_DATES]),
     "valid from tomorrow": (_future, [C.LINT_NOT_YET]),
+    "validity ended yesterday": (
+        lambda p, f: dataclasses.replace(
+            f, today=dt.date.fromisoformat(p["valid_until"]) + ONE_DAY
+        ),
+        [C.LINT_ENDED],
+    ),
     "empty name": (_no_name, [C.LINT_NAMES]),
     "product certified": (
         lambda p, f: dataclasses.replace(f, other_live_for_product=1),

@@ -2,32 +2,46 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
+from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from bs4 import BeautifulSoup, Tag
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import signing
 from core.auth import now_utc
+from core.db import get_session, is_write_request, open_session
+from core.errors import NotFound
 from core.i18n import LOCALE_COOKIE
+from core.ratelimit import RateLimitHit, record_hit
 from core.settings import Settings
-from core.signing import CouncilKeys, init_keys
+from core.signing import CouncilKeys, PdfSignatureCheck, init_keys
 from core.storage import FileStore
-from quality_marks import verification
+from council.app import create_app
+from quality_marks import certificates, verification, verification_api, verification_pages
 from quality_marks.certificate_models import (
     CertificateStatus,
     RegistryEventKind,
     WithdrawalReason,
 )
+from quality_marks.models import Product
 from tests.conftest import csrf_of
 from tests.factories import NOW, sign_in_as
 from tests.quality_marks.certificate_builders import granted, make_certificate
-from tests.quality_marks.verification_builders import change_status, signed_certificate
+from tests.quality_marks.verification_builders import (
+    certificate_pdf,
+    change_status,
+    signed_certificate,
+)
 from tests.test_accessibility import _problems
 from tests.test_html_valid import parse_errors
 
@@ -555,7 +569,7 @@ def test_certificate_payload_dates_come_from_the_row_when_the_payload_lacks_them
 ) -> None:
     certificate = make_certificate(db, granted(db))
 
-    view = verification.certificate_view(db, certificate.number)
+    view = verification.certificate_view(db, certificate.number, now=NOW)
 
     assert view.valid_until == certificate.valid_until
     assert view.issued_on == NOW.date()
@@ -576,3 +590,173 @@ def test_numbers_are_found_in_a_credential_by_its_verify_url_or_number_field() -
     }
 
     assert verification.numbers_in(claims) == ["MX-CEIA-2026-000007", "MX-CEIA-2026-000008"]
+
+
+# Hostile or odd input ----------------------------------------------------------------------
+
+
+def _nested_credential(depth: int) -> str:
+    """A JWS-shaped token whose claims are JSON arrays nested `depth` deep."""
+    claims = b"[" * depth + b"]" * depth
+    payload = base64.urlsafe_b64encode(claims).rstrip(b"=").decode()
+    return f"eyJhbGciOiJFZERTQSJ9.{payload}.AAAA"
+
+
+# Deep enough to exhaust the JSON parser's recursion; the second is also far too long to read.
+@pytest.mark.parametrize("depth", [5000, 200_000])
+def test_a_credential_of_deeply_nested_json_is_checked_not_a_crash(
+    client: TestClient, pinned: FastAPI, db: Session, council_keys: CouncilKeys, depth: int
+) -> None:
+    pdf = certificate_pdf(_nested_credential(depth))
+    _english(client)
+
+    result = verification.verify_pdf(db, council_keys, pdf, now=NOW, client_ip="192.0.2.7")
+    status, page = _upload(client, pdf)
+
+    assert result.verdict == "not_confirmed"
+    assert status == 200
+    assert set(_outcomes(page).values()) == {False}
+
+
+def test_the_upload_routes_check_files_on_a_reading_session() -> None:
+    for path, endpoint in (
+        ("/verify", verification_pages.verify_upload),
+        ("/api/v1/verify", verification_api.api_verify),
+    ):
+        scope = {"type": "http", "method": "POST", "path": path, "headers": []}
+        request = Request({**scope, "endpoint": endpoint})
+
+        assert not is_write_request(request), path
+
+
+def test_an_upload_holds_no_write_lock_while_its_pdf_is_checked(
+    settings: Settings,
+    fresh_database_url: str,
+    council_keys: CouncilKeys,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The app's own sessions on a committed database: on SQLite a writing request would hold
+    # the write lock from its first statement, and the writer below would wait it out and fail.
+    app = create_app(settings.model_copy(update={"database_url": fresh_database_url}))
+    checked = signing.check_pdf_signature
+    written: list[int] = []
+
+    def check_while_another_writes(keys: CouncilKeys, data: bytes) -> PdfSignatureCheck:
+        with open_session(app.state.sessionmaker, writes=True) as writer:
+            record_hit(writer, bucket="elsewhere", key="someone", now=NOW)
+            writer.commit()
+        written.append(1)
+        return checked(keys, data)
+
+    monkeypatch.setattr(verification, "check_pdf_signature", check_while_another_writes)
+    try:
+        with TestClient(app, base_url="http://testserver") as fresh_client:
+            response = fresh_client.post(
+                "/api/v1/verify",
+                files={"file": ("c.pdf", certificate_pdf("a.b.c"), "application/pdf")},
+            )
+        with app.state.sessionmaker() as session:
+            hits = session.scalars(select(RateLimitHit.bucket).order_by(RateLimitHit.id)).all()
+    finally:
+        app.state.engine.dispose()
+
+    assert response.status_code == 200
+    assert written == [1]
+    assert hits == [verification.VERIFY_BUCKET, "elsewhere"]  # the attempt was counted first
+
+
+@pytest.mark.parametrize("number", ["%00", "MX-CEIA-2026-%00", "mx-ceia-2026-000001", "A" * 300])
+def test_a_value_not_shaped_like_a_number_is_not_found(
+    client: TestClient, db: Session, council_keys: CouncilKeys, store: FileStore, number: str
+) -> None:
+    certificate, _pdf = signed_certificate(db, council_keys, store)
+    assert client.get(f"/verify/{certificate.number}").status_code == 200
+
+    for path in (f"/verify/{number}", f"/verify/{number}/certificate.pdf"):
+        assert client.get(path).status_code == 404, path
+    assert client.get(f"/api/v1/certificates/{number}").status_code == 404
+    with pytest.raises(NotFound):
+        certificates.get_certificate(db, unquote(number))
+
+
+def test_without_keys_an_upload_is_answered_503_not_500(
+    settings: Settings, db: Session, tmp_path: Path
+) -> None:
+    app = create_app(settings.model_copy(update={"keys_dir": tmp_path / "no-keys"}))
+    app.dependency_overrides[get_session] = lambda: db
+    try:
+        with TestClient(app, base_url="http://testserver", follow_redirects=False) as keyless:
+            keyless.cookies.set(LOCALE_COOKIE, "en")
+            page = keyless.post(
+                "/verify",
+                data={"csrf_token": csrf_of(keyless, "/verify")},
+                files={"certificate": ("c.pdf", certificate_pdf("a.b.c"), "application/pdf")},
+            )
+            api = keyless.post(
+                "/api/v1/verify", files={"file": ("c.pdf", certificate_pdf("a.b.c"))}
+            )
+            key_set = keyless.get("/.well-known/jwks.json")
+    finally:
+        app.state.engine.dispose()
+
+    assert page.status_code == 503
+    assert "signing keys are not set up" in page.text
+    assert (api.status_code, api.json()["error"]) == (503, "unavailable")
+    assert "signing keys are not set up" in api.json()["detail"]
+    assert key_set.status_code == 503
+
+
+# What the public reads -----------------------------------------------------------------------
+
+
+def test_the_public_record_holds_neither_the_rfc_nor_the_intended_purpose(
+    client: TestClient, db: Session, council_keys: CouncilKeys, store: FileStore
+) -> None:
+    case = granted(db)
+    product = db.get(Product, case.application.product_id)
+    assert product is not None
+    certificate, _pdf = signed_certificate(db, council_keys, store, case=case)
+
+    page = client.get(f"/verify/{certificate.number}").text
+    body = client.get(f"/api/v1/certificates/{certificate.number}").json()
+
+    assert case.organization.rfc not in page
+    assert product.intended_purpose not in page
+    assert product.identifier in page
+    assert case.organization.rfc not in json.dumps(body)
+    assert product.intended_purpose not in json.dumps(body)
+    assert body["product_identifier"] == product.identifier
+    assert not {"organization_rfc", "product_description"} & set(body)
+
+
+def test_a_certificate_past_its_end_is_shown_expired_before_the_expiry_job(
+    client: TestClient, pinned: FastAPI, db: Session, council_keys: CouncilKeys, store: FileStore
+) -> None:
+    # NOW is 25 November 2026 in Mexico City: the day after the validity ended.
+    certificate, _pdf = signed_certificate(
+        db, council_keys, store, valid_until=dt.date(2026, 11, 24)
+    )
+    _english(client)
+
+    page = _soup(client.get(f"/verify/{certificate.number}").text)
+    body = client.get(f"/api/v1/certificates/{certificate.number}").json()
+
+    status = _one(page, ".certificate-status").get_text(" ", strip=True)
+    assert "Status: Expired" in status
+    assert "Valid" not in status
+    assert "Since November 25, 2026" in status
+    assert "2026-11-24" in status
+    assert (body["status"], body["status_label"]) == ("expired", "Expired")
+    assert certificate.status == CertificateStatus.valid  # the job records it, not the page
+
+
+def test_a_certificate_on_its_last_day_is_still_valid(
+    client: TestClient, pinned: FastAPI, db: Session, council_keys: CouncilKeys, store: FileStore
+) -> None:
+    certificate, _pdf = signed_certificate(
+        db, council_keys, store, valid_until=dt.date(2026, 11, 25)
+    )
+
+    body = client.get(f"/api/v1/certificates/{certificate.number}").json()
+
+    assert body["status"] == "valid"

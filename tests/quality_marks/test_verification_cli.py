@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from core.db import make_engine
 from core.signing import CouncilKeys
 from core.storage import FileStore
 from council.cli import app
-from tests.quality_marks.verification_builders import signed_certificate
+from tests.quality_marks.verification_builders import certificate_pdf, signed_certificate
 
 pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
 
@@ -88,3 +89,16 @@ def test_a_missing_file_is_an_error_not_a_crash(
 
     assert result.exit_code == 2
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("depth", [5000, 200_000])
+def test_a_credential_of_deeply_nested_json_fails_the_command_without_a_crash(
+    issued_pdf: tuple[str, bytes], tmp_path: Path, depth: int
+) -> None:
+    claims = base64.urlsafe_b64encode(b"[" * depth + b"]" * depth).rstrip(b"=").decode()
+
+    code, output = _run(tmp_path, certificate_pdf(f"eyJhbGciOiJFZERTQSJ9.{claims}.AAAA"))
+
+    assert code == 1, output
+    assert "[FAIL] The credential inside the file" in output
+    assert "Not confirmed" in output

@@ -53,7 +53,6 @@ def full_payload(certificate: Certificate) -> dict[str, object]:
     """The payload keys issuance writes, on top of the builder's."""
     return {
         **certificate.payload,
-        "product_description": "Evalúa solicitudes de crédito.",
         "guideline_title": "Lineamientos de ética para la IA",
         "guideline_title_en": "Ethics guidelines for AI",
         "guideline_version": "1.0",
