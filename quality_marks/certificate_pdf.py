@@ -20,7 +20,7 @@ from core.status_list import credential_status
 from core.templating import render_text
 
 # Bumped whenever the certificate's template or credential changes what a reader sees.
-TEMPLATE_VERSION = "certificate-2026.2"
+TEMPLATE_VERSION = "certificate-2026.3"
 TEMPLATE = "quality_marks/certificate.pdf.html"
 SIDE_TEMPLATE = "quality_marks/_certificate_side.html"
 SEAL = Path(__file__).resolve().parent.parent / "static" / "certificates" / "seal.svg"
