@@ -10,6 +10,7 @@ import core.documents
 import core.mail
 import core.ratelimit
 import core.submissions
+import core.transparency
 import council.models
 import guidelines.models
 import quality_marks.certificate_models
@@ -23,6 +24,7 @@ MODEL_MODULES = (
     core.mail,
     core.ratelimit,
     core.submissions,
+    core.transparency,
     guidelines.models,
     quality_marks.models,
     quality_marks.certificate_models,
