@@ -493,3 +493,64 @@ def prove_consistency(session: Session, *, first: int, second: int | None = None
     if not 0 <= first <= size:
         raise Invalid(BAD_SIZES, fields={"first": BAD_SIZES})
     return consistency_proof(session, first=first, second=size)
+
+
+def check_log(
+    session: Session,
+    keys: CouncilKeys,
+    *,
+    head: SignedTreeHead,
+    earlier: dict[str, Any] | None = None,
+    certificate: str | None = None,
+) -> list[tuple[bool, str]]:
+    """What `council transparency verify` checks, each a (passed, what) pair: the head's
+    signature and root, that it extends an earlier head, a certificate's inclusion."""
+    document = tree_head_document(head)
+    root = bytes.fromhex(head.root_hash)
+    results = [
+        (tree_head_verifies(keys, document), f"tree head of size {head.tree_size} is signed"),
+        (tree_root(session, head.tree_size) == root, "the stored log has the head's root"),
+    ]
+    if earlier is not None:
+        results.append(_extends(session, keys, document, earlier))
+    if certificate is not None:
+        results.extend(_included(session, head, certificate))
+    return results
+
+
+def _extends(
+    session: Session, keys: CouncilKeys, document: dict[str, Any], earlier: dict[str, Any]
+) -> tuple[bool, str]:
+    if not tree_head_verifies(keys, earlier):
+        return False, "the earlier tree head's signature does not verify"
+    first, second = int(earlier["tree_size"]), int(document["tree_size"])
+    if first > second:
+        return False, f"the log shrank from {first} to {second} entries"
+    path = consistency_proof(session, first=first, second=second)
+    consistent = merkle.verify_consistency(
+        first,
+        second,
+        base64.b64decode(earlier["root_hash"]),
+        base64.b64decode(document["root_hash"]),
+        path,
+    )
+    return consistent, f"the head of size {second} extends the earlier one of size {first}"
+
+
+def _included(session: Session, head: SignedTreeHead, number: str) -> list[tuple[bool, str]]:
+    found = [leaf for leaf in certificate_leaves(session, number) if leaf.index < head.tree_size]
+    if not found:
+        return [(False, f"certificate {number} has no event in the log")]
+    root = bytes.fromhex(head.root_hash)
+    results = []
+    for leaf in found:
+        hashed = merkle.leaf_hash(leaf.data.encode())
+        path = inclusion_proof(session, index=leaf.index, size=head.tree_size)
+        event = json.loads(leaf.data).get("event")
+        results.append(
+            (
+                merkle.verify_inclusion(hashed, leaf.index, head.tree_size, path, root),
+                f"certificate {number}: event '{event}' (entry {leaf.index}) is in the log",
+            )
+        )
+    return results
