@@ -158,13 +158,14 @@ def verify_checkpoints(
     pending = list(checkpoints)
     for start in range(0, len(pending), 500):  # a few queries, however many checkpoints
         chunk = pending[start : start + 500]
-        stored = dict(
-            session.execute(
+        stored = {
+            event_id: event_hash
+            for event_id, event_hash in session.execute(
                 select(AuditEvent.id, AuditEvent.hash).where(
                     AuditEvent.id.in_({event_id for event_id, _ in chunk})
                 )
-            ).tuples()
-        )
+            )
+        }
         for event_id, event_hash in chunk:
             if event_id not in stored:
                 return ChainBreak(

@@ -257,8 +257,8 @@ def current_tree_head(session: Session, keys: CouncilKeys, *, now: dt.datetime) 
         return latest
     with side_session(session) as writer:
         head = sign_tree_head(writer, keys, now=now)
+        writer.expunge(head)  # before the commit, which would expire what the caller reads
         writer.commit()
-        writer.expunge(head)
     return head
 
 
