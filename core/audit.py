@@ -159,8 +159,8 @@ def verify_checkpoints(
     for start in range(0, len(pending), 500):  # a few queries, however many checkpoints
         chunk = pending[start : start + 500]
         stored = {
-            event_id: event_hash
-            for event_id, event_hash in session.execute(
+            row.id: row.hash
+            for row in session.execute(
                 select(AuditEvent.id, AuditEvent.hash).where(
                     AuditEvent.id.in_({event_id for event_id, _ in chunk})
                 )

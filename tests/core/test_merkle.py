@@ -85,7 +85,8 @@ def test_every_inclusion_proof_verifies_and_a_wrong_leaf_fails(
     leaf = merkle.leaf_hash(data[index])
 
     assert merkle.verify_inclusion(leaf, index, size, proof, root)
-    assert not merkle.verify_inclusion(merkle.leaf_hash(data[index] + b"!"), index, size, proof, root)
+    wrong = merkle.leaf_hash(data[index] + b"!")
+    assert not merkle.verify_inclusion(wrong, index, size, proof, root)
     assert not merkle.verify_inclusion(leaf, index, size, proof, hashlib.sha256(root).digest())
     if size > 1:
         assert not merkle.verify_inclusion(leaf, (index + 1) % size, size, proof, root)

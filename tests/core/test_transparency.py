@@ -230,9 +230,12 @@ def test_registry_events_enter_the_log_with_public_fields_only(
         "resolution",
     }
     assert data[1]["resolution"] == "R-1"
-    assert data[1]["public_reason_sha256"] == hashlib.sha256(
-        json.dumps(reason, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    ).hexdigest()
+    assert (
+        data[1]["public_reason_sha256"]
+        == hashlib.sha256(
+            json.dumps(reason, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        ).hexdigest()
+    )
     # Each registry event is followed by the audit chain's head.
     assert transparency.KIND_AUDIT_CHECKPOINT in kinds
     assert kinds.index(transparency.KIND_REGISTRY_EVENT) < len(kinds) - 1
