@@ -511,6 +511,10 @@ def check_log(
         (tree_head_verifies(keys, document), f"tree head of size {head.tree_size} is signed"),
         (tree_root(session, head.tree_size) == root, "the stored log has the head's root"),
     ]
+    problems = verify_log(session, keys)
+    results.extend((False, f"{problem.where}: {problem.reason}") for problem in problems)
+    if not problems:
+        results.append((True, "every entry recomputes to the roots of every head signed"))
     if earlier is not None:
         results.append(_extends(session, keys, document, earlier))
     if certificate is not None:

@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role, create_user
 from core.audit import verify_chain, verify_checkpoints
-from core.db import Base, make_engine, make_sessionmaker, open_session, utcnow
+from core.db import (
+    Base,
+    make_engine,
+    make_sessionmaker,
+    open_session,
+    reading_session,
+    utcnow,
+)
 from core.documents import forget_old_renders
 from core.errors import N_, DomainError, Invalid
 from core.i18n import LOCALES, translator
@@ -287,7 +294,9 @@ def _checkpoint(session: Session, settings: Settings) -> None:
     leaf = checkpoint_audit(session, now=now)
     # Committed before the head is signed: the head is signed in a transaction of its own.
     session.commit()
-    head = current_tree_head(session, load_keys(settings.keys_dir), now=now)
+    # Read beside the writing session: on SQLite it holds the write lock the signing needs.
+    with reading_session(session) as reader:
+        head = current_tree_head(reader, load_keys(settings.keys_dir), now=now)
     added = "appended" if leaf is not None else "already in the log"
     typer.echo(f"Audit checkpoint {added}; tree head signed at size {head.tree_size}.")
 
@@ -297,7 +306,8 @@ def transparency_sth() -> None:
     """Print the current signed tree head as JSON (keep it to check the log later)."""
     settings = Settings()
     engine = make_engine(settings.database_url)
-    with open_session(make_sessionmaker(engine), writes=True) as session:
+    # A reading session: the head, when one is due, is signed in a short writing one of its own.
+    with open_session(make_sessionmaker(engine), writes=False) as session:
         head = current_tree_head(session, load_keys(settings.keys_dir), now=utcnow())
         typer.echo(json.dumps(tree_head_document(head), sort_keys=True))
 
@@ -322,7 +332,7 @@ def transparency_verify(
         typer.echo(f"{error}", err=True)
         raise typer.Exit(2) from None
     engine = make_engine(settings.database_url)
-    with open_session(make_sessionmaker(engine), writes=True) as session:
+    with open_session(make_sessionmaker(engine), writes=False) as session:
         head = current_tree_head(session, keys, now=utcnow())
         results = check_log(session, keys, head=head, earlier=earlier, certificate=certificate)
     for passed, message in results:

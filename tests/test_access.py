@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role, issue_api_token
 from tests.conftest import csrf_of
+from tests.core import access_transparency
 from tests.council import access_assignment, access_certificates
 from tests.factories import NOW, make_user, sign_in_as
 from tests.quality_marks import (
@@ -174,6 +175,7 @@ for _part in (
     access_decisions,
     access_verification,
     access_certificates,
+    access_transparency,
 ):
     ACCESS.update(_part.ACCESS)
 
@@ -199,6 +201,7 @@ for _part in (
     access_decisions,
     access_verification,
     access_certificates,
+    access_transparency,
 ):
     SAMPLE_PATH_VALUES.update(_part.SAMPLE_PATH_VALUES)
 
