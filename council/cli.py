@@ -261,22 +261,27 @@ def audit_verify() -> None:
     engine = make_engine(Settings().database_url)
     with open_session(make_sessionmaker(engine), writes=False) as session:
         checked, broken = verify_chain(session)
-        if broken is None:
-            broken = verify_checkpoints(session, checkpoints_of(audit_checkpoints(session)))
+        cut = verify_checkpoints(session, checkpoints_of(audit_checkpoints(session)))
         log_problems = verify_log(session)
-    for problem in log_problems:
-        typer.echo(f"Transparency log BROKEN at {problem.where}: {problem.reason}.", err=True)
     if broken:
         typer.echo(
             f"Audit chain BROKEN at event {broken.event_id}: {broken.reason} "
-            f"({checked} events checked).",
+            f"({checked} events before it are intact).",
             err=True,
         )
-    if broken or log_problems:
+    elif cut:
+        typer.echo(
+            f"Audit chain BROKEN at event {cut.event_id}: {cut.reason}; "
+            "the transparency log recorded it.",
+            err=True,
+        )
+    for problem in log_problems:
+        typer.echo(f"Transparency log BROKEN at {problem.where}: {problem.reason}.", err=True)
+    if broken or cut or log_problems:
         raise typer.Exit(1)
     typer.echo(
-        f"Audit chain intact: {checked} events verified, and every checkpoint in the "
-        "transparency log matches."
+        f"Audit chain intact: {checked} events verified. "
+        "Every checkpoint in the transparency log matches."
     )
 
 
