@@ -23,7 +23,12 @@ from core.auth import now_utc
 from core.settings import Settings
 from core.signing import CouncilKeys
 from core.transparency import LogLeaf, LogNode, SignedTreeHead
+from council import ballots
+from council.models import PositionKind
+from guidelines.models import GuidelineVersion
+from guidelines.service import slug_of
 from quality_marks.certificate_lifecycle import suspend_certificate
+from tests.council.test_ballots import CLOSES, _adoption_ballot
 from tests.factories import NOW, make_user
 from tests.quality_marks.certificate_builders import decision_of, granted
 from tests.quality_marks.certificate_issuance import ISSUED_AT, issue
@@ -320,3 +325,29 @@ def test_the_tree_head_is_cached_by_its_etag(
     again = client.get("/transparency/sth", headers={"If-None-Match": first.headers["etag"]})
     assert first.status_code == 200
     assert again.status_code == 304
+
+
+def test_an_adopted_guideline_version_enters_the_log(db: Session) -> None:
+    ballot, people = _adoption_ballot(db)
+    for user, _member in people[1:]:
+        ballots.cast_position(
+            db, actor=user, ballot=ballot, kind=PositionKind.yes, text="", now=NOW
+        )
+    resolution = ballots.close_ballot(db, actor=people[0], ballot=ballot, now=CLOSES)
+    version = db.get(GuidelineVersion, ballot.subject_id)
+    assert version is not None
+
+    adopted = db.scalars(
+        select(LogLeaf).where(LogLeaf.kind == transparency.KIND_GUIDELINE_ADOPTED)
+    ).all()
+
+    assert [json.loads(leaf.data) for leaf in adopted] == [
+        {
+            "kind": "guideline_adopted",
+            "guideline": slug_of(db, version),
+            "version": version.number,
+            "resolution": resolution.number,
+            "effective_on": "2027-01-01",
+            "adopted_at": CLOSES.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        }
+    ]
