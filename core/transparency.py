@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, Text, func, select, text, tuple_
+from sqlalchemy import BigInteger, Integer, String, Text, and_, func, or_, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import merkle
@@ -107,9 +107,19 @@ def _fetch(session: Session, wanted: set[tuple[int, int]]) -> dict[tuple[int, in
         ):
             found[(0, index)] = bytes.fromhex(value)
     if inner:
+        levels: dict[int, list[int]] = {}
+        for level, position in inner:
+            levels.setdefault(level, []).append(position)
+        # One equality and one IN list per level: both databases walk the primary key for it
+        # (a row-value IN makes SQLite scan the table).
         for level, position, value in session.execute(
             select(LogNode.level, LogNode.position, LogNode.hash).where(
-                tuple_(LogNode.level, LogNode.position).in_(inner)
+                or_(
+                    *(
+                        and_(LogNode.level == level, LogNode.position.in_(positions))
+                        for level, positions in levels.items()
+                    )
+                )
             )
         ):
             found[(level, position)] = bytes.fromhex(value)
