@@ -21,11 +21,14 @@ from quality_marks.certificate_models import (
     WithdrawalReason,
 )
 
+# A certificate is masculine in Spanish where an application or a version is feminine: its
+# "withdrawn" is its own message, whose English catalog entry drops the bracketed context.
+WITHDRAWN = N_("Withdrawn (certificate)")
 STATUS_LABELS = {
     CertificateStatus.issuing: N_("Being issued"),
     CertificateStatus.valid: N_("Valid"),
     CertificateStatus.suspended: N_("Suspended"),
-    CertificateStatus.withdrawn: N_("Withdrawn"),
+    CertificateStatus.withdrawn: WITHDRAWN,
     CertificateStatus.expired: N_("Expired"),
     CertificateStatus.superseded: N_("Superseded (renewed)"),
     CertificateStatus.void: N_("Void (not issued)"),
@@ -34,7 +37,7 @@ EVENT_LABELS = {
     RegistryEventKind.issued: N_("Issued"),
     RegistryEventKind.suspended: N_("Suspended"),
     RegistryEventKind.reinstated: N_("Reinstated"),
-    RegistryEventKind.withdrawn: N_("Withdrawn"),
+    RegistryEventKind.withdrawn: WITHDRAWN,
     RegistryEventKind.expired: N_("Expired"),
     RegistryEventKind.superseded: N_("Superseded"),
     RegistryEventKind.voided: N_("Voided"),
