@@ -1,0 +1,88 @@
+"""The embeddable badge of a certificate: an SVG image that shows where it stands today."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from xml.sax.saxutils import escape
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from core.auth import Now
+from core.db import get_session
+from core.documents import content_etag
+from core.downloads import document_response
+from core.errors import N_
+from core.i18n import Translator
+from core.web import translator_for
+from quality_marks.certificate_models import CertificateStatus
+from quality_marks.verification import certificate_view
+
+pages = APIRouter(include_in_schema=False)
+
+DbSession = Annotated[Session, Depends(get_session)]
+
+# Embedded in other sites, the badge must follow a suspension soon: caches keep it five minutes.
+BADGE_CACHE = "public, max-age=300"
+# Roughly the advance of one character of the badge's font, to size its parts to their text.
+CHAR_WIDTH = 6.6
+HEIGHT = 20
+
+
+@dataclass(frozen=True)
+class BadgeLook:
+    """What a badge says on its right side and in which colour, for one status."""
+
+    text: str  # msgid
+    colour: str
+
+
+LOOKS = {
+    CertificateStatus.valid: BadgeLook(N_("Valid · level %(level)s"), "#1a7f37"),
+    CertificateStatus.suspended: BadgeLook(N_("SUSPENDED"), "#b35900"),
+    CertificateStatus.withdrawn: BadgeLook(N_("Withdrawn · not valid"), "#b42318"),
+    CertificateStatus.expired: BadgeLook(N_("Expired · not valid"), "#555555"),
+    CertificateStatus.superseded: BadgeLook(N_("Superseded · not valid"), "#555555"),
+}
+MARK_TEXT = N_("AI ethics mark")
+
+
+def badge_svg(tr: Translator, *, number: str, status: CertificateStatus, level: str) -> str:
+    """The badge's SVG: the mark's name, then the status in words (colour only repeats them)."""
+    look = LOOKS[status]
+    left = tr.gettext(MARK_TEXT)
+    right = tr.gettext(look.text, level=level) if "%(level)s" in look.text else tr.gettext(look.text)
+    left_width = round(len(left) * CHAR_WIDTH + 12)
+    right_width = round(len(right) * CHAR_WIDTH + 12)
+    width = left_width + right_width
+    label = escape(f"{left}: {right} ({number})")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{HEIGHT}" '
+        f'viewBox="0 0 {width} {HEIGHT}" role="img" aria-label="{label}">'
+        f"<title>{label}</title>"
+        f'<rect width="{left_width}" height="{HEIGHT}" fill="#1f2937"/>'
+        f'<rect x="{left_width}" width="{right_width}" height="{HEIGHT}" fill="{look.colour}"/>'
+        '<g fill="#ffffff" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11">'
+        f'<text x="6" y="14">{escape(left)}</text>'
+        f'<text x="{left_width + 6}" y="14">{escape(right)}</text>'
+        "</g></svg>"
+    )
+
+
+@pages.get("/verify/{number}/badge.svg", response_model=None)
+def certificate_badge(request: Request, session: DbSession, now: Now, number: str) -> Response:
+    """A certificate's badge for other sites to embed, with its live status."""
+    view = certificate_view(session, number, now=now)
+    svg = badge_svg(
+        translator_for(request), number=view.number, status=view.status, level=view.level
+    ).encode()
+    return document_response(
+        request,
+        svg,
+        etag=content_etag(svg),
+        media_type="image/svg+xml",
+        shared=True,
+        headers={"Cache-Control": BADGE_CACHE},
+    )
