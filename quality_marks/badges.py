@@ -53,7 +53,8 @@ def badge_svg(tr: Translator, *, number: str, status: CertificateStatus, level: 
     """The badge's SVG: the mark's name, then the status in words (colour only repeats them)."""
     look = LOOKS[status]
     left = tr.gettext(MARK_TEXT)
-    right = tr.gettext(look.text, level=level) if "%(level)s" in look.text else tr.gettext(look.text)
+    params = {"level": level} if "%(level)s" in look.text else {}
+    right = tr.gettext(look.text, **params)
     left_width = round(len(left) * CHAR_WIDTH + 12)
     right_width = round(len(right) * CHAR_WIDTH + 12)
     width = left_width + right_width

@@ -275,7 +275,7 @@ def _moved(
 def dismiss_complaint(
     session: Session, *, complaint: Complaint, reason: str, actor: User, now: dt.datetime
 ) -> None:
-    """Dismiss a complaint, saying why (the reason stays internal; the public reads that one was)."""
+    """Dismiss a complaint, saying why (kept internal: the public reads only that it was)."""
     _allow(complaint, "dismiss")
     complaint.dismissal_reason = _note(reason, "reason")
     _moved(
@@ -328,8 +328,10 @@ def ask_holder(
     today = local_date(now)
     if reply_by is None:
         raise Invalid(fields={"reply_by": N_("This field is required.")})
-    if not today + dt.timedelta(days=MIN_REPLY_DAYS) <= reply_by <= today + dt.timedelta(
-        days=MAX_REPLY_DAYS
+    if (
+        not today + dt.timedelta(days=MIN_REPLY_DAYS)
+        <= reply_by
+        <= today + dt.timedelta(days=MAX_REPLY_DAYS)
     ):
         raise Invalid(
             fields={"reply_by": N_("Give between %(min)s and %(max)s days to answer.")},

@@ -52,7 +52,8 @@ def test_badge_shows_the_live_status_in_words(
     root = ET.fromstring(response.text)
     assert root.get("role") == "img"
     title = root.find(f"{SVG}title")
-    assert title is not None and certificate.number in (title.text or "")
+    assert title is not None
+    assert certificate.number in (title.text or "")
 
 
 def test_badge_is_cached_briefly_and_revalidated(client: TestClient, db: Session) -> None:
@@ -97,7 +98,7 @@ def test_certificate_page_offers_the_badge_snippet(client: TestClient, db: Sessi
     page = client.get(f"/verify/{certificate.number}").text
     assert f'src="/verify/{certificate.number}/badge.svg"' in page
     snippet = (
-        f'&lt;a href=&#34;http://testserver/verify/{certificate.number}&#34;&gt;&lt;img '
-        f'src=&#34;http://testserver/verify/{certificate.number}/badge.svg&#34;'
+        f"&lt;a href=&#34;http://testserver/verify/{certificate.number}&#34;&gt;&lt;img "
+        f"src=&#34;http://testserver/verify/{certificate.number}/badge.svg&#34;"
     )
     assert snippet in page

@@ -143,7 +143,8 @@ def test_asking_the_holder_mails_its_owners_in_their_language(
     assert [message.to_address for message in sent] == [case.owner.email]
     assert sent[0].locale == case.owner.locale
     assert "Expliquen cómo informan" in sent[0].body_text
-    assert EMAIL not in sent[0].body_text and NAME not in sent[0].body_text
+    assert EMAIL not in sent[0].body_text
+    assert NAME not in sent[0].body_text
 
 
 def test_reply_deadline_must_leave_time_to_answer(

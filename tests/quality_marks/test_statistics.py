@@ -41,8 +41,10 @@ def _table(section: Tag) -> dict[str, int]:
 
 def _bars(section: Tag) -> dict[str, int]:
     svg = section.select_one("svg")
-    assert svg is not None and svg.get("role") == "img"
-    assert svg.select_one("title") is not None and svg.select_one("desc") is not None
+    assert svg is not None
+    assert svg.get("role") == "img"
+    assert svg.select_one("title") is not None
+    assert svg.select_one("desc") is not None
     texts = [text.get_text(strip=True) for text in svg.select("text")]
     labels, counts = texts[0::2], texts[1::2]
     return dict(zip(labels, (int(count) for count in counts), strict=True))
