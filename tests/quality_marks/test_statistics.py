@@ -17,18 +17,19 @@ EN = {"Accept-Language": "en"}
 
 
 def _registry(db: Session) -> None:
-    """Three issued certificates (one suspended, one in another month) and one void number."""
-    for status, sectors, issued in (
-        (CertificateStatus.valid, ["salud", "seguros"], dt.datetime(2026, 6, 3, tzinfo=dt.UTC)),
-        (CertificateStatus.valid, ["salud"], dt.datetime(2026, 6, 20, tzinfo=dt.UTC)),
-        (CertificateStatus.suspended, ["finanzas"], dt.datetime(2026, 7, 2, tzinfo=dt.UTC)),
-        (CertificateStatus.void, ["salud"], None),
+    """Three issued certificates of one product (two in June, one in July) and a void number."""
+    case = granted(db)
+    for status, issued in (
+        (CertificateStatus.valid, dt.datetime(2026, 6, 3, tzinfo=dt.UTC)),
+        (CertificateStatus.withdrawn, dt.datetime(2026, 6, 20, tzinfo=dt.UTC)),
+        (CertificateStatus.expired, dt.datetime(2026, 7, 2, tzinfo=dt.UTC)),
+        (CertificateStatus.void, None),
     ):
-        certificate = make_certificate(db, granted(db), status=status)
+        certificate = make_certificate(db, case, status=status)
         certificate.issued_at = issued
-        product = db.get(Product, certificate.product_id)
-        assert product is not None
-        product.sectors = sectors
+    product = db.get(Product, certificate.product_id)
+    assert product is not None
+    product.sectors = ["salud", "seguros"]
     db.flush()
 
 
@@ -53,10 +54,9 @@ def _bars(section: Tag) -> dict[str, int]:
 def test_counts_are_grouped_by_each_dimension(db: Session) -> None:
     _registry(db)
     charts = {chart.key: dict(chart.bars) for chart in registry_statistics(db)}
-    assert charts["sector"] == {"salud": 2, "seguros": 1, "finanzas": 1}
+    assert charts["sector"] == {"salud": 3, "seguros": 3}
     assert charts["month"] == {"2026-06": 2, "2026-07": 1}
-    assert sum(charts["status"].values()) == 3
-    assert charts["status"]["Suspended"] == 1
+    assert charts["status"] == {"Valid": 1, "Withdrawn": 1, "Expired": 1}
     assert sum(charts["level"].values()) == 3
     assert sum(charts["state"].values()) == 3
 
@@ -75,7 +75,7 @@ def test_each_chart_agrees_with_its_table(client: TestClient, db: Session) -> No
     months = next(s for s in sections if s.select_one("#chart-month"))
     assert _table(months) == expected["month"]
     statuses = next(s for s in sections if s.select_one("#chart-status"))
-    assert _table(statuses) == {"Valid": 2, "Suspended": 1}
+    assert _table(statuses) == {"Valid": 1, "Withdrawn": 1, "Expired": 1}
 
 
 def test_statistics_page_is_cached_and_revalidated(client: TestClient, db: Session) -> None:
