@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
 from xml.sax.saxutils import escape
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
-from sqlalchemy.orm import Session
-
-from core.auth import Now
-from core.db import get_session
-from core.documents import content_etag
-from core.downloads import document_response
 from core.errors import N_
 from core.i18n import Translator
-from core.web import translator_for
 from quality_marks.certificate_models import CertificateStatus
-from quality_marks.verification import certificate_view
 
-pages = APIRouter(include_in_schema=False)
-
-DbSession = Annotated[Session, Depends(get_session)]
-
-# Embedded in other sites, the badge must follow a suspension soon: caches keep it five minutes.
-BADGE_CACHE = "public, max-age=300"
 # Roughly the advance of one character of the badge's font, to size its parts to their text.
 CHAR_WIDTH = 6.6
 HEIGHT = 20
@@ -69,21 +52,4 @@ def badge_svg(tr: Translator, *, number: str, status: CertificateStatus, level: 
         f'<text x="6" y="14">{escape(left)}</text>'
         f'<text x="{left_width + 6}" y="14">{escape(right)}</text>'
         "</g></svg>"
-    )
-
-
-@pages.get("/verify/{number}/badge.svg", response_model=None)
-def certificate_badge(request: Request, session: DbSession, now: Now, number: str) -> Response:
-    """A certificate's badge for other sites to embed, with its live status."""
-    view = certificate_view(session, number, now=now)
-    svg = badge_svg(
-        translator_for(request), number=view.number, status=view.status, level=view.level
-    ).encode()
-    return document_response(
-        request,
-        svg,
-        etag=content_etag(svg),
-        media_type="image/svg+xml",
-        shared=True,
-        headers={"Cache-Control": BADGE_CACHE},
     )

@@ -4,24 +4,16 @@ month of issue, each drawn as an accessible bar chart with its data table."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from core.db import get_session
-from core.downloads import document_page
 from core.errors import N_
 from quality_marks.certificate_history import STATUS_LABELS
 from quality_marks.certificate_models import ISSUED_CERTIFICATES, Certificate
 from quality_marks.decisions import LEVEL_LABELS
 from quality_marks.models import Organization
-
-pages = APIRouter(include_in_schema=False)
-
-DbSession = Annotated[Session, Depends(get_session)]
 
 _ISSUED = tuple(status.value for status in ISSUED_CERTIFICATES)
 # One row per sector a certificate's product is in: the JSON list unnested by the database.
@@ -98,12 +90,3 @@ def registry_statistics(session: Session) -> list[Chart]:
         Chart("status", N_("Certificates by status"), by_status, translate=True),
         Chart("month", N_("Certificates by month of issue"), by_month, translate=False),
     ]
-
-
-@pages.get("/registry/statistics")
-def statistics_page(request: Request, session: DbSession) -> Response:
-    """The registry's statistics, drawn on the server; the same for every anonymous reader."""
-    charts = registry_statistics(session)
-    return document_page(
-        request, "quality_marks/statistics.html", {"charts": charts}, shareable=True
-    )
