@@ -45,6 +45,8 @@ from guidelines import (
 from quality_marks import (
     applications_api,
     applications_pages,
+    badges_pages,
+    complaints_pages,
     decisions_api,
     decisions_pages,
     organizations_api,
@@ -54,6 +56,7 @@ from quality_marks import (
     registration_pages,
     reviews_api,
     reviews_pages,
+    statistics_pages,
     status_lists_pages,
     verification_api,
     verification_pages,
@@ -191,4 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(certificate_ballots_pages.pages)
     app.include_router(certificate_ballots_api.api)
     app.include_router(status_lists_pages.pages)
+    app.include_router(badges_pages.pages)
+    app.include_router(complaints_pages.pages)
+    app.include_router(statistics_pages.pages)
     return app

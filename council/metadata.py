@@ -13,6 +13,7 @@ import core.submissions
 import council.models
 import guidelines.models
 import quality_marks.certificate_models
+import quality_marks.complaint_models
 import quality_marks.models
 from core.db import Base
 
@@ -26,6 +27,7 @@ MODEL_MODULES = (
     guidelines.models,
     quality_marks.models,
     quality_marks.certificate_models,
+    quality_marks.complaint_models,
     council.models,
 )
 

@@ -42,6 +42,9 @@ EVENT_LABELS = {
     RegistryEventKind.superseded: N_("Superseded"),
     RegistryEventKind.voided: N_("Voided"),
     RegistryEventKind.reassessment_requested: N_("Re-assessment requested"),
+    RegistryEventKind.complaint_dismissed: N_("Complaint dismissed"),
+    RegistryEventKind.complaint_surveillance_opened: N_("Surveillance review opened"),
+    RegistryEventKind.complaint_closed: N_("Complaint closed"),
 }
 WITHDRAWAL_LABELS = {
     WithdrawalReason.nonconformity: N_("Nonconformity with the guideline"),

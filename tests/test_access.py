@@ -15,6 +15,7 @@ from tests.factories import NOW, make_user, sign_in_as
 from tests.quality_marks import (
     access_api,
     access_applications,
+    access_complaints,
     access_decisions,
     access_organization,
     access_reviews,
@@ -174,6 +175,7 @@ for _part in (
     access_decisions,
     access_verification,
     access_certificates,
+    access_complaints,
 ):
     ACCESS.update(_part.ACCESS)
 
@@ -199,6 +201,7 @@ for _part in (
     access_decisions,
     access_verification,
     access_certificates,
+    access_complaints,
 ):
     SAMPLE_PATH_VALUES.update(_part.SAMPLE_PATH_VALUES)
 
