@@ -83,8 +83,8 @@ def test_complaint_flow_from_form_to_public_history_without_personal_data(
 
     confirmed = client.get(_confirmation_path(db, EMAIL))
     assert confirmed.status_code == 200
-    db.refresh(complaint)
-    assert complaint.status == ComplaintStatus.confirmed
+    confirmed_status = db.scalar(select(Complaint.status).where(Complaint.id == complaint.id))
+    assert confirmed_status == ComplaintStatus.confirmed
 
     sign_in_as(client, case.staff)
     listing = client.get("/complaints")
