@@ -79,12 +79,12 @@ def test_complaint_flow_from_form_to_public_history_without_personal_data(
     sent = client.post(form, data={**data, "csrf_token": csrf_of(client, form)})
     assert sent.status_code == 303
     complaint = db.scalars(select(Complaint)).one()
-    assert complaint.status == ComplaintStatus.received
+    assert db.scalar(select(Complaint.status)) == ComplaintStatus.received
 
     confirmed = client.get(_confirmation_path(db, EMAIL))
     assert confirmed.status_code == 200
-    confirmed_status = db.scalar(select(Complaint.status).where(Complaint.id == complaint.id))
-    assert confirmed_status == ComplaintStatus.confirmed
+    db.refresh(complaint)
+    assert complaint.status == ComplaintStatus.confirmed
 
     sign_in_as(client, case.staff)
     listing = client.get("/complaints")
