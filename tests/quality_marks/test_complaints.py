@@ -28,6 +28,12 @@ NAME, EMAIL = "Lucía Complainant", "lucia.queja@ejemplo.mx"
 BODY = "El producto muestra la marca pero no informa a los usuarios que usan IA."
 
 
+def _status(db: Session, complaint: Complaint) -> ComplaintStatus:
+    """The complaint's status as stored now (read again, so each check sees the database)."""
+    db.refresh(complaint)
+    return complaint.status
+
+
 @pytest.fixture
 def certified(db: Session) -> tuple[Reviewed, Certificate]:
     """A granted case and its valid certificate."""
@@ -84,7 +90,7 @@ def test_complaint_flow_from_form_to_public_history_without_personal_data(
     confirmed = client.get(_confirmation_path(db, EMAIL))
     assert confirmed.status_code == 200
     db.refresh(complaint)
-    assert complaint.status == ComplaintStatus.confirmed
+    assert _status(db, complaint) == ComplaintStatus.confirmed
 
     sign_in_as(client, case.staff)
     listing = client.get("/complaints")
@@ -96,7 +102,7 @@ def test_complaint_flow_from_form_to_public_history_without_personal_data(
     )
     assert dismissed.status_code == 303
     db.refresh(complaint)
-    assert complaint.status == ComplaintStatus.dismissed
+    assert _status(db, complaint) == ComplaintStatus.dismissed
     client.post("/signout", data={"csrf_token": csrf_of(client, "/")})
 
     public = client.get(f"/verify/{certificate.number}").text
@@ -136,7 +142,7 @@ def test_asking_the_holder_mails_its_owners_in_their_language(
         base_url="http://testserver",
         now=NOW,
     )
-    assert complaint.status == ComplaintStatus.holder_asked
+    assert _status(db, complaint) == ComplaintStatus.holder_asked
     sent = db.scalars(
         select(OutboxMessage).where(OutboxMessage.template == "mail/complaint_holder.txt")
     ).all()
@@ -191,7 +197,7 @@ def test_surveillance_then_closing_enters_the_public_history(
     assert events[-1].reason_code == "suspension"
     assert set(events[-1].public_reason) == {"es", "en"}
     assert "suspend" in events[-1].public_reason["en"]
-    assert complaint.status == ComplaintStatus.closed
+    assert _status(db, complaint) == ComplaintStatus.closed
     # A complaint's triage does not change what the certificate's status is said to be.
     page = client.get(f"/verify/{certificate.number}").text
     assert "suspend" not in page.split('id="states-heading"')[0].lower()
