@@ -52,6 +52,7 @@ from quality_marks import (
     products_api,
     products_pages,
     registration_pages,
+    registry_public_pages,
     reviews_api,
     reviews_pages,
     status_lists_pages,
@@ -191,4 +192,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(certificate_ballots_pages.pages)
     app.include_router(certificate_ballots_api.api)
     app.include_router(status_lists_pages.pages)
+    app.include_router(registry_public_pages.pages)
     return app

@@ -17,6 +17,7 @@ from tests.quality_marks import (
     access_applications,
     access_decisions,
     access_organization,
+    access_registry_public,
     access_reviews,
     access_verification,
 )
@@ -174,6 +175,7 @@ for _part in (
     access_decisions,
     access_verification,
     access_certificates,
+    access_registry_public,
 ):
     ACCESS.update(_part.ACCESS)
 
@@ -199,6 +201,7 @@ for _part in (
     access_decisions,
     access_verification,
     access_certificates,
+    access_registry_public,
 ):
     SAMPLE_PATH_VALUES.update(_part.SAMPLE_PATH_VALUES)
 
