@@ -32,6 +32,7 @@ PAGES: dict[str | None, list[str]] = {
         "/council",
         "/council/resolutions",
         "/verify",
+        "/registry/data",
     ],
     "secretaria@ceia.gob.mx": [
         "/account",

@@ -52,7 +52,8 @@ def certified(db: Session, *, now: dt.datetime = NOW) -> Certified:
     case = granted(db)
     product = db.get(Product, case.application.product_id)
     organization = db.get(Organization, case.organization.id)
-    assert product is not None and organization is not None
+    assert product is not None
+    assert organization is not None
     product.intended_purpose = SECRET_PURPOSE
     product.data_description = SECRET_DATA
     organization.address = SECRET_RFC_ADDRESS

@@ -55,6 +55,7 @@ def test_the_certificates_download_holds_each_issued_certificate_and_its_licence
     response = client.get(f"/registry/data/certificates.{fmt}")
 
     assert response.status_code == 200
+    assert "content-length" not in response.headers  # streamed: its size is not known up front
     assert response.headers["content-type"].startswith(open_data.FORMATS[fmt].split(";")[0])
     assert f'<{open_data.LICENSE_URL}>; rel="license"' in response.headers["link"]
     rows = _rows(fmt, response.content)
@@ -103,18 +104,15 @@ def test_downloads_and_the_feed_answer_304_until_the_next_registry_event(
         client.get(p, headers={"If-Modified-Since": first[p].headers["last-modified"]})
         for p in paths
     ]
-    change_status(
-        db, registry.certificate, CertificateStatus.withdrawn, RegistryEventKind.withdrawn, SUSPENDED
-    )
+    withdrawn = RegistryEventKind.withdrawn
+    change_status(db, registry.certificate, CertificateStatus.withdrawn, withdrawn, SUSPENDED)
     after = [client.get(p, headers={"If-None-Match": first[p].headers["etag"]}) for p in paths]
 
     assert [r.status_code for r in by_etag] == [304, 304, 304]
     assert [r.content for r in by_etag] == [b"", b"", b""]
     assert [r.status_code for r in by_date] == [304, 304, 304]
     assert [r.status_code for r in after] == [200, 200, 200]
-    assert {first[p].headers["etag"] for p in paths}.isdisjoint(
-        {r.headers["etag"] for r in after}
-    )
+    assert {first[p].headers["etag"] for p in paths}.isdisjoint({r.headers["etag"] for r in after})
 
 
 def test_a_stale_if_modified_since_gets_the_whole_download(
@@ -152,7 +150,8 @@ def test_the_atom_feed_parses_and_announces_each_change(
     assert len(set(ids)) == 2
     assert entries[0].findtext(f"{ATOM}summary") == SUSPENDED["en"]
     link = entries[0].find(f"{ATOM}link")
-    assert link is not None and link.get("href") == f"http://testserver/verify/{number}"
+    assert link is not None
+    assert link.get("href") == f"http://testserver/verify/{number}"
     for secret in SECRETS:
         assert secret not in response.text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -16,6 +17,8 @@ from tests.quality_marks.registry_builders import (
     certified,
 )
 from tests.quality_marks.verification_builders import change_status
+from tests.test_accessibility import _problems
+from tests.test_html_valid import parse_errors
 
 
 def test_the_product_page_shows_public_results_and_nothing_confidential(
@@ -155,3 +158,23 @@ def test_a_page_answers_304_to_its_etag_and_renews_it_after_a_registry_event(
     assert other_language.status_code == 200
     assert after.status_code == 200
     assert after.headers["etag"] != etag
+
+
+@pytest.mark.parametrize("language", ["es-MX", "en"])
+def test_public_registry_pages_are_valid_labelled_html(
+    client: TestClient, db: Session, language: str
+) -> None:
+    found = certified(db)
+    paths = [
+        f"/registry/products/{found.product.identifier}",
+        f"/registry/organisations/{found.case.organization.id}",
+        "/registry/data",
+    ]
+    failures = {}
+    for path in paths:
+        response = client.get(path, headers={"Accept-Language": language})
+        assert response.status_code == 200, path
+        assert response.text.startswith("<!DOCTYPE html>") or "<html" in response.text
+        if problems := parse_errors(response.text) + _problems(response.text):
+            failures[path] = problems
+    assert failures == {}
