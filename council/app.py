@@ -54,6 +54,7 @@ from quality_marks import (
     products_api,
     products_pages,
     registration_pages,
+    registry_public_pages,
     reviews_api,
     reviews_pages,
     statistics_pages,
@@ -197,4 +198,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(badges_pages.pages)
     app.include_router(complaints_pages.pages)
     app.include_router(statistics_pages.pages)
+    app.include_router(registry_public_pages.pages)
     return app

@@ -18,6 +18,7 @@ from tests.quality_marks import (
     access_complaints,
     access_decisions,
     access_organization,
+    access_registry_public,
     access_reviews,
     access_verification,
 )
@@ -176,6 +177,7 @@ for _part in (
     access_verification,
     access_certificates,
     access_complaints,
+    access_registry_public,
 ):
     ACCESS.update(_part.ACCESS)
 
@@ -202,6 +204,7 @@ for _part in (
     access_verification,
     access_certificates,
     access_complaints,
+    access_registry_public,
 ):
     SAMPLE_PATH_VALUES.update(_part.SAMPLE_PATH_VALUES)
 

@@ -33,6 +33,7 @@ PAGES: dict[str | None, list[str]] = {
         "/council/resolutions",
         "/verify",
         "/registry/statistics",
+        "/registry/data",
     ],
     "secretaria@ceia.gob.mx": [
         "/account",
