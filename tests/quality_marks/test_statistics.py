@@ -8,6 +8,7 @@ from bs4 import BeautifulSoup, Tag
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from quality_marks.certificate_history import WITHDRAWN
 from quality_marks.certificate_models import CertificateStatus
 from quality_marks.models import Product
 from quality_marks.statistics import registry_statistics
@@ -56,7 +57,7 @@ def test_counts_are_grouped_by_each_dimension(db: Session) -> None:
     charts = {chart.key: dict(chart.bars) for chart in registry_statistics(db)}
     assert charts["sector"] == {"salud": 3, "seguros": 3}
     assert charts["month"] == {"2026-06": 2, "2026-07": 1}
-    assert charts["status"] == {"Valid": 1, "Withdrawn": 1, "Expired": 1}
+    assert charts["status"] == {"Valid": 1, WITHDRAWN: 1, "Expired": 1}
     assert sum(charts["level"].values()) == 3
     assert sum(charts["state"].values()) == 3
 
