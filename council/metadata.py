@@ -14,6 +14,7 @@ import council.models
 import guidelines.models
 import quality_marks.certificate_models
 import quality_marks.models
+import quality_marks.registry_models
 from core.db import Base
 
 MODEL_MODULES = (
@@ -26,6 +27,7 @@ MODEL_MODULES = (
     guidelines.models,
     quality_marks.models,
     quality_marks.certificate_models,
+    quality_marks.registry_models,
     council.models,
 )
 

@@ -20,6 +20,7 @@ from quality_marks.certificate_models import (
     RegistryEventKind,
     WithdrawalReason,
 )
+from quality_marks.registry import refresh_registry_entry
 
 STATUS_LABELS = {
     CertificateStatus.issuing: N_("Being issued"),
@@ -85,6 +86,8 @@ def record_registry_event(
     )
     session.add(event)
     session.flush()
+    if certificate is not None:
+        refresh_registry_entry(session, certificate)
     return event
 
 
