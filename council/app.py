@@ -52,6 +52,8 @@ from quality_marks import (
     products_api,
     products_pages,
     registration_pages,
+    registry_api,
+    registry_pages,
     reviews_api,
     reviews_pages,
     status_lists_pages,
@@ -74,6 +76,7 @@ NAVIGATION = [
     NavLink("/", N_("Home")),
     NavLink("/guidelines", N_("Guidelines")),
     NavLink("/council", N_("The council")),
+    NavLink("/registry", N_("Registry")),
     NavLink("/verify", N_("Verify a certificate")),
     NavLink("/council/ballots", N_("Ballots"), ("council_member", "secretariat")),
     NavLink("/council/interests", N_("My interests"), ("council_member", "expert")),
@@ -191,4 +194,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(certificate_ballots_pages.pages)
     app.include_router(certificate_ballots_api.api)
     app.include_router(status_lists_pages.pages)
+    app.include_router(registry_pages.pages)
+    app.include_router(registry_api.api)
     return app

@@ -210,6 +210,42 @@ def query_words(raw: str) -> list[str]:
     return re.findall(r"[^\W_]+", cut)[:MAX_QUERY_WORDS]
 
 
+def _years(values: Sequence[str]) -> tuple[int, ...]:
+    return tuple(int(value) for value in values if value.isdigit() and len(value) == 4)
+
+
+def registry_query(
+    *,
+    text: str = "",
+    sectors: Sequence[str] = (),
+    levels: Sequence[str] = (),
+    statuses: Sequence[str] = (),
+    versions: Sequence[str] = (),
+    states: Sequence[str] = (),
+    years: Sequence[str] = (),
+    sort: str = "relevance",
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> RegistryQuery:
+    """A query as a reader's address gives it: values kept as text, unknown sorts ignored."""
+
+    def kept(values: Sequence[str]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(value[:100] for value in values[:50] if value))
+
+    return RegistryQuery(
+        text=text[:MAX_QUERY_CHARS],
+        sectors=kept(sectors),
+        levels=kept(levels),
+        statuses=kept(statuses),
+        versions=kept(versions),
+        states=kept(states),
+        years=_years(kept(years)),
+        sort=next((known for known in SORTS if known == sort), "relevance"),
+        page=min(max(page, 1), MAX_PAGE),
+        per_page=min(max(per_page, 1), 100),
+    )
+
+
 class _TimedOut(Exception):
     """The search ran past its time limit."""
 

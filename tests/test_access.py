@@ -17,6 +17,7 @@ from tests.quality_marks import (
     access_applications,
     access_decisions,
     access_organization,
+    access_registry,
     access_reviews,
     access_verification,
 )
@@ -173,6 +174,7 @@ for _part in (
     access_assignment,
     access_decisions,
     access_verification,
+    access_registry,
     access_certificates,
 ):
     ACCESS.update(_part.ACCESS)
@@ -198,6 +200,7 @@ for _part in (
     access_assignment,
     access_decisions,
     access_verification,
+    access_registry,
     access_certificates,
 ):
     SAMPLE_PATH_VALUES.update(_part.SAMPLE_PATH_VALUES)

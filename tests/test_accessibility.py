@@ -32,6 +32,8 @@ PAGES: dict[str | None, list[str]] = {
         "/council",
         "/council/resolutions",
         "/verify",
+        "/registry",
+        "/registry?q=educacion&sort=newest",
     ],
     "secretaria@ceia.gob.mx": [
         "/account",
