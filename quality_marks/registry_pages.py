@@ -37,7 +37,7 @@ FACET_LABELS = {
     "level": N_("Level"),
     "status": N_("Status"),
     "version": N_("Guideline version"),
-    "state": N_("State"),
+    "state": N_("Mexican state"),
     "year": N_("Year of issue"),
 }
 SORT_LABELS = {
