@@ -372,7 +372,7 @@ class _Postgres(_Backend):
             previous = session.scalar(text("SELECT current_setting('statement_timeout')"))
             session.execute(
                 text("SELECT set_config('statement_timeout', :cap, true)"),
-                {"cap": str(int(TIME_CAP_SECONDS * 1000))},
+                {"cap": str(max(1, int(TIME_CAP_SECONDS * 1000)))},
             )
             yield
             session.execute(

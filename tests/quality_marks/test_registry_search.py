@@ -13,10 +13,13 @@ prefix). Where the backends differ, the corpus leaves the case out, and it is wr
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from quality_marks import registry
 from quality_marks.certificate_models import Certificate, CertificateStatus, RegistryEventKind
 from quality_marks.registry import (
     MAX_QUERY_WORDS,
@@ -272,3 +275,45 @@ def test_entries_follow_the_certificate_status_and_only_issued_ones_are_listed(
     # Back in force (as reinstatement would leave it): listed and found again.
     change_status(db, clinic, CertificateStatus.valid, RegistryEventKind.reinstated, ISSUED_REASON)
     assert search_registry(db, RegistryQuery(text="clinica")).total == 1
+
+
+def _slow_statement(db: Session) -> str:
+    if db.get_bind().dialect.name == "postgresql":
+        return "SELECT pg_sleep(5)"
+    return (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000) "
+        "SELECT count(*) FROM n"
+    )
+
+
+def test_a_search_past_its_time_limit_answers_an_empty_page_quickly(
+    db: Session, corpus: dict[str, Certificate], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry, "TIME_CAP_SECONDS", 0.05)
+
+    def slow_search(session: Session, *args: object, **kwargs: object) -> object:
+        session.execute(text(_slow_statement(session)))
+        raise AssertionError("the statement should have been stopped")
+
+    monkeypatch.setattr(registry, "_search", slow_search)
+    started = time.monotonic()
+    results = search_registry(db, RegistryQuery(text="salud"))
+    assert time.monotonic() - started < 3
+    assert results.timed_out
+    assert (results.items, results.total) == ([], 0)
+    # The session is still usable: the next search (in time) answers.
+    monkeypatch.undo()
+    assert search_registry(db, RegistryQuery(text="salud")).total == 2
+
+
+def test_above_the_rank_cap_results_come_newest_first(
+    db: Session, corpus: dict[str, Certificate], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry, "RANK_CAP", 1)
+    results = search_registry(db, RegistryQuery(text="salud"))
+    assert not results.ranked
+    assert [hit.entry.number for hit in results.items] == [
+        corpus["vida"].number,
+        corpus["clinica"].number,
+    ]
+    assert all(hit.snippet is not None for hit in results.items)
