@@ -21,6 +21,7 @@ from quality_marks.registry import (
     PER_PAGE,
     SORTS,
     RegistryQuery,
+    RegistryResults,
     registry_query,
     search_registry,
 )
@@ -61,6 +62,30 @@ def _address(query: RegistryQuery, *, page: int) -> str:
     return "/registry" + (f"?{urlencode(pairs)}" if pairs else "")
 
 
+# The words shown for facet values that are codes.
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "status": {str(status): label for status, label in STATUS_LABELS.items()},
+    "level": dict(LEVEL_LABELS),
+}
+
+
+def _page_context(query: RegistryQuery, results: RegistryResults) -> dict[str, Any]:
+    """What the registry page shows of a page of results."""
+    return {
+        "query": query,
+        "results": results,
+        "facet_labels": FACET_LABELS,
+        "value_labels": VALUE_LABELS,
+        "sorts": [(name, SORT_LABELS[name]) for name in SORTS],
+        "status_labels": STATUS_LABELS,
+        "level_labels": LEVEL_LABELS,
+        "previous_page": _address(query, page=results.page - 1) if results.page > 1 else None,
+        "next_page": _address(query, page=results.page + 1)
+        if results.page < results.pages
+        else None,
+    }
+
+
 @pages.get("/registry")
 def registry_page(
     request: Request,
@@ -89,22 +114,5 @@ def registry_page(
         page=parse_int(page) or 1,
         per_page=PAGE_SIZE,
     )
-    results = search_registry(session, query)
-    value_labels: dict[str, dict[str, str]] = {
-        "status": {str(k): v for k, v in STATUS_LABELS.items()},
-        "level": dict(LEVEL_LABELS),
-    }
-    context: dict[str, Any] = {
-        "query": query,
-        "results": results,
-        "facet_labels": FACET_LABELS,
-        "value_labels": value_labels,
-        "sorts": [(name, SORT_LABELS[name]) for name in SORTS],
-        "status_labels": STATUS_LABELS,
-        "level_labels": LEVEL_LABELS,
-        "previous_page": _address(query, page=results.page - 1) if results.page > 1 else None,
-        "next_page": _address(query, page=results.page + 1)
-        if results.page < results.pages
-        else None,
-    }
+    context = _page_context(query, search_registry(session, query))
     return document_page(request, "quality_marks/registry.html", context, shareable=user is None)
