@@ -8,10 +8,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from core.accounts import Role
-from quality_marks.certificate_models import Certificate
+from quality_marks.certificate_models import Certificate, CertificateStatus, RegistryEventKind
 from tests.factories import make_user, sign_in_as
 from tests.quality_marks.registry_builders import registry_corpus
 from tests.quality_marks.test_registry_search import HOSTILE
+from tests.quality_marks.verification_builders import ISSUED_REASON, change_status
 
 
 @pytest.fixture
@@ -150,3 +151,20 @@ def test_the_main_navigation_leads_to_the_registry(client: TestClient) -> None:
     nav = page.find("nav", class_="main-nav")
     assert nav is not None
     assert nav.find("a", href="/registry") is not None
+
+
+def test_an_answer_kept_for_anonymous_readers_is_renewed_by_a_registry_event(
+    client: TestClient, db: Session, corpus: dict[str, Certificate]
+) -> None:
+    path = "/api/v1/registry?q=clinica&status=valid"
+    assert client.get(path).json()["total"] == 1
+    assert client.get(path).json()["total"] == 1  # answered from memory now
+    change_status(
+        db,
+        corpus["clinica"],
+        CertificateStatus.suspended,
+        RegistryEventKind.suspended,
+        ISSUED_REASON,
+    )
+    db.commit()
+    assert client.get(path).json()["total"] == 0
