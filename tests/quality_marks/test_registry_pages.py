@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from core.accounts import Role
+from core.signing import CouncilKeys
+from core.storage import FileStore
+from council.demo import seed_demo
+from council.demo_certificates import certify_demo
 from quality_marks.certificate_models import Certificate, CertificateStatus, RegistryEventKind
-from tests.factories import make_user, sign_in_as
+from tests.factories import NOW, make_user, sign_in_as
+from tests.quality_marks.certificate_issuance import joined_factory
 from tests.quality_marks.registry_builders import registry_corpus
 from tests.quality_marks.test_registry_search import HOSTILE
 from tests.quality_marks.verification_builders import ISSUED_REASON, change_status
@@ -168,3 +175,30 @@ def test_an_answer_kept_for_anonymous_readers_is_renewed_by_a_registry_event(
     )
     db.commit()
     assert client.get(path).json()["total"] == 0
+
+
+@pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
+def test_the_demo_registry_is_searchable_in_both_languages(
+    client: TestClient, db: Session, tmp_path: Path, council_keys: CouncilKeys
+) -> None:
+    store = FileStore(tmp_path / "store")
+    seed_demo(db, store=store, base_url="http://testserver", now=NOW)
+    certify_demo(
+        joined_factory(db),
+        keys=council_keys,
+        store=store,
+        base_url="http://testserver",
+        prefix="MX-CEIA",
+        now=NOW,
+    )
+    db.commit()
+    listed = client.get("/api/v1/registry").json()
+    assert listed["total"] >= 3
+    names = {item["product_name"] for item in listed["items"]}
+    assert {"DermaScan", "VozSegura", "PrediCama"} <= names
+    for language in ("es-MX", "en"):
+        page = client.get(
+            "/registry", params={"q": "dermascan"}, headers={"Accept-Language": language}
+        )
+        links = BeautifulSoup(page.text, "html.parser").select(".registry-results a")
+        assert [link.get_text(strip=True) for link in links] == ["DermaScan"]
