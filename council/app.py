@@ -54,6 +54,8 @@ from quality_marks import (
     products_api,
     products_pages,
     registration_pages,
+    registry_api,
+    registry_pages,
     registry_public_pages,
     reviews_api,
     reviews_pages,
@@ -78,6 +80,7 @@ NAVIGATION = [
     NavLink("/", N_("Home")),
     NavLink("/guidelines", N_("Guidelines")),
     NavLink("/council", N_("The council")),
+    NavLink("/registry", N_("Registry")),
     NavLink("/verify", N_("Verify a certificate")),
     NavLink("/council/ballots", N_("Ballots"), ("council_member", "secretariat")),
     NavLink("/council/interests", N_("My interests"), ("council_member", "expert")),
@@ -199,4 +202,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(complaints_pages.pages)
     app.include_router(statistics_pages.pages)
     app.include_router(registry_public_pages.pages)
+    app.include_router(registry_pages.pages)
+    app.include_router(registry_api.api)
     return app

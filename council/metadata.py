@@ -15,6 +15,7 @@ import guidelines.models
 import quality_marks.certificate_models
 import quality_marks.complaint_models
 import quality_marks.models
+import quality_marks.registry_models
 from core.db import Base
 
 MODEL_MODULES = (
@@ -28,6 +29,7 @@ MODEL_MODULES = (
     quality_marks.models,
     quality_marks.certificate_models,
     quality_marks.complaint_models,
+    quality_marks.registry_models,
     council.models,
 )
 

@@ -20,6 +20,7 @@ from quality_marks.certificate_models import (
     RegistryEventKind,
     WithdrawalReason,
 )
+from quality_marks.registry import refresh_registry_entry
 
 # A certificate is masculine in Spanish where an application or a version is feminine: its
 # "withdrawn" is its own message, whose English catalog entry drops the bracketed context.
@@ -91,6 +92,8 @@ def record_registry_event(
     )
     session.add(event)
     session.flush()
+    if certificate is not None:
+        refresh_registry_entry(session, certificate)
     return event
 
 

@@ -34,6 +34,8 @@ PAGES: dict[str | None, list[str]] = {
         "/verify",
         "/registry/statistics",
         "/registry/data",
+        "/registry",
+        "/registry?q=educacion&sort=newest",
     ],
     "secretaria@ceia.gob.mx": [
         "/account",
