@@ -148,15 +148,23 @@ class PublicDocuments:
         """`send`, keeping the answer if it is a public document."""
         start: Message | None = None
         chunks: list[bytes] = []
+        size = 0
 
         async def send_and_keep(message: Message) -> None:
-            nonlocal start
+            nonlocal start, size
             if message["type"] == "http.response.start":
-                start = message
+                # Only a public document can be kept: other answers (a streamed download of
+                # the whole registry, say) pass through without their body being held.
+                start = message if _kept_answer(message, b"") is not None else None
             elif message["type"] == "http.response.body" and start is not None:
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    self._keep(key, stamp, start, b"".join(chunks))
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.memory_bytes // 4:
+                    start, chunks[:] = None, []  # too large to keep: stop holding it
+                else:
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        self._keep(key, stamp, start, b"".join(chunks))
             await send(message)
 
         return send_and_keep

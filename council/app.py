@@ -51,6 +51,8 @@ from guidelines import (
 from quality_marks import (
     applications_api,
     applications_pages,
+    badges_pages,
+    complaints_pages,
     decisions_api,
     decisions_pages,
     organizations_api,
@@ -58,8 +60,12 @@ from quality_marks import (
     products_api,
     products_pages,
     registration_pages,
+    registry_api,
+    registry_pages,
+    registry_public_pages,
     reviews_api,
     reviews_pages,
+    statistics_pages,
     status_lists_pages,
     verification_api,
     verification_pages,
@@ -80,6 +86,7 @@ NAVIGATION = [
     NavLink("/", N_("Home")),
     NavLink("/guidelines", N_("Guidelines")),
     NavLink("/council", N_("The council")),
+    NavLink("/registry", N_("Registry")),
     NavLink("/verify", N_("Verify a certificate")),
     NavLink("/council/ballots", N_("Ballots"), ("council_member", "secretariat")),
     NavLink("/council/interests", N_("My interests"), ("council_member", "expert")),
@@ -197,6 +204,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(certificate_ballots_pages.pages)
     app.include_router(certificate_ballots_api.api)
     app.include_router(status_lists_pages.pages)
+    app.include_router(badges_pages.pages)
+    app.include_router(complaints_pages.pages)
+    app.include_router(statistics_pages.pages)
+    app.include_router(registry_public_pages.pages)
+    app.include_router(registry_pages.pages)
+    app.include_router(registry_api.api)
     app.include_router(transparency_pages.pages)
     app.include_router(transparency_pages.api)
     return app

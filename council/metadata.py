@@ -14,7 +14,9 @@ import core.transparency
 import council.models
 import guidelines.models
 import quality_marks.certificate_models
+import quality_marks.complaint_models
 import quality_marks.models
+import quality_marks.registry_models
 from core.db import Base
 
 MODEL_MODULES = (
@@ -28,6 +30,8 @@ MODEL_MODULES = (
     guidelines.models,
     quality_marks.models,
     quality_marks.certificate_models,
+    quality_marks.complaint_models,
+    quality_marks.registry_models,
     council.models,
 )
 

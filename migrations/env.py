@@ -11,6 +11,7 @@ from alembic.autogenerate.api import AutogenContext
 from core.db import UTCDateTime, make_engine
 from core.settings import Settings
 from council.metadata import target_metadata
+from quality_marks.registry_models import include_object
 
 config = context.config
 if config.config_file_name and config.attributes.get("configure_logging", True):
@@ -30,7 +31,11 @@ url = config.get_main_option("sqlalchemy.url") or Settings().database_url
 def run_migrations_offline() -> None:
     """Emit SQL without a connection."""
     context.configure(
-        url=url, target_metadata=target_metadata, literal_binds=True, render_as_batch=True
+        url=url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -45,6 +50,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=True,
             render_item=render_item,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()
@@ -56,6 +62,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=True,
             render_item=render_item,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

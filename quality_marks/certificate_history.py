@@ -21,12 +21,16 @@ from quality_marks.certificate_models import (
     RegistryEventKind,
     WithdrawalReason,
 )
+from quality_marks.registry import refresh_registry_entry
 
+# A certificate is masculine in Spanish where an application or a version is feminine: its
+# "withdrawn" is its own message, whose English catalog entry drops the bracketed context.
+WITHDRAWN = N_("Withdrawn (certificate)")
 STATUS_LABELS = {
     CertificateStatus.issuing: N_("Being issued"),
     CertificateStatus.valid: N_("Valid"),
     CertificateStatus.suspended: N_("Suspended"),
-    CertificateStatus.withdrawn: N_("Withdrawn"),
+    CertificateStatus.withdrawn: WITHDRAWN,
     CertificateStatus.expired: N_("Expired"),
     CertificateStatus.superseded: N_("Superseded (renewed)"),
     CertificateStatus.void: N_("Void (not issued)"),
@@ -35,11 +39,14 @@ EVENT_LABELS = {
     RegistryEventKind.issued: N_("Issued"),
     RegistryEventKind.suspended: N_("Suspended"),
     RegistryEventKind.reinstated: N_("Reinstated"),
-    RegistryEventKind.withdrawn: N_("Withdrawn"),
+    RegistryEventKind.withdrawn: WITHDRAWN,
     RegistryEventKind.expired: N_("Expired"),
     RegistryEventKind.superseded: N_("Superseded"),
     RegistryEventKind.voided: N_("Voided"),
     RegistryEventKind.reassessment_requested: N_("Re-assessment requested"),
+    RegistryEventKind.complaint_dismissed: N_("Complaint dismissed"),
+    RegistryEventKind.complaint_surveillance_opened: N_("Surveillance review opened"),
+    RegistryEventKind.complaint_closed: N_("Complaint closed"),
 }
 WITHDRAWAL_LABELS = {
     WithdrawalReason.nonconformity: N_("Nonconformity with the guideline"),
@@ -96,6 +103,8 @@ def record_registry_event(
         public=kind is not RegistryEventKind.voided,
         now=now,
     )
+    if certificate is not None:
+        refresh_registry_entry(session, certificate)
     return event
 
 

@@ -73,6 +73,10 @@ class RegistryEventKind(enum.StrEnum):
     superseded = "superseded"
     voided = "voided"  # a number given but never issued, so readers can account for every number
     reassessment_requested = "reassessment_requested"  # a new guideline version changed criteria
+    # A complaint's triage, told without the complainant's data.
+    complaint_dismissed = "complaint_dismissed"
+    complaint_surveillance_opened = "complaint_surveillance_opened"
+    complaint_closed = "complaint_closed"
 
 
 class CertificateCounter(Base):

@@ -63,8 +63,14 @@ _NUMBER = re.compile(r"^[A-Z0-9-]{1,20}-[0-9]{4}-[0-9]{6}$")
 # A certificate's credential is a few kilobytes; a longer "credential" is not read at all.
 MAX_CREDENTIAL_CHARS = 64 * 1024
 
-# Events that change what the certificate's status is (a re-assessment request does not).
-_STATUS_EVENTS = frozenset(RegistryEventKind) - {RegistryEventKind.reassessment_requested}
+# Events that change what the certificate's status is (a re-assessment request, a complaint's
+# triage do not).
+_STATUS_EVENTS = frozenset(RegistryEventKind) - {
+    RegistryEventKind.reassessment_requested,
+    RegistryEventKind.complaint_dismissed,
+    RegistryEventKind.complaint_surveillance_opened,
+    RegistryEventKind.complaint_closed,
+}
 
 
 # The public page ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from core.web import (
     redirect,
     refuse_form,
     render_page,
+    service_settings,
     translator_for,
 )
 from quality_marks import verification
@@ -116,7 +117,9 @@ def certificate_page(request: Request, session: DbSession, now: Now, number: str
     """A certificate's public page, the target of its QR code: where it stands, and its history."""
     view = verification.certificate_view(session, number, now=now)
     page = render_page(
-        request, "quality_marks/verify_certificate.html", {**_labels(), "view": view}
+        request,
+        "quality_marks/verify_certificate.html",
+        {**_labels(), "view": view, "base_url": service_settings(request).base_url.rstrip("/")},
     )
     return _status_page(request, bytes(page.body))
 

@@ -16,8 +16,11 @@ from tests.factories import NOW, make_user, sign_in_as
 from tests.quality_marks import (
     access_api,
     access_applications,
+    access_complaints,
     access_decisions,
     access_organization,
+    access_registry,
+    access_registry_public,
     access_reviews,
     access_verification,
 )
@@ -174,7 +177,10 @@ for _part in (
     access_assignment,
     access_decisions,
     access_verification,
+    access_registry,
     access_certificates,
+    access_complaints,
+    access_registry_public,
     access_transparency,
 ):
     ACCESS.update(_part.ACCESS)
@@ -200,7 +206,10 @@ for _part in (
     access_assignment,
     access_decisions,
     access_verification,
+    access_registry,
     access_certificates,
+    access_complaints,
+    access_registry_public,
     access_transparency,
 ):
     SAMPLE_PATH_VALUES.update(_part.SAMPLE_PATH_VALUES)

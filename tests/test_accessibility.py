@@ -32,6 +32,10 @@ PAGES: dict[str | None, list[str]] = {
         "/council",
         "/council/resolutions",
         "/verify",
+        "/registry/statistics",
+        "/registry/data",
+        "/registry",
+        "/registry?q=educacion&sort=newest",
     ],
     "secretaria@ceia.gob.mx": [
         "/account",
@@ -43,6 +47,7 @@ PAGES: dict[str | None, list[str]] = {
         "/guidelines/etica-ia/1.1/revisions",
         "/council/members",
         "/council/ballots",
+        "/complaints",
         "/council/conflicts?email=a@datasalud.example.mx&organisation=DataSalud&email_domain=datasalud.example.mx",
     ],
     "rmartinez@ceia.gob.mx": [

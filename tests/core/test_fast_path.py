@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import tracemalloc
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
+from starlette.types import Message, Receive, Scope, Send
 
 from core import documents, downloads, fastpath
 from core.accounts import User
@@ -328,3 +331,47 @@ def test_a_request_with_a_repeated_language_header_is_neither_served_nor_kept(
     again = client.get("/", headers={"Accept-Language": "es-MX"})
     assert again.content == spanish.content
     assert "Consejo de Ética" in again.text
+
+
+@pytest.mark.parametrize("cache_control", [b"private, no-cache", b"public, max-age=300"])
+def test_a_long_streamed_answer_passes_through_without_being_held(
+    engine: Engine, cache_control: bytes
+) -> None:
+    chunk, count = b"x" * 10_000, 500  # 5 MB, over a quarter of the memory kept for answers
+    sent: list[int] = []
+
+    async def streaming_app(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"cache-control", cache_control), (b"etag", b'"big"')]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for _ in range(count):
+            await send({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def collect(message: Message) -> None:
+        sent.append(len(message.get("body", b"")))
+
+    async def receive() -> Message:
+        return {"type": "http.request"}
+
+    middleware = fastpath.PublicDocuments(
+        streaming_app,
+        engine=engine,
+        session_cookie="ceia_session",
+        default_locale="es_MX",
+        clock=lambda: NOW,
+        memory_bytes=16 * 1024 * 1024,
+    )
+    scope: Scope = {
+        "type": "http", "method": "GET", "path": "/registry/data/certificates.csv",
+        "query_string": b"", "headers": [],
+    }  # fmt: skip
+    tracemalloc.start()
+    try:
+        asyncio.run(middleware(scope, receive, collect))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert sum(sent) == len(chunk) * count
+    assert peak < 1_000_000, peak
+    assert middleware._kept == {}

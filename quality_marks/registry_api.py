@@ -1,0 +1,102 @@
+"""The registry search API under /api/v1: the public entries of issued certificates."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from core.api import ERROR_RESPONSES, parse_int
+from core.auth import MaybeUser
+from core.db import get_session
+from core.documents import content_etag
+from core.downloads import document_response
+from quality_marks.registry import RegistryResults, registry_query, search_registry
+from quality_marks.registry_schemas import FacetValueOut, RegistryItemOut, RegistryOut
+
+api = APIRouter(prefix="/api/v1", tags=["quality_marks"], responses=ERROR_RESPONSES)
+
+DbSession = Annotated[Session, Depends(get_session)]
+Values = Annotated[list[str], Query()]
+
+
+def registry_out(results: RegistryResults, *, sort: str) -> RegistryOut:
+    """The API's form of a page of results."""
+    return RegistryOut(
+        items=[
+            RegistryItemOut(
+                number=hit.entry.number,
+                status=hit.entry.status,
+                level=hit.entry.level,
+                product_name=hit.entry.product_name,
+                product_identifier=hit.entry.product_identifier,
+                organization_name=hit.entry.organization_name,
+                sectors=hit.entry.sectors,
+                state=hit.entry.state,
+                guideline_slug=hit.entry.guideline_slug,
+                guideline_version=hit.entry.guideline_version,
+                guideline_title_es=hit.entry.guideline_title_es,
+                guideline_title_en=hit.entry.guideline_title_en,
+                issued_on=hit.entry.issued_on,
+                valid_until=hit.entry.valid_until,
+                url=f"/verify/{hit.entry.number}",
+                snippet=str(hit.snippet) if hit.snippet is not None else None,
+            )
+            for hit in results.items
+        ],
+        total=results.total,
+        page=results.page,
+        per_page=results.per_page,
+        pages=results.pages,
+        sort=sort,
+        ranked=results.ranked,
+        timed_out=results.timed_out,
+        facets={
+            name: [FacetValueOut(value=f.value, count=f.count, selected=f.selected) for f in values]
+            for name, values in results.facets.items()
+        },
+    )
+
+
+@api.get("/registry", responses={200: {"model": RegistryOut}})
+def search_registry_api(
+    request: Request,
+    session: DbSession,
+    user: MaybeUser,
+    q: str = "",
+    sector: Values = [],  # noqa: B006 - FastAPI copies defaults
+    level: Values = [],  # noqa: B006
+    status: Values = [],  # noqa: B006
+    version: Values = [],  # noqa: B006
+    state: Values = [],  # noqa: B006
+    year: Values = [],  # noqa: B006
+    sort: str = "relevance",
+    page: str = "1",
+    per_page: str = "20",
+) -> Response:
+    """Search the registry of issued certificates: words, facet filters, order and page."""
+    query = registry_query(
+        text=q,
+        sectors=sector,
+        levels=level,
+        statuses=status,
+        versions=version,
+        states=state,
+        years=year,
+        sort=sort,
+        page=parse_int(page) or 1,
+        per_page=parse_int(per_page) or 20,
+    )
+    results = search_registry(session, query)
+    body = registry_out(results, sort=query.sort).model_dump_json().encode()
+    return document_response(
+        request,
+        body,
+        etag=content_etag(body),
+        media_type="application/json",
+        shared=user is None,
+        vary=None,
+        headers={"Access-Control-Allow-Origin": "*"},
+    )
