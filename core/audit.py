@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -148,3 +148,29 @@ def verify_chain(session: Session) -> tuple[int, ChainBreak | None]:
         expected_prev = event.hash
         checked += 1
     return checked, None
+
+
+def verify_checkpoints(
+    session: Session, checkpoints: Iterable[tuple[int, str]]
+) -> ChainBreak | None:
+    """Check the chain against heads recorded outside it (the transparency log's checkpoints):
+    a truncated or recomputed chain no longer holds an event with the hash once recorded."""
+    pending = list(checkpoints)
+    for start in range(0, len(pending), 500):  # a few queries, however many checkpoints
+        chunk = pending[start : start + 500]
+        stored = {
+            row.id: row.hash
+            for row in session.execute(
+                select(AuditEvent.id, AuditEvent.hash).where(
+                    AuditEvent.id.in_({event_id for event_id, _ in chunk})
+                )
+            )
+        }
+        for event_id, event_hash in chunk:
+            if event_id not in stored:
+                return ChainBreak(
+                    event_id, "a checkpoint names this event, which is gone (truncated)"
+                )
+            if stored[event_id] != event_hash:
+                return ChainBreak(event_id, "hash differs from its checkpoint (chain recomputed)")
+    return None

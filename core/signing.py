@@ -659,6 +659,25 @@ def verify_jwt(keys: CouncilKeys, token: str) -> dict[str, Any]:
     return claims
 
 
+def sign_bytes(keys: CouncilKeys, data: bytes) -> bytes:
+    """A raw Ed25519 signature of `data` by the current credential key (`keys.kid`)."""
+    signature: bytes = keys._private.sign(data)
+    return signature
+
+
+def verify_bytes(keys: CouncilKeys, data: bytes, signature: bytes, *, kid: str) -> bool:
+    """Whether `signature` is a published key's (`kid`) Ed25519 signature of `data`."""
+    key = next((key for key in keys.published if key.kid == kid), None)
+    if key is None:
+        return False
+    public = ed25519.Ed25519PublicKey.from_public_bytes(_unb64url(key.jwk["x"]))
+    try:
+        public.verify(signature, data)
+    except InvalidSignature:
+        return False
+    return True
+
+
 # --- PDF signatures -----------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from core.accounts import User
 from core.errors import N_, Conflict, Invalid, NotFound
 from core.i18n import DISPLAY_ZONE
+from core.transparency import KIND_GUIDELINE_ADOPTED, append_leaf
 from council.ballots import (
     BallotSubjectKind,
     SubjectLink,
@@ -194,6 +195,19 @@ def _adopt(
         replaces=ballot.terms.get("replaces", []),
         consultation_skipped_reason=ballot.terms.get("consultation_skipped_reason", ""),
         actor=actor,
+        now=now,
+    )
+    # Anyone may check later which text was adopted when, and by which resolution.
+    append_leaf(
+        session,
+        kind=KIND_GUIDELINE_ADOPTED,
+        data={
+            "guideline": guidelines.slug_of(session, version),
+            "version": version.number,
+            "resolution": resolution.number,
+            "effective_on": ballot.terms["effective_on"],
+            "adopted_at": now.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        },
         now=now,
     )
     # The rule that turns review findings into a mark level is frozen with the version.

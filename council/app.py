@@ -10,7 +10,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
-from core import accounts_api, accounts_pages, passwords_pages, signing_pages
+from core import (
+    accounts_api,
+    accounts_pages,
+    passwords_pages,
+    signing_pages,
+    transparency_pages,
+)
 from core.auth import admit_request, now_utc
 from core.db import RequestSessions, make_engine, make_sessionmaker
 from core.errors import N_
@@ -204,4 +210,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(registry_public_pages.pages)
     app.include_router(registry_pages.pages)
     app.include_router(registry_api.api)
+    app.include_router(transparency_pages.pages)
+    app.include_router(transparency_pages.api)
     return app

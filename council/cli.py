@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy.orm import Session
 
 from core.accounts import Role, create_user
-from core.audit import verify_chain
-from core.db import Base, make_engine, make_sessionmaker, open_session, utcnow
+from core.audit import verify_chain, verify_checkpoints
+from core.db import (
+    Base,
+    make_engine,
+    make_sessionmaker,
+    open_session,
+    reading_session,
+    utcnow,
+)
 from core.documents import forget_old_renders
 from core.errors import N_, DomainError, Invalid
 from core.i18n import LOCALES, translator
@@ -31,6 +40,15 @@ from core.signing import (
     rotate_credential_key,
 )
 from core.storage import FileStore
+from core.transparency import (
+    audit_checkpoints,
+    check_log,
+    checkpoint_audit,
+    checkpoints_of,
+    current_tree_head,
+    tree_head_document,
+    verify_log,
+)
 from council import decisions as _decisions  # noqa: F401  (registers the lint's ballot facts)
 from council.assignment import send_review_reminders
 from council.ballots import send_ballot_reminders
@@ -58,6 +76,7 @@ reviews_app = typer.Typer(help="Reviews of applications.", no_args_is_help=True)
 markdown_app = typer.Typer(help="Stored HTML of Markdown texts.", no_args_is_help=True)
 certificates_app = typer.Typer(help="Certificates of the quality mark.", no_args_is_help=True)
 keys_app = typer.Typer(help="The council's signing keys.", no_args_is_help=True)
+transparency_app = typer.Typer(help="The transparency log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
@@ -67,6 +86,7 @@ app.add_typer(reviews_app, name="reviews")
 app.add_typer(markdown_app, name="markdown")
 app.add_typer(certificates_app, name="certificates")
 app.add_typer(keys_app, name="keys")
+app.add_typer(transparency_app, name="transparency")
 
 
 @app.command()
@@ -236,18 +256,94 @@ def _progress_bar() -> Progress:
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Walk the audit hash chain and name the first broken event."""
+    """Walk the audit hash chain and name the first broken event. The transparency log's
+    checkpoints catch a chain truncated or recomputed, and the log is recomputed too."""
     engine = make_engine(Settings().database_url)
     with open_session(make_sessionmaker(engine), writes=False) as session:
         checked, broken = verify_chain(session)
+        cut = verify_checkpoints(session, checkpoints_of(audit_checkpoints(session)))
+        log_problems = verify_log(session)
     if broken:
         typer.echo(
             f"Audit chain BROKEN at event {broken.event_id}: {broken.reason} "
             f"({checked} events before it are intact).",
             err=True,
         )
+    elif cut:
+        typer.echo(
+            f"Audit chain BROKEN at event {cut.event_id}: {cut.reason}; "
+            "the transparency log recorded it.",
+            err=True,
+        )
+    for problem in log_problems:
+        typer.echo(f"Transparency log BROKEN at {problem.where}: {problem.reason}.", err=True)
+    if broken or cut or log_problems:
         raise typer.Exit(1)
-    typer.echo(f"Audit chain intact: {checked} events verified.")
+    typer.echo(
+        f"Audit chain intact: {checked} events verified. "
+        "Every checkpoint in the transparency log matches."
+    )
+
+
+@transparency_app.command("checkpoint")
+def transparency_checkpoint() -> None:
+    """The daily checkpoint: append the audit chain's head to the log and sign a tree head."""
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    with open_session(make_sessionmaker(engine), writes=True) as session:
+        _checkpoint(session, settings)
+
+
+def _checkpoint(session: Session, settings: Settings) -> None:
+    now = utcnow()
+    leaf = checkpoint_audit(session, now=now)
+    # Committed before the head is signed: the head is signed in a transaction of its own.
+    session.commit()
+    # Read beside the writing session: on SQLite it holds the write lock the signing needs.
+    with reading_session(session) as reader:
+        head = current_tree_head(reader, load_keys(settings.keys_dir), now=now)
+    added = "appended" if leaf is not None else "already in the log"
+    typer.echo(f"Audit checkpoint {added}; tree head signed at size {head.tree_size}.")
+
+
+@transparency_app.command("sth")
+def transparency_sth() -> None:
+    """Print the current signed tree head as JSON (keep it to check the log later)."""
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    # A reading session: the head, when one is due, is signed in a short writing one of its own.
+    with open_session(make_sessionmaker(engine), writes=False) as session:
+        head = current_tree_head(session, load_keys(settings.keys_dir), now=utcnow())
+        typer.echo(json.dumps(tree_head_document(head), sort_keys=True))
+
+
+@transparency_app.command("verify")
+def transparency_verify(
+    certificate: Annotated[
+        str | None, typer.Option(help="A certificate number whose events must be in the log.")
+    ] = None,
+    from_sth: Annotated[
+        Path | None,
+        typer.Option(help="A tree head saved earlier (JSON) the current one must extend."),
+    ] = None,
+) -> None:
+    """Check the current tree head's signature, that it extends an earlier one, and a
+    certificate's inclusion; exit 0 only when every check passes."""
+    settings = Settings()
+    try:
+        keys = load_keys(settings.keys_dir)
+        earlier = json.loads(from_sth.read_text()) if from_sth is not None else None
+    except (KeysMissing, OSError, ValueError) as error:
+        typer.echo(f"{error}", err=True)
+        raise typer.Exit(2) from None
+    engine = make_engine(settings.database_url)
+    with open_session(make_sessionmaker(engine), writes=False) as session:
+        head = current_tree_head(session, keys, now=utcnow())
+        results = check_log(session, keys, head=head, earlier=earlier, certificate=certificate)
+    for passed, message in results:
+        typer.echo(f"[{'PASS' if passed else 'FAIL'}] {message}")
+    if not all(passed for passed, _ in results):
+        raise typer.Exit(1)
 
 
 @mail_app.command("send")
@@ -499,6 +595,8 @@ def certificates_expire() -> None:
             rules=CertificateRules.from_settings(settings),
         )
         session.commit()
+        # The day's audit checkpoint rides on the daily job.
+        _checkpoint(session, settings)
     typer.echo(
         f"Expired {run.expired}, urgent suspensions lapsed {run.lapsed}, "
         f"reminders queued {run.reminders}; `council mail send` delivers them."

@@ -10,6 +10,7 @@ import core.documents
 import core.mail
 import core.ratelimit
 import core.submissions
+import core.transparency
 import council.models
 import guidelines.models
 import quality_marks.certificate_models
@@ -25,6 +26,7 @@ MODEL_MODULES = (
     core.mail,
     core.ratelimit,
     core.submissions,
+    core.transparency,
     guidelines.models,
     quality_marks.models,
     quality_marks.certificate_models,

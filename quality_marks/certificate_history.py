@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from core.documents import republish_documents
 from core.errors import N_
 from core.i18n import translator
+from core.transparency import log_registry_event
 from quality_marks.certificate_models import (
     Certificate,
     CertificateStatus,
@@ -92,6 +93,16 @@ def record_registry_event(
     )
     session.add(event)
     session.flush()
+    log_registry_event(
+        session,
+        event_id=event.id,
+        kind=kind.value,
+        certificate_number=certificate.number if certificate is not None else None,
+        public_reason=public_reason,
+        resolution=resolution,
+        public=kind is not RegistryEventKind.voided,
+        now=now,
+    )
     if certificate is not None:
         refresh_registry_entry(session, certificate)
     return event

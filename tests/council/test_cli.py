@@ -55,6 +55,10 @@ HELP_CASES: list[tuple[list[str], str]] = [
     (["certificates"], "Certificates of the quality mark."),
     (["certificates", "issue"], "Issue the certificate of every granted mark that has never"),
     (["certificates", "reconcile"], "Finish (lint, sign, store) or void every certificate"),
+    (["transparency"], "The transparency log."),
+    (["transparency", "checkpoint"], "The daily checkpoint: append the audit chain's head"),
+    (["transparency", "sth"], "Print the current signed tree head as JSON"),
+    (["transparency", "verify"], "Check the current tree head's signature, that it extends"),
 ]
 
 
