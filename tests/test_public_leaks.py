@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -37,6 +38,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
 
 # Shorter strings would match public words by chance ("salud", a state's name).
 SHORTEST_SECRET = 12
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 def _confidential(db: Session) -> set[str]:
@@ -85,7 +87,7 @@ def _readable(content_type: str, body: bytes) -> str:
         )
         return "\n".join(page.extract_text() for page in reader.pages) + attached
     text = body.decode("utf-8", "replace")
-    if content_type.startswith("application/vc+jwt") or (text.count(".") == 2 and " " not in text):
+    if content_type.startswith("application/vc+jwt") or COMPACT_JWS.fullmatch(text.strip()):
         payload = text.split(".")[1]
         text += base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
     if content_type.startswith("application/json"):
@@ -98,6 +100,11 @@ def _readable(content_type: str, body: bytes) -> str:
 def _public_addresses(db: Session) -> Iterator[str]:
     """Every public page, download, feed, badge and API answer the demo registry has."""
     yield from ("/", "/verify", "/registry/statistics", "/registry/data", "/registry/feed.atom")
+    # The search over everything, and over words the confidential texts hold.
+    for query in ("", "salud", "evidencia adjunta", "privacidad", "Insurgentes"):
+        yield f"/registry?q={query}"
+        yield f"/api/v1/registry?q={query}&per_page=100"
+    yield from ("/transparency/sth", "/transparency/sth/history", "/api/v1/transparency/leaves")
     for kind in ("certificates", "events"):
         for suffix in ("csv", "json", "jsonl"):
             yield f"/registry/data/{kind}.{suffix}"
@@ -118,6 +125,7 @@ def _public_addresses(db: Session) -> Iterator[str]:
         assert product is not None
         yield f"/registry/products/{product.identifier}"
         yield f"/registry/organisations/{certificate.organization_id}"
+        yield f"/api/v1/transparency/proof/certificate/{number}"
 
 
 def test_no_confidential_demo_text_reaches_any_public_output(
