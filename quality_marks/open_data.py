@@ -408,6 +408,8 @@ def atom_feed(
     sub(feed, "link", rel="self", href=f"{base}/registry/feed.atom")
     sub(feed, "link", rel="alternate", href=f"{base}/registry/data", type="text/html")
     sub(feed, "link", rel="license", href=LICENSE_URL)
+    # The transparency log's signed tree head: readers of the feed can pin the log's state.
+    sub(feed, "link", rel="related", href=f"{base}/transparency/sth", type="application/json")
     sub(feed, "rights", f"{LICENSE_NAME} ({LICENSE_URL})")
     for item in entries:
         entry = sub(feed, "entry")

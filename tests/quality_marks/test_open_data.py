@@ -153,6 +153,8 @@ def test_the_atom_feed_parses_and_announces_each_change(
     link = entries[0].find(f"{ATOM}link")
     assert link is not None
     assert link.get("href") == f"http://testserver/verify/{number}"
+    related = [e.get("href") for e in feed.findall(f"{ATOM}link") if e.get("rel") == "related"]
+    assert related == ["http://testserver/transparency/sth"]  # the log's signed tree head
     for secret in SECRETS:
         assert secret not in response.text
 
