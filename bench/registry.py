@@ -402,7 +402,7 @@ def prepare_peer(url: str, count: int, reuse: bool) -> Path:
     engine.dispose()
     # The same tokenizer as the service's index: accents folded, words as written.
     peer.execute(
-        "CREATE VIRTUAL TABLE registry_fts USING fts5(search_text, content=\"registry\", "
+        'CREATE VIRTUAL TABLE registry_fts USING fts5(search_text, content="registry", '
         "content_rowid='certificate_id', tokenize='unicode61 remove_diacritics 2')"
     )
     peer.execute("INSERT INTO registry_fts(registry_fts) VALUES ('rebuild')")

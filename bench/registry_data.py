@@ -283,6 +283,48 @@ def _status(rng: random.Random) -> CertificateStatus:
     return CertificateStatus.valid
 
 
+def _insert_organizations(
+    conn: Connection,
+    rng: random.Random,
+    table: Table,
+    template: dict[str, Any],
+    first_id: int,
+    organizations: list[tuple[str, str, str]],
+) -> None:
+    """The organisations, each a copy of the demo's with its own name, RFC and state."""
+    rows = []
+    for offset, (name, state, sector) in enumerate(organizations):
+        row = dict(template["organization"])
+        row.update(
+            id=first_id + offset,
+            legal_name=name,
+            rfc=_rfc(rng, first_id + offset),
+            state=state,
+            sector=sector,
+            address=f"Av. Reforma {rng.randint(1, 999)}, {state}",
+            contact_email=f"cumplimiento{first_id + offset}@empresa.example.mx",
+        )
+        rows.append(row)
+        if len(rows) == CHUNK:
+            _insert(conn, table, rows)
+            rows = []
+    _insert(conn, table, rows)
+
+
+def _dates(
+    rng: random.Random, status: CertificateStatus, today: dt.date
+) -> tuple[dt.date, dt.date]:
+    """Issued in the last four years, valid one to three; only expired ones have ended."""
+    issued_on = today - dt.timedelta(days=rng.randint(1, 4 * 365))
+    valid_until = issued_on + dt.timedelta(days=365 * rng.choice([1, 2, 3]))
+    if status == CertificateStatus.expired and valid_until >= today:
+        issued_on = today - dt.timedelta(days=rng.randint(400, 4 * 365))
+        valid_until = issued_on + dt.timedelta(days=365)
+    elif status != CertificateStatus.expired and valid_until < today:
+        valid_until = today + dt.timedelta(days=rng.randint(30, 700))
+    return issued_on, valid_until
+
+
 def build(url: str, *, count: int, today: dt.date, progress: bool = True) -> Built:
     """Write `count` issued certificates with everything around them into the demo database."""
     started = time.perf_counter()
@@ -315,23 +357,7 @@ def build(url: str, *, count: int, today: dt.date, progress: bool = True) -> Bui
         org_count = max(1, count // 12)
         org_base = ids["organization"]
         organizations = list(_organizations(rng, org_count))
-        rows = []
-        for offset, (name, state, sector) in enumerate(organizations):
-            row = dict(template["organization"])
-            row.update(
-                id=org_base + offset,
-                legal_name=name,
-                rfc=_rfc(rng, org_base + offset),
-                state=state,
-                sector=sector,
-                address=f"Av. Reforma {rng.randint(1, 999)}, {state}",
-                contact_email=f"cumplimiento{org_base + offset}@empresa.example.mx",
-            )
-            rows.append(row)
-            if len(rows) == CHUNK:
-                _insert(conn, tables["organization"], rows)
-                rows = []
-        _insert(conn, tables["organization"], rows)
+        _insert_organizations(conn, rng, tables["organization"], template, org_base, organizations)
         batch: dict[str, list[dict[str, Any]]] = {name: [] for name in tables}
         for index in range(count):
             # A few organisations hold many certificates, most hold a handful.
@@ -345,14 +371,7 @@ def build(url: str, *, count: int, today: dt.date, progress: bool = True) -> Bui
             provider = org_name if rng.random() < 0.6 else f"{rng.choice(BRANDS)} Labs, S.A."
             deployer = org_name if rng.random() < 0.7 else f"Gobierno de {org_state}"
             status = _status(rng)
-            # Issued over the last four years, valid one to three years (expired ones ended).
-            issued_on = today - dt.timedelta(days=rng.randint(1, 4 * 365))
-            valid_until = issued_on + dt.timedelta(days=365 * rng.choice([1, 2, 3]))
-            if status == CertificateStatus.expired and valid_until >= today:
-                issued_on = today - dt.timedelta(days=rng.randint(400, 4 * 365))
-                valid_until = issued_on + dt.timedelta(days=365)
-            elif status != CertificateStatus.expired and valid_until < today:
-                valid_until = today + dt.timedelta(days=rng.randint(30, 700))
+            issued_on, valid_until = _dates(rng, status, today)
             year = issued_on.year
             serials[year] = serials.get(year, 0) + 1
             number = f"MX-CEIA-{year}-{serials[year]:06d}"
