@@ -81,6 +81,7 @@ PEER_COLUMNS = [
     "product_identifier",
     "search_text",
 ]
+TIMED_OUT = b'"timed_out":true'
 PEER_FACETS = "&".join(
     [
         *(f"_facet={name}" for name in ("status", "level", "guideline_version", "state")),
@@ -206,7 +207,7 @@ def fetch(url: str) -> tuple[int, bytes]:
 # --- the load generator ----------------------------------------------------------------------
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
     length: int | None = None
@@ -218,15 +219,16 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
             length = int(value)
         elif name == b"transfer-encoding" and b"chunked" in value.lower():
             chunked = True
+    body = b""
     if chunked:
         while True:
             size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-            await reader.readexactly(size + 2)
+            body += (await reader.readexactly(size + 2))[:-2]
             if size == 0:
                 break
     elif length:
-        await reader.readexactly(length)
-    return status
+        body = await reader.readexactly(length)
+    return status, body
 
 
 async def _connection(
@@ -253,9 +255,10 @@ async def _connection(
             ).encode()
             started = time.perf_counter()
             writer.write(request)
-            status = await _read_response(reader)
+            status, body = await _read_response(reader)
             latencies.append((time.perf_counter() - started) * 1000)
-            if status >= 400:
+            # A search past its time limit answers fast and empty: a failure, not a result.
+            if status >= 400 or TIMED_OUT in body:
                 errors.append(status)
     finally:
         writer.close()
@@ -491,6 +494,37 @@ def _quoted(query: str) -> str:
     return urllib.parse.quote(query)
 
 
+def _show_totals(
+    base: str,
+    peer_base: str,
+    api_paths: list[str],
+    peer_paths: list[str],
+    worst_path: str,
+    entries: int,
+) -> float:
+    """Print what each query finds on the service and the peer; the worst case's share."""
+    typical = registry_data.TYPICAL_QUERIES
+    # What each query finds, so the reader sees that the peer answers the same question.
+    print(f"{'query':<26} {'service':>8} {'peer':>8}")
+    for query, api_path, peer_path in zip(typical, api_paths, peer_paths, strict=True):
+        status, body = fetch(base + api_path)
+        found = json.loads(body)["total"] if status == 200 else f"HTTP {status}"
+        peer_status, peer_body = fetch(peer_base + peer_path)
+        peer_found = (
+            json.loads(peer_body).get("filtered_table_rows_count")
+            if peer_status == 200
+            else f"HTTP {peer_status}"
+        )
+        print(f"{query:<26} {found:>8} {peer_found!s:>8}")
+    status, body = fetch(base + worst_path)
+    if json.loads(body)["timed_out"]:  # a cold page cache: the second asking is the real one
+        status, body = fetch(base + worst_path)
+    worst_total = int(json.loads(body)["total"])
+    share = worst_total / max(entries, 1)
+    print(f"worst case: '{registry_data.COMMON_WORD}' is in {worst_total} ({share:.0%})")
+    return share
+
+
 def main() -> None:
     """Build or reuse the data, start the three servers, load them and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -584,22 +618,7 @@ def main() -> None:
         ]
         worst_paths = [f"/api/v1/registry?q={registry_data.COMMON_WORD}"]
 
-        # What each query finds, so the reader sees that the peer answers the same question.
-        print(f"{'query':<26} {'service':>8} {'peer':>8}")
-        for query, api_path, peer_path in zip(typical, api_paths, peer_paths, strict=True):
-            status, body = fetch(base + api_path)
-            found = json.loads(body)["total"] if status == 200 else f"HTTP {status}"
-            peer_status, peer_body = fetch(peer_base + peer_path)
-            peer_found = (
-                json.loads(peer_body).get("filtered_table_rows_count")
-                if peer_status == 200
-                else f"HTTP {peer_status}"
-            )
-            print(f"{query:<26} {found:>8} {peer_found!s:>8}")
-        status, body = fetch(base + worst_paths[0])
-        worst_total = json.loads(body)["total"]
-        share = worst_total / max(entries, 1)
-        print(f"worst case: '{registry_data.COMMON_WORD}' is in {worst_total} ({share:.0%})")
+        share = _show_totals(base, peer_base, api_paths, peer_paths, worst_paths[0], entries)
 
         # Warm-up: templates, caches, the page cache of the databases.
         for address, paths, distinct in (

@@ -56,22 +56,22 @@ COMMON_WORD = "datos"
 COMMON_SHARE = 0.6
 # Queries a reader typically types (a brand, a use, a place in a name, without accents too).
 TYPICAL_QUERIES = [
-    "quetzal",
+    "quetzal triaje",
     "retinopatía",
-    "diagnostico radiologico",
-    "fraude",
-    "crédito",
+    "diagnostico radiologico xolotl",
+    "fraude tarjetas",
+    "crédito jaguar",
     "deserción escolar",
-    "tráfico",
-    "Monterrey",
+    "tráfico Monterrey",
+    "Colibrí Soluciones",
     "triaje",
-    "aduanas",
-    "cosecha",
-    "xolotl",
-    "cobranza",
+    "aduanas ceiba",
+    "cosecha Oaxaca",
+    "MX-IA-0050123",
+    "cobranza ámbar",
     "energia solar",
-    "Bajío",
-    "expedientes",
+    "Ehécatl Bajío",
+    "expedientes judiciales",
 ]
 # Statuses of the issued certificates, as a registry a few years old holds them.
 STATUS_SHARES = [
