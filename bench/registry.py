@@ -104,7 +104,7 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
 
-from core.db import make_engine, make_sessionmaker
+from core.db import make_engine, make_sessionmaker, open_session
 from quality_marks.registry import registry_query, search_registry
 
 Session = make_sessionmaker(make_engine(os.environ["DATABASE_URL"]))
@@ -114,7 +114,8 @@ Session = make_sessionmaker(make_engine(os.environ["DATABASE_URL"]))
 def registry(request):
     params = request.query_params
     query = registry_query(text=params.get("q", ""), page=int(params.get("page", "1")))
-    with Session() as session:
+    # A reading session, as the service opens for a GET (no writer's lock).
+    with open_session(Session, writes=False) as session:
         results = search_registry(session, query)
         body = {
             "items": [
