@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import json
 import os
 import shutil
@@ -213,6 +214,8 @@ def fetch(url: str) -> tuple[int, bytes]:
 
 # --- the load generator ----------------------------------------------------------------------
 
+_RUNS = itertools.count()
+
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     head = await reader.readuntil(b"\r\n\r\n")
@@ -250,12 +253,14 @@ async def _connection(
     parts = urllib.parse.urlsplit(base)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     reader, writer = await asyncio.open_connection(host, port)
+    # Distinct across connections, runs and rounds: no request repeats an earlier address.
+    run = next(_RUNS)
     sent = start
     try:
         while time.perf_counter() < until:
             path = paths[sent % len(paths)]
             if distinct:  # past the fast path's memory: every request runs the search
-                path += f"&n={sent}"
+                path += f"&n={run}-{sent}"
             sent += len(paths) * 7 + 1
             request = (
                 f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept-Language: es-MX\r\n\r\n"
