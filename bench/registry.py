@@ -384,7 +384,8 @@ def prepare_data(database_url: str | None, count: int, reuse: bool) -> tuple[str
 
 def prepare_peer(url: str, count: int, reuse: bool) -> Path:
     """A SQLite file with the same public rows and an FTS5 table, for Datasette."""
-    path = WORK / f"peer-{count}.db"
+    backend = "postgresql" if url.startswith("postgresql") else "sqlite"
+    path = WORK / f"peer-{backend}-{count}.db"
     if reuse and path.exists():
         return path
     path.unlink(missing_ok=True)
