@@ -96,7 +96,8 @@ def search_registry_api(
         body,
         etag=content_etag(body),
         media_type="application/json",
-        shared=user is None,
+        # A search cut short by the time limit is no answer to keep for the next reader.
+        shared=user is None and not results.timed_out,
         vary=None,
         headers={"Access-Control-Allow-Origin": "*"},
     )

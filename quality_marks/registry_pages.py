@@ -114,5 +114,8 @@ def registry_page(
         page=parse_int(page) or 1,
         per_page=PAGE_SIZE,
     )
-    context = _page_context(query, search_registry(session, query))
-    return document_page(request, "quality_marks/registry.html", context, shareable=user is None)
+    results = search_registry(session, query)
+    context = _page_context(query, results)
+    # A search cut short by the time limit is no answer to keep for the next reader.
+    shareable = user is None and not results.timed_out
+    return document_page(request, "quality_marks/registry.html", context, shareable=shareable)

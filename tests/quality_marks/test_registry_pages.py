@@ -14,7 +14,9 @@ from core.signing import CouncilKeys
 from core.storage import FileStore
 from council.demo import seed_demo
 from council.demo_certificates import certify_demo
+from quality_marks import registry_api, registry_pages
 from quality_marks.certificate_models import Certificate, CertificateStatus, RegistryEventKind
+from quality_marks.registry import RegistryQuery, RegistryResults
 from tests.factories import NOW, make_user, sign_in_as
 from tests.quality_marks.certificate_issuance import joined_factory
 from tests.quality_marks.search_builders import registry_corpus
@@ -121,6 +123,22 @@ def test_anonymous_answers_are_shared_and_revalidate_with_304(
         assert first.headers["cache-control"].startswith("public")
         again = client.get(path, headers={"If-None-Match": first.headers["etag"]})
         assert again.status_code == 304
+
+
+def test_a_search_cut_short_by_its_time_limit_is_not_kept_for_other_readers(
+    client: TestClient, corpus: dict[str, Certificate], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def timed_out(session: Session, query: RegistryQuery) -> RegistryResults:
+        return RegistryResults(
+            items=[], total=0, page=1, per_page=query.per_page, facets={}, timed_out=True
+        )
+
+    monkeypatch.setattr(registry_pages, "search_registry", timed_out)
+    monkeypatch.setattr(registry_api, "search_registry", timed_out)
+    for path in ("/registry?q=salud", "/api/v1/registry?q=salud"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert "public" not in response.headers["cache-control"], path
 
 
 def test_a_signed_in_reader_gets_a_private_answer(
