@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from core.api import ERROR_RESPONSES, parse_int
+from core.api import ERROR_RESPONSES
 from core.auth import MaybeUser
 from core.db import get_session
 from core.documents import content_etag
 from core.downloads import document_response
-from quality_marks.registry import RegistryResults, registry_query, search_registry
-from quality_marks.registry_schemas import FacetValueOut, RegistryItemOut, RegistryOut
+from quality_marks.registry import RegistryResults, search_registry
+from quality_marks.registry_schemas import FacetValueOut, RegistryItemOut, RegistryOut, SearchTerms
 
 api = APIRouter(prefix="/api/v1", tags=["quality_marks"], responses=ERROR_RESPONSES)
 
 DbSession = Annotated[Session, Depends(get_session)]
-Values = Annotated[list[str], Query()]
 
 
 def registry_out(results: RegistryResults, *, sort: str) -> RegistryOut:
@@ -62,33 +61,9 @@ def registry_out(results: RegistryResults, *, sort: str) -> RegistryOut:
 
 @api.get("/registry", responses={200: {"model": RegistryOut}})
 def search_registry_api(
-    request: Request,
-    session: DbSession,
-    user: MaybeUser,
-    q: str = "",
-    sector: Values = [],  # noqa: B006 - FastAPI copies defaults
-    level: Values = [],  # noqa: B006
-    status: Values = [],  # noqa: B006
-    version: Values = [],  # noqa: B006
-    state: Values = [],  # noqa: B006
-    year: Values = [],  # noqa: B006
-    sort: str = "relevance",
-    page: str = "1",
-    per_page: str = "20",
+    request: Request, session: DbSession, user: MaybeUser, query: SearchTerms
 ) -> Response:
     """Search the registry of issued certificates: words, facet filters, order and page."""
-    query = registry_query(
-        text=q,
-        sectors=sector,
-        levels=level,
-        statuses=status,
-        versions=version,
-        states=state,
-        years=year,
-        sort=sort,
-        page=parse_int(page) or 1,
-        per_page=parse_int(per_page) or 20,
-    )
     results = search_registry(session, query)
     body = registry_out(results, sort=query.sort).model_dump_json().encode()
     return document_response(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from core.api import parse_int
 from core.auth import MaybeUser
 from core.db import get_session
 from core.downloads import document_page
@@ -22,14 +22,13 @@ from quality_marks.registry import (
     SORTS,
     RegistryQuery,
     RegistryResults,
-    registry_query,
     search_registry,
 )
+from quality_marks.registry_schemas import SearchTerms
 
 pages = APIRouter(include_in_schema=False)
 
 DbSession = Annotated[Session, Depends(get_session)]
-Values = Annotated[list[str], Query()]
 
 # Results on one page of the registry.
 PAGE_SIZE = PER_PAGE
@@ -88,32 +87,11 @@ def _page_context(query: RegistryQuery, results: RegistryResults) -> dict[str, A
 
 @pages.get("/registry")
 def registry_page(
-    request: Request,
-    session: DbSession,
-    user: MaybeUser,
-    q: str = "",
-    sector: Values = [],  # noqa: B006 - FastAPI copies defaults
-    level: Values = [],  # noqa: B006
-    status: Values = [],  # noqa: B006
-    version: Values = [],  # noqa: B006
-    state: Values = [],  # noqa: B006
-    year: Values = [],  # noqa: B006
-    sort: str = "relevance",
-    page: str = "1",
+    request: Request, session: DbSession, user: MaybeUser, terms: SearchTerms
 ) -> Response:
     """The registry: search issued certificates by words, filter by facets, open one."""
-    query = registry_query(
-        text=q,
-        sectors=sector,
-        levels=level,
-        statuses=status,
-        versions=version,
-        states=state,
-        years=year,
-        sort=sort,
-        page=parse_int(page) or 1,
-        per_page=PAGE_SIZE,
-    )
+    # The page's links carry no page size: every page of it holds the same number of results.
+    query = replace(terms, per_page=PAGE_SIZE)
     results = search_registry(session, query)
     context = _page_context(query, results)
     # A search cut short by the time limit is no answer to keep for the next reader.
