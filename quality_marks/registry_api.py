@@ -14,7 +14,8 @@ from core.db import get_session
 from core.documents import content_etag
 from core.downloads import document_response
 from quality_marks.registry import RegistryResults, search_registry
-from quality_marks.registry_schemas import FacetValueOut, RegistryItemOut, RegistryOut, SearchTerms
+from quality_marks.registry_pages import SearchTerms
+from quality_marks.registry_schemas import FacetValueOut, RegistryItemOut, RegistryOut
 
 api = APIRouter(prefix="/api/v1", tags=["quality_marks"], responses=ERROR_RESPONSES)
 

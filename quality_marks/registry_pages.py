@@ -6,10 +6,11 @@ from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from core.api import parse_int
 from core.auth import MaybeUser
 from core.db import get_session
 from core.downloads import document_page
@@ -22,13 +23,46 @@ from quality_marks.registry import (
     SORTS,
     RegistryQuery,
     RegistryResults,
+    registry_query,
     search_registry,
 )
-from quality_marks.registry_schemas import SearchTerms
 
 pages = APIRouter(include_in_schema=False)
 
 DbSession = Annotated[Session, Depends(get_session)]
+
+Values = Annotated[list[str], Query()]
+
+
+def search_terms(
+    q: str = "",
+    sector: Values = [],  # noqa: B006 - FastAPI copies defaults
+    level: Values = [],  # noqa: B006
+    status: Values = [],  # noqa: B006
+    version: Values = [],  # noqa: B006
+    state: Values = [],  # noqa: B006
+    year: Values = [],  # noqa: B006
+    sort: str = "relevance",
+    page: str = "1",
+    per_page: str = str(PER_PAGE),
+) -> RegistryQuery:
+    """The search a reader asks for: words, facet filters (each may repeat), order and page."""
+    return registry_query(
+        text=q,
+        sectors=sector,
+        levels=level,
+        statuses=status,
+        versions=version,
+        states=state,
+        years=year,
+        sort=sort,
+        page=parse_int(page) or 1,
+        per_page=parse_int(per_page) or PER_PAGE,
+    )
+
+
+SearchTerms = Annotated[RegistryQuery, Depends(search_terms)]
+
 
 # Results on one page of the registry.
 PAGE_SIZE = PER_PAGE

@@ -1,48 +1,10 @@
-"""A registry search as the query string asks for it, and what the API answers: a page of
-public certificate entries with facets."""
+"""What the registry search API answers: a page of public certificate entries with facets."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
-from fastapi import Depends, Query
 from pydantic import BaseModel
-
-from core.api import parse_int
-from quality_marks.registry import PER_PAGE, RegistryQuery, registry_query
-
-Values = Annotated[list[str], Query()]
-
-
-def search_terms(
-    q: str = "",
-    sector: Values = [],  # noqa: B006 - FastAPI copies defaults
-    level: Values = [],  # noqa: B006
-    status: Values = [],  # noqa: B006
-    version: Values = [],  # noqa: B006
-    state: Values = [],  # noqa: B006
-    year: Values = [],  # noqa: B006
-    sort: str = "relevance",
-    page: str = "1",
-    per_page: str = str(PER_PAGE),
-) -> RegistryQuery:
-    """The search a reader asks for: words, facet filters (each may repeat), order and page."""
-    return registry_query(
-        text=q,
-        sectors=sector,
-        levels=level,
-        statuses=status,
-        versions=version,
-        states=state,
-        years=year,
-        sort=sort,
-        page=parse_int(page) or 1,
-        per_page=parse_int(per_page) or PER_PAGE,
-    )
-
-
-SearchTerms = Annotated[RegistryQuery, Depends(search_terms)]
 
 
 class RegistryItemOut(BaseModel):
