@@ -230,7 +230,14 @@ def registry_query(
     """A query as a reader's address gives it: values kept as text, unknown sorts ignored."""
 
     def kept(values: Sequence[str]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(value[:100] for value in values[:50] if value))
+        # No stored value holds a control character, and PostgreSQL refuses a NUL in text.
+        return tuple(
+            dict.fromkeys(
+                value[:100]
+                for value in values[:50]
+                if value and not any(unicodedata.category(char) == "Cc" for char in value)
+            )
+        )
 
     return RegistryQuery(
         text=text[:MAX_QUERY_CHARS],

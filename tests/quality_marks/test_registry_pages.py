@@ -115,6 +115,17 @@ def test_hostile_queries_never_break_the_page_or_the_api(
     assert response.json()["timed_out"] is False
 
 
+def test_filter_values_with_control_characters_match_nothing_and_never_break(
+    client: TestClient, corpus: dict[str, Certificate]
+) -> None:
+    odd = {"sector": "salud\x00", "state": ["J\x00alisco", "\x15"], "version": "1.0\x07"}
+    for path in ("/registry", "/api/v1/registry"):
+        response = client.get(path, params=odd)
+        assert response.status_code == 200, path
+    everything = client.get("/api/v1/registry").json()["total"]
+    assert client.get("/api/v1/registry", params=odd).json()["total"] == everything
+
+
 def test_anonymous_answers_are_shared_and_revalidate_with_304(
     client: TestClient, corpus: dict[str, Certificate]
 ) -> None:
