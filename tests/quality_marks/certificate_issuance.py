@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.db import sibling_factory
 from core.signing import CouncilKeys
 from core.storage import FileStore
 from council.models import PositionKind
@@ -28,9 +29,7 @@ ISSUED_AT = NOW + dt.timedelta(days=8)
 
 def joined_factory(db: Session) -> sessionmaker[Session]:
     """Sessions on the test's connection whose commits are savepoints, rolled back after it."""
-    return sessionmaker(
-        bind=db.connection(), join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
+    return sibling_factory(db)
 
 
 def issue(
