@@ -11,7 +11,7 @@ import time
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from markupsafe import Markup, escape
 from sqlalchemy import (
@@ -41,6 +41,11 @@ MAX_QUERY_WORDS = 12
 # Above this many matches, results come newest first instead of by relevance: ranking every
 # match of a very common word would make the query slow.
 RANK_CAP = 2000
+# Above this many text matches, the total and the facet counts are estimated from every
+# FACET_SAMPLE-th certificate (by id) and marked as estimates: counting each of a very common
+# word's tens of thousands of matches, facet by facet, would make the query slow.
+FACET_CAP = 5000
+FACET_SAMPLE = 16
 # A search's hard time limit; past it the reader gets an empty page saying so.
 TIME_CAP_SECONDS = 2.0
 PER_PAGE = 20
@@ -90,11 +95,36 @@ class FacetCount:
     selected: bool
 
 
+class RegistryRow(NamedTuple):
+    """A registry entry's public fields as a result shows them (a plain row, no ORM object)."""
+
+    certificate_id: int
+    number: str
+    status: str
+    level: str
+    sectors: list[str]
+    state: str
+    guideline_slug: str
+    guideline_version: str
+    guideline_title_es: str
+    guideline_title_en: str
+    issued_on: dt.date
+    valid_until: dt.date
+    organization_id: int
+    organization_name: str
+    product_id: int
+    product_name: str
+    product_identifier: str
+
+
+_ROW_COLUMNS = tuple(getattr(RegistryEntry, name) for name in RegistryRow._fields)
+
+
 @dataclass(frozen=True)
 class RegistryHit:
     """One result: the registry entry and the part of its text that matched, hits marked."""
 
-    entry: RegistryEntry
+    entry: RegistryRow
     snippet: Markup | None
 
 
@@ -111,6 +141,8 @@ class RegistryResults:
     ranked: bool = False
     # Whether the search hit the time limit (the page is then empty).
     timed_out: bool = False
+    # Whether the total and the facet counts are estimates (more than FACET_CAP matches).
+    estimated: bool = False
 
     @property
     def pages(self) -> int:
@@ -266,6 +298,15 @@ class _Backend:
     def matches(self) -> ColumnElement[bool]:
         raise NotImplementedError
 
+    def restrict(self, stmt: Select[Any], on: Any, *, sample: int) -> Select[Any]:
+        """The statement narrowed to the matches, `on` being its certificate id column, keeping
+        only every `sample`-th id (1: all of them)."""
+        raise NotImplementedError
+
+    def count(self, session: Session) -> int:
+        """How many entries match the words, reading the index only."""
+        raise NotImplementedError
+
     def ranked(self, stmt: Select[Any]) -> Select[Any]:
         raise NotImplementedError
 
@@ -300,6 +341,29 @@ class _SQLite(_Backend):
             select(literal_column("rowid"))
             .select_from(text("registry_fts"))
             .where(literal_column("registry_fts").op("MATCH")(self.fts_query()))
+        )
+
+    def restrict(self, stmt: Select[Any], on: Any, *, sample: int) -> Select[Any]:
+        # A join from the index's ids, sampled before any row is looked up.
+        ids = literal_column("rowid", Integer)
+        hits = (
+            select(ids.label("id"))
+            .select_from(text("registry_fts"))
+            .where(literal_column("registry_fts").op("MATCH")(self.fts_query()))
+        )
+        if sample > 1:
+            hits = hits.where(ids % sample == 0)
+        found = hits.subquery()
+        return stmt.join(found, found.c.id == on)
+
+    def count(self, session: Session) -> int:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(text("registry_fts"))
+                .where(literal_column("registry_fts").op("MATCH")(self.fts_query()))
+            )
+            or 0
         )
 
     def ranked(self, stmt: Select[Any]) -> Select[Any]:
@@ -346,6 +410,19 @@ class _Postgres(_Backend):
 
     def matches(self) -> ColumnElement[bool]:
         return self.vector.op("@@")(self.tsquery())
+
+    def restrict(self, stmt: Select[Any], on: Any, *, sample: int) -> Select[Any]:
+        if on is RegistryEntry.certificate_id:
+            stmt = stmt.where(self.matches())
+        else:  # a statement over another table (the sectors) reaches the vector through its id
+            stmt = stmt.where(on.in_(select(RegistryEntry.certificate_id).where(self.matches())))
+        return stmt.where(on % sample == 0) if sample > 1 else stmt
+
+    def count(self, session: Session) -> int:
+        return int(
+            session.scalar(select(func.count()).select_from(RegistryEntry).where(self.matches()))
+            or 0
+        )
 
     def ranked(self, stmt: Select[Any]) -> Select[Any]:
         return stmt.order_by(
@@ -400,15 +477,13 @@ def _backend(session: Session, words: list[str]) -> _Backend:
     return _Postgres(words) if dialect == "postgresql" else _SQLite(words)
 
 
-def _filters(query: RegistryQuery, *, leave_out: str | None = None) -> list[ColumnElement[bool]]:
-    """The facet filters of a query (values of one facet combine with OR, facets with AND)."""
-    found: list[ColumnElement[bool]] = []
-    if query.sectors and leave_out != "sector":
-        found.append(
-            RegistryEntry.certificate_id.in_(
-                select(RegistryEntrySector.certificate_id).where(
-                    RegistryEntrySector.sector.in_(query.sectors)
-                )
+def _conditions(query: RegistryQuery) -> dict[str, ColumnElement[bool]]:
+    """The facet filters of a query by facet (values of one facet combine with OR)."""
+    found: dict[str, ColumnElement[bool]] = {}
+    if query.sectors:
+        found["sector"] = RegistryEntry.certificate_id.in_(
+            select(RegistryEntrySector.certificate_id).where(
+                RegistryEntrySector.sector.in_(query.sectors)
             )
         )
     simple: list[tuple[str, Any, Sequence[object]]] = [
@@ -419,43 +494,78 @@ def _filters(query: RegistryQuery, *, leave_out: str | None = None) -> list[Colu
         ("year", RegistryEntry.issued_year, query.years),
     ]
     for name, column, values in simple:
-        if values and leave_out != name:
-            found.append(column.in_(values))
+        if values:
+            found[name] = column.in_(values)
     return found
 
 
-def _facet_counts(
-    session: Session, query: RegistryQuery, match: ColumnElement[bool] | None
-) -> dict[str, list[FacetCount]]:
-    """Counts per facet value among the results, each facet counted without its own filter so
-    the reader sees what choosing another value of it would give."""
-    columns: dict[str, Any] = {
-        "level": RegistryEntry.level,
-        "status": RegistryEntry.status,
-        "version": RegistryEntry.guideline_version,
-        "state": RegistryEntry.state,
-        "year": RegistryEntry.issued_year,
-    }
+def _filters(query: RegistryQuery) -> list[ColumnElement[bool]]:
+    """Every facet filter of a query (facets combine with AND)."""
+    return list(_conditions(query).values())
+
+
+# The single-valued facets, in the order the counting query groups them.
+_GROUPED = ("level", "status", "version", "state", "year")
+_GROUPED_COLUMNS: tuple[Any, ...] = (
+    RegistryEntry.level,
+    RegistryEntry.status,
+    RegistryEntry.guideline_version,
+    RegistryEntry.state,
+    RegistryEntry.issued_year,
+)
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """The total and the facet counts of a query, exact or estimated from a sample."""
+
+    total: int
+    facets: dict[str, list[FacetCount]]
+    estimated: bool
+
+
+def _count(session: Session, query: RegistryQuery, backend: _Backend, *, sample: int) -> _Counted:
+    """The total and every facet's counts in two statements, each facet counted without its
+    own filter so the reader sees what choosing another value of it would give.
+
+    The first statement counts the matches by combination of the single-valued facets (a few
+    hundred rows), with only the sector filter applied; Python then applies the other filters
+    per facet. The second counts sectors, which an entry may have several of."""
+    conditions = _conditions(query)
+    combos: Select[Any] = select(*_GROUPED_COLUMNS, func.count()).select_from(RegistryEntry)
+    if "sector" in conditions:
+        combos = combos.where(conditions["sector"])
+    sector_column: Any = RegistryEntrySector.sector
+    sectors: Select[Any] = select(sector_column, func.count()).select_from(RegistryEntrySector)
+    others = [condition for name, condition in conditions.items() if name != "sector"]
+    if others:
+        sectors = sectors.join(
+            RegistryEntry, RegistryEntry.certificate_id == RegistryEntrySector.certificate_id
+        ).where(*others)
+    if backend.words:
+        combos = backend.restrict(combos, RegistryEntry.certificate_id, sample=sample)
+        sectors = backend.restrict(sectors, RegistryEntrySector.certificate_id, sample=sample)
+    chosen = {name: set(query.chosen(name)) for name in FACETS}
+    tallies: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+    total = 0
+    for *values, count in session.execute(combos.group_by(*_GROUPED_COLUMNS)):
+        keys = dict(zip(_GROUPED, (str(value) for value in values), strict=True))
+        failing = [name for name in _GROUPED if chosen[name] and keys[name] not in chosen[name]]
+        if not failing:
+            total += count * sample
+        for name in _GROUPED:
+            if not failing or failing == [name]:
+                tally = tallies[name]
+                tally[keys[name]] = tally.get(keys[name], 0) + count * sample
+    for sector, count in session.execute(sectors.group_by(sector_column)):
+        tallies["sector"][str(sector)] = int(count) * sample
     facets: dict[str, list[FacetCount]] = {}
     for name in FACETS:
-        conditions = _filters(query, leave_out=name)
-        if match is not None:
-            conditions.append(match)
-        if name == "sector":
-            column: Any = RegistryEntrySector.sector
-            stmt = select(column, func.count()).join(
-                RegistryEntry, RegistryEntry.certificate_id == RegistryEntrySector.certificate_id
-            )
-        else:
-            column = columns[name]
-            stmt = select(column, func.count()).select_from(RegistryEntry)
-        rows = session.execute(stmt.where(*conditions).group_by(column).order_by(column))
-        chosen = set(query.chosen(name))
-        counts = [FacetCount(str(value), int(count), str(value) in chosen) for value, count in rows]
-        if name == "year":
-            counts.reverse()  # the latest year first
-        facets[name] = counts
-    return facets
+        order = sorted(tallies[name].items(), reverse=name == "year")  # the latest year first
+        facets[name] = [
+            FacetCount(value, count, value in chosen[name]) for value, count in order if count
+        ]
+    return _Counted(total=total, facets=facets, estimated=sample > 1)
 
 
 def highlighted(raw: str) -> Markup:
@@ -484,19 +594,24 @@ def _search(
     session: Session, query: RegistryQuery, backend: _Backend, *, page: int, per_page: int
 ) -> RegistryResults:
     match = backend.matches() if backend.words else None
+    # Reading the index alone says whether the matches are few enough to count exactly.
+    large = match is not None and backend.count(session) > FACET_CAP
+    counted = _count(session, query, backend, sample=FACET_SAMPLE if large else 1)
     conditions = _filters(query)
     if match is not None:
         conditions.append(match)
-    total = session.scalar(select(func.count()).select_from(RegistryEntry).where(*conditions)) or 0
-    stmt = select(RegistryEntry).where(*conditions)
-    ranked = query.sort == "relevance" and match is not None and total <= RANK_CAP
+    stmt = select(*_ROW_COLUMNS).where(*conditions)
+    ranked = query.sort == "relevance" and match is not None and counted.total <= RANK_CAP
     if ranked:
         stmt = backend.ranked(stmt)
     elif query.sort == "expiry":
         stmt = stmt.order_by(RegistryEntry.valid_until, RegistryEntry.certificate_id)
     else:
         stmt = stmt.order_by(RegistryEntry.issued_on.desc(), RegistryEntry.certificate_id.desc())
-    entries = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    entries = [
+        RegistryRow(*row)
+        for row in session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
+    ]
     snippets: dict[int, str] = {}
     if match is not None and entries:
         snippets = backend.snippets(session, [entry.certificate_id for entry in entries])
@@ -511,9 +626,10 @@ def _search(
     ]
     return RegistryResults(
         items=items,
-        total=total,
+        total=counted.total,
         page=page,
         per_page=per_page,
-        facets=_facet_counts(session, query, match),
+        facets=counted.facets,
         ranked=ranked,
+        estimated=counted.estimated,
     )

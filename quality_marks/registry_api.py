@@ -53,6 +53,7 @@ def registry_out(results: RegistryResults, *, sort: str) -> RegistryOut:
         sort=sort,
         ranked=results.ranked,
         timed_out=results.timed_out,
+        estimated=results.estimated,
         facets={
             name: [FacetValueOut(value=f.value, count=f.count, selected=f.selected) for f in values]
             for name, values in results.facets.items()

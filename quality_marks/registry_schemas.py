@@ -50,4 +50,7 @@ class RegistryOut(BaseModel):
     ranked: bool
     # Whether the search hit its time limit (then the page is empty).
     timed_out: bool
+    # Whether `total` and the facet counts are estimates: above 5,000 text matches they are
+    # counted on every 16th certificate and scaled.
+    estimated: bool
     facets: dict[str, list[FacetValueOut]]

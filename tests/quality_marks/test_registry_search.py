@@ -317,3 +317,25 @@ def test_above_the_rank_cap_results_come_newest_first(
         corpus["clinica"].number,
     ]
     assert all(hit.snippet is not None for hit in results.items)
+
+
+def test_above_the_facet_cap_counts_are_estimated_from_a_sample_and_say_so(
+    db: Session, corpus: dict[str, Certificate], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exact = search_registry(db, RegistryQuery(text="salud"))
+    assert not exact.estimated
+    monkeypatch.setattr(registry, "FACET_CAP", 1)
+    monkeypatch.setattr(registry, "FACET_SAMPLE", 2)
+    sampled_ids = {
+        certificate.id for key, certificate in corpus.items() if key in {"clinica", "vida"}
+    }
+    kept = [number for number in sampled_ids if number % 2 == 0]
+
+    estimate = search_registry(db, RegistryQuery(text="salud"))
+
+    assert estimate.estimated
+    assert estimate.total == 2 * len(kept)
+    assert sum(f.count for f in estimate.facets["level"]) == 2 * len(kept)
+    assert all(f.count % 2 == 0 for values in estimate.facets.values() for f in values)
+    # The page itself is never a sample: both matches are listed.
+    assert {hit.entry.certificate_id for hit in estimate.items} == sampled_ids
