@@ -2,7 +2,7 @@
 forms, in Spanish and in English.
 
 axe-core comes from the npm registry (package.json pins it; bin/install runs `npm ci` with
-WITH_BROWSER=1) and is injected into each page by Playwright.
+WITH_BROWSER=1) and is run in each page by Playwright.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ CHAIR = Role("chair", "presidencia@ceia.gob.mx", ("/council/ballots",))
 def _axe(page: Page) -> list[dict[str, Any]]:
     """The serious and critical violations axe-core finds on the page as it stands."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
+        # Evaluated over the DevTools protocol: a <script> tag would break the page's strict CSP.
+        page.evaluate(AXE.read_text())
     result: dict[str, Any] = page.evaluate(
         "axe.run(document, {resultTypes: ['violations'], runOnly: {type: 'tag', "
         "values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})"
@@ -88,12 +89,7 @@ def test_public_pages_and_main_forms_have_no_serious_violations(
         assert page.locator("main form").count(), address
         problems += _describe(address, language, _axe(page))
         checked.append(address)
-    products = _linked(page, live_server, "/registry", "/registry/products/")
-    certificates = [
-        address
-        for product in products[:3]
-        for address in _linked(page, live_server, product, "/verify/")
-    ]
+    certificates = _linked(page, live_server, "/registry", "/verify/")
     complaint = _form_page(page, live_server, certificates, "/complaint", "/complaint")
     problems += _describe(complaint, language, _axe(page))
     checked.append(complaint)
