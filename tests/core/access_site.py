@@ -1,4 +1,4 @@
-"""Who may call the site's frame routes, for tests/test_access.py: the privacy notice, the API docs."""
+"""Who may call the site's frame routes (privacy notice, API docs), for tests/test_access.py."""
 
 from __future__ import annotations
 
