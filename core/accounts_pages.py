@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.routing import Match
 
 from core.accounts import (
     INVITABLE_ROLES,
@@ -60,6 +61,21 @@ def safe_next(target: str | None) -> str:
     return "/"
 
 
+def get_address(request: Request, target: str) -> str:
+    """The page to go back to: `target` when a page answers GET there, else the nearest above it.
+
+    A form refused with errors is drawn at its POST address; switching language there must not
+    lead to a 405 (the typed text comes back through static/language.js).
+    """
+    path, _, query = target.partition("?")
+    while path not in ("", "/"):
+        scope = {"type": "http", "path": path, "root_path": "", "method": "GET"}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.routes):
+            return f"{path}?{query}" if query else path
+        path, query = path.rsplit("/", 1)[0], ""
+    return "/"
+
+
 # No CSRF token: the language form is on every page, and a token there would start a session
 # (and set its cookie) for every anonymous reader. A forged post can only set this preference
 # cookie, which the visitor changes back with one click, and redirect to a path of this site
@@ -71,7 +87,7 @@ def choose_language(
 ) -> RedirectResponse:
     """Remember the visitor's language choice in a cookie."""
     chosen = normalize_locale(locale) or LOCALES[0]
-    response = redirect(safe_next(next))
+    response = redirect(get_address(request, safe_next(next)))
     response.set_cookie(
         LOCALE_COOKIE,
         chosen,

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp
 from core import (
     accounts_api,
     accounts_pages,
+    api_docs_pages,
     passwords_pages,
     signing_pages,
     transparency_pages,
@@ -131,7 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = CouncilApp(
         title="CEIA — Consejo de Ética de la Inteligencia Artificial",
         version="0.1.0",
-        description="System of record of Mexico's AI ethics council.",
+        description=api_docs_pages.API_DESCRIPTION,
         openapi_tags=OPENAPI_TAGS,
         openapi_url="/api/v1/openapi.json",
         docs_url=None,
@@ -212,4 +213,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(registry_api.api)
     app.include_router(transparency_pages.pages)
     app.include_router(transparency_pages.api)
+    app.include_router(api_docs_pages.pages)
+    api_docs_pages.declare_bearer_tokens(app)
     return app

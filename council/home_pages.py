@@ -43,6 +43,14 @@ async def home(request: Request) -> Response:
     return document_page(request, "council/home.html", {}, shareable=current_user(request) is None)
 
 
+@pages.get("/privacy", response_model=None)
+async def privacy_notice(request: Request) -> Response:
+    """The privacy notice (aviso de privacidad integral) every form taking personal data links."""
+    return document_page(
+        request, "council/privacy.html", {}, shareable=current_user(request) is None
+    )
+
+
 # Readiness (`/readyz`) is core/health.py's; liveness asks nothing of the database.
 @pages.get("/healthz")
 def health() -> dict[str, str]:

@@ -52,8 +52,36 @@ class ColleagueInput(BaseModel):
     role: OrgRole = OrgRole.editor
 
 
+# Examples for the API documentation: a company's workflow, from its product to its submission.
+PRODUCT_EXAMPLE: dict[str, Any] = {
+    "name": "TriajeIA",
+    "version": "2.1",
+    "identifier": "triajeia-2.1",
+    "intended_purpose": "Orders emergency-room patients by urgency from their symptoms.",
+    "sectors": ["salud"],
+    "states": ["Jalisco", "Ciudad de México"],
+    "users_affected": "Patients arriving at emergency rooms and the nurses who triage them.",
+    "risk_answers": {
+        "essential_services": True,
+        "rights_and_safety": False,
+        "biometrics": False,
+        "interacts": True,
+        "emotions": False,
+    },
+    "data_description": "Anonymised triage records from three public hospitals, 2019-2024.",
+    "personal_data": True,
+    "legal_basis": "Consent of the patient, under the hospital's privacy notice.",
+    "model_type": "Gradient-boosted decision trees",
+    "human_oversight": "A nurse confirms or changes every urgency level proposed.",
+    "provider": "DataSalud Analítica, S.A. de C.V.",
+    "deployer": "Hospital Civil de Guadalajara",
+}
+
+
 class ProductInput(BaseModel):
     """A product's description; the risk level comes from the questionnaire answers."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [PRODUCT_EXAMPLE]})
 
     name: SingleLine = Field(min_length=1, max_length=200)
     version: SingleLine = Field(min_length=1, max_length=40)
@@ -75,6 +103,20 @@ class ProductInput(BaseModel):
 class AnswerInput(BaseModel):
     """The self-assessment of one criterion."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "value": "meets",
+                    "justification": "Every urgency level shown to a nurse names the three "
+                    "symptoms that weighed most in it.",
+                    "answer_public": True,
+                    "justification_public": False,
+                }
+            ]
+        }
+    )
+
     value: AnswerValue | None = None
     justification: str = Field(default="", max_length=10000)
     answer_public: bool = True
@@ -83,6 +125,10 @@ class AnswerInput(BaseModel):
 
 class ApplicationInput(BaseModel):
     """The guideline version an application is started on: its slug and version number."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"guideline": "etica-ia", "version": "1.0"}]}
+    )
 
     guideline: SingleLine = Field(min_length=1, max_length=80)
     version: SingleLine = Field(min_length=1, max_length=20)
