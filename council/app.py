@@ -13,6 +13,7 @@ from starlette.types import ASGIApp
 from core import (
     accounts_api,
     accounts_pages,
+    outbox_pages,
     passwords_pages,
     signing_pages,
     transparency_pages,
@@ -99,6 +100,7 @@ NAVIGATION = [
     NavLink("/organisations/verification", N_("Verification"), ("secretariat",)),
     NavLink("/account", N_("My account"), ("*",)),
     NavLink("/admin/users", N_("People"), ("secretariat",)),
+    NavLink("/admin/outbox", N_("Outbox"), ("secretariat",)),
 ]
 
 
@@ -212,4 +214,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(registry_api.api)
     app.include_router(transparency_pages.pages)
     app.include_router(transparency_pages.api)
+    app.include_router(outbox_pages.pages)
     return app
