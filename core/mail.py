@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import enum
 import logging
@@ -27,6 +28,9 @@ from core.templating import render_blocks
 RETRY_BASE_DELAY = dt.timedelta(minutes=1)
 # Names the outbox row a delivered message came from, for whoever reads it in a file or log.
 OUTBOX_ID_HEADER = "X-Council-Outbox-Id"
+
+# Files and logs are read by people: headers and text are written as UTF-8, not encoded.
+FILE_POLICY = SMTP_POLICY.clone(utf8=True)
 
 logger = logging.getLogger("council.mail")
 
@@ -134,6 +138,16 @@ class SmtpConfig:
         return None
 
 
+def _readable(email: EmailMessage) -> EmailMessage:
+    """The message with its text in plain UTF-8, so a person can read (and click) it in a file."""
+    readable = copy.deepcopy(email)
+    language = readable["Content-Language"]
+    readable.set_content(str(email.get_content()), cte="8bit")
+    if language is not None:
+        readable["Content-Language"] = language  # set_content clears every Content-* header
+    return readable
+
+
 @dataclass(frozen=True)
 class FileDrop:
     """Mail written as one .eml file per message into a directory, for development and demos."""
@@ -149,7 +163,7 @@ class FileDrop:
             self.directory.mkdir(parents=True, exist_ok=True)
             target = self.directory / f"{int(number):06d}-{address}.eml"
             partial = target.with_suffix(".tmp")
-            partial.write_bytes(email.as_bytes(policy=SMTP_POLICY))
+            partial.write_bytes(_readable(email).as_bytes(policy=FILE_POLICY))
             partial.replace(target)
         except (OSError, ValueError) as exc:
             return f"{type(exc).__name__}: {exc}"[:2000]
@@ -164,7 +178,10 @@ class LogDrop:
 
     def send(self, email: EmailMessage) -> str | None:
         """Log the message's headers and text at INFO level."""
-        logger.info("mail (not sent: MAIL_BACKEND=log)\n%s", email.as_string(policy=SMTP_POLICY))
+        logger.info(
+            "mail (not sent: MAIL_BACKEND=log)\n%s",
+            _readable(email).as_bytes(policy=FILE_POLICY).decode(),
+        )
         return None
 
 

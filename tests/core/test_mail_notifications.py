@@ -136,6 +136,30 @@ def test_the_api_changes_ones_own_language(client: TestClient, db: Session) -> N
     assert client.get("/api/v1/me", headers=headers).json()["locale"] == "en"
 
 
+def test_an_invitation_goes_out_in_the_language_chosen_for_the_invitee(
+    client: TestClient, db: Session, smtp_server: Postman
+) -> None:
+    inviter = make_user(db, role=Role.secretariat)
+    client.cookies.set("lang", "es_MX")  # the secretariat works in Spanish
+    sign_in_as(client, inviter)
+    response = client.post(
+        "/admin/users/invite",
+        data={
+            "full_name": "Grace Hopper",
+            "email": "grace@ejemplo.mx",
+            "role": Role.expert.value,
+            "locale": "en",
+            "csrf_token": csrf_of(client, "/admin/users"),
+        },
+    )
+    assert response.status_code == 303
+
+    mail = delivered(db, smtp_server, dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+
+    assert mail["grace@ejemplo.mx"]["Content-Language"] == "en"
+    assert "Hello Grace Hopper," in text_of(mail["grace@ejemplo.mx"])
+
+
 # Applications: the receipt and every status change with its reason --------------------------
 
 

@@ -56,7 +56,7 @@ def _queue(db: Session, to: str = "lucia@ejemplo.mx", locale: str = "en") -> Out
 
 
 def test_the_file_backend_writes_each_message_as_an_eml_file(db: Session, tmp_path: Path) -> None:
-    message = _queue(db)
+    message = _queue(db, locale="es_MX")
     drop = FileDrop(directory=tmp_path / "mail", sender=SENDER)
 
     report = deliver_outbox(db, smtp=drop, now=NOW, max_attempts=3)
@@ -64,9 +64,13 @@ def test_the_file_backend_writes_each_message_as_an_eml_file(db: Session, tmp_pa
     assert report == DeliveryReport(sent=1, retried=0, failed=0)
     (written,) = (tmp_path / "mail").glob("*.eml")
     assert written.name == f"{message.id:06d}-lucia@ejemplo.mx.eml"
-    parsed = message_from_bytes(written.read_bytes(), policy=policy.default)
+    raw = written.read_bytes()
+    # Readable as it is: a newcomer opens the file and follows the link.
+    assert RESET_LINK.encode() in raw
+    assert "Subject: Elija una nueva contraseña".encode() in raw
+    parsed = message_from_bytes(raw, policy=policy.default)
     assert parsed["To"] == "lucia@ejemplo.mx"
-    assert parsed["Subject"] == "Choose a new password for the AI Ethics Council"
+    assert parsed["Content-Language"] == "es-MX"
     assert RESET_LINK in parsed.get_content()
     db.refresh(message)
     assert message.status == MailStatus.sent
