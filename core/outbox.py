@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 
 MAX_TEXT_CHARS = 200
+LINK = re.compile(r"https?://[^\s<>\"]+")
 STATUS_LABELS = {
     MailStatus.pending: N_("Waiting"),
     MailStatus.sent: N_("Sent"),
@@ -112,3 +114,8 @@ def retry_message(
         now=now,
     )
     return message
+
+
+def links_in(message: OutboxMessage) -> list[str]:
+    """The web addresses a message's text holds, in order, each once (to follow from its page)."""
+    return list(dict.fromkeys(LINK.findall(message.body_text)))

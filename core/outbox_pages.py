@@ -13,7 +13,7 @@ from core.auth import Now, Staff
 from core.db import get_session
 from core.errors import N_
 from core.mail import MailStatus
-from core.outbox import STATUS_LABELS, get_outbox_message, outbox_page, retry_message
+from core.outbox import STATUS_LABELS, get_outbox_message, links_in, outbox_page, retry_message
 from core.pagination import page_number
 from core.web import flash, redirect, render_page
 
@@ -50,7 +50,7 @@ def outbox_message(
 ) -> HTMLResponse:
     """One message's headers, whole text and delivery history."""
     message = get_outbox_message(session, actor=user, message_id=message_id)
-    context = {"message": message, "status_labels": STATUS_LABELS}
+    context = {"message": message, "links": links_in(message), "status_labels": STATUS_LABELS}
     return render_page(request, "core/outbox_message.html", context)
 
 

@@ -268,6 +268,7 @@ def test_a_message_shows_its_text_and_error_and_can_be_retried(
     assert page.select_one("h1").get_text() == message.subject  # type: ignore[union-attr]
     assert RESET_LINK in page.select_one(".mail-text").get_text()  # type: ignore[union-attr]
     assert "550 no such user" in page.select_one(".mail-error").get_text()  # type: ignore[union-attr]
+    assert [a["href"] for a in page.select(".mail-links a")] == [RESET_LINK]
 
     response = client.post(f"{url}/retry", data={"csrf_token": csrf_of(client, url)})
 
