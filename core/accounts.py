@@ -19,6 +19,7 @@ from core.audit import record_event
 from core.db import Base, UTCDateTime, reading_session
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound, RateLimited
 from core.forms import FIELD_MESSAGES, is_single_line
+from core.i18n import normalize_locale
 from core.mail import queue_mail
 from core.pagination import PageOf, page_of
 from core.ratelimit import check_limit, clear_hits, record_hit
@@ -458,6 +459,25 @@ def change_password(
         action="user.password_change",
         object_type="user",
         object_id=user.id,
+        now=now,
+    )
+
+
+def set_language(session: Session, *, user: User, locale: str, now: dt.datetime) -> None:
+    """Choose the language of one's own pages and of every mail the service sends one."""
+    chosen = normalize_locale(locale)
+    if chosen is None or chosen != locale:
+        raise Invalid(fields={"locale": N_("Choose one of the languages offered.")})
+    if chosen == user.locale:
+        return
+    previous, user.locale = user.locale, chosen
+    record_event(
+        session,
+        actor=user,
+        action="user.language",
+        object_type="user",
+        object_id=user.id,
+        summary={"from": previous, "to": chosen},
         now=now,
     )
 

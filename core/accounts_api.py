@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
-from core.accounts import User, invite_user, users_by_id
+from core.accounts import User, invite_user, set_language, users_by_id
 from core.api import ERROR_RESPONSES, Page, PageParams, page_params, paginate
 from core.auth import Now, SignedIn, Staff
 from core.db import get_session
 from core.i18n import normalize_locale
-from core.schemas import InvitationIn, UserOut
+from core.schemas import AccountChangeIn, InvitationIn, UserOut
 from core.web import service_settings
 
 api = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERROR_RESPONSES)
@@ -23,6 +23,14 @@ DbSession = Annotated[Session, Depends(get_session)]
 @api.get("/me", response_model=UserOut)
 def api_me(user: SignedIn) -> User:
     """The account the bearer token belongs to."""
+    return user
+
+
+@api.patch("/me", response_model=UserOut)
+def api_change_me(session: DbSession, user: SignedIn, now: Now, body: AccountChangeIn) -> User:
+    """Change one's own account: the language of one's pages and mail."""
+    set_language(session, user=user, locale=body.locale, now=now)
+    session.commit()
     return user
 
 

@@ -27,6 +27,7 @@ from core.accounts import (
     list_open_sessions,
     list_users,
     revoke_api_token,
+    set_language,
     sign_out_everywhere,
     sign_out_other_sessions,
 )
@@ -43,7 +44,7 @@ from core.auth import (
 )
 from core.db import get_session, utcnow
 from core.errors import N_, DomainError
-from core.i18n import LOCALE_COOKIE, LOCALES, normalize_locale
+from core.i18n import LOCALE_COOKIE, LOCALE_NAMES, LOCALES, normalize_locale
 from core.pagination import page_number
 from core.submissions import Once
 from core.web import flash, redirect, refuse_form, render_page, render_refused, service_settings
@@ -228,6 +229,34 @@ def account_password(
     session.commit()
     flash(request, N_("Your password has been changed."))
     return redirect("/account")
+
+
+@pages.post("/account/language", response_model=None)
+def account_language(
+    request: Request,
+    session: DbSession,
+    user: SignedIn,
+    now: Now,
+    locale: Annotated[str, Form()] = "",
+) -> Response:
+    """Choose the language of one's pages and of the mail the council sends one."""
+    try:
+        set_language(session, user=user, locale=locale, now=now)
+    except DomainError as error:
+        return _account_refused(request, session, user, error, {"locale": locale})
+    session.commit()
+    flash(request, N_("Your language is now %(language)s."), language=LOCALE_NAMES[user.locale])
+    response = redirect("/account")
+    # These pages follow the choice at once, as the language switch does.
+    response.set_cookie(
+        LOCALE_COOKIE,
+        user.locale,
+        max_age=LANGUAGE_COOKIE_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=service_settings(request).secure_cookies,
+    )
+    return response
 
 
 @pages.post("/account/sessions/end-others")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -21,6 +22,15 @@ class UserOut(BaseModel):
     role: Role
     is_active: bool
     created_at: dt.datetime
+    locale: str = Field(description="Language of the person's pages and of every mail sent them.")
+
+
+class AccountChangeIn(BaseModel):
+    """What a person may change of their own account through the API."""
+
+    locale: Literal["es_MX", "en"] = Field(
+        description="Language of the person's pages and of every mail sent them."
+    )
 
 
 class InvitationIn(BaseModel):

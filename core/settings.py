@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,6 +63,17 @@ class Settings(BaseSettings):
     mail_from: str = Field(
         default="Consejo de Ética de IA <no-responder@ceia.example.mx>",
         description="Sender address of outgoing mail.",
+    )
+    mail_backend: Literal["smtp", "file", "log"] = Field(
+        default="smtp",
+        description=(
+            "How the outbox delivers: `smtp`; `file` writes each message as an .eml file under "
+            "MAIL_DIR; `log` writes it to the log. The demo uses `file` unless told otherwise."
+        ),
+    )
+    mail_dir: Path = Field(
+        default=Path("var/mail"),
+        description="Directory of the .eml files MAIL_BACKEND=file writes.",
     )
     mail_max_attempts: int = Field(
         default=5, description="Delivery attempts before an outbox message is marked failed."

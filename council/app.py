@@ -14,6 +14,7 @@ from core import (
     accounts_api,
     accounts_pages,
     api_docs_pages,
+    outbox_pages,
     passwords_pages,
     signing_pages,
     transparency_pages,
@@ -100,6 +101,7 @@ NAVIGATION = [
     NavLink("/organisations/verification", N_("Verification"), ("secretariat",)),
     NavLink("/account", N_("My account"), ("*",)),
     NavLink("/admin/users", N_("People"), ("secretariat",)),
+    NavLink("/admin/outbox", N_("Outbox"), ("secretariat",)),
 ]
 
 
@@ -215,4 +217,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(transparency_pages.api)
     app.include_router(api_docs_pages.pages)
     api_docs_pages.declare_bearer_tokens(app)
+    app.include_router(outbox_pages.pages)
     return app

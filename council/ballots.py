@@ -17,7 +17,7 @@ from core.audit import record_event
 from core.documents import republish_documents
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from core.i18n import in_both_languages, local_date
-from core.mail import queue_mail
+from core.mail import closing_words, queue_mail
 from core.pagination import PageOf, page_of
 from council.conflicts import KIND_LABELS, Party, check_conflicts
 from council.members import holds_seat, in_term, member_of, members_in_term, users_by_id
@@ -359,7 +359,7 @@ def _mail_voter(
         context={
             "user_name": user.full_name,
             "title": ballot.title_en if user.locale == "en" else ballot.title_es,
-            "closes_at": ballot.closes_at,
+            **closing_words(ballot.closes_at),
             "recused": recused,
             "link": f"{base_url.rstrip('/')}/council/ballots/{ballot.id}",
         },
@@ -758,7 +758,7 @@ def send_ballot_reminders(session: Session, *, base_url: str, now: dt.datetime) 
                 context={
                     "user_name": user.full_name,
                     "title": ballot.title_en if user.locale == "en" else ballot.title_es,
-                    "closes_at": ballot.closes_at,
+                    **closing_words(ballot.closes_at),
                     "link": f"{base_url.rstrip('/')}/council/ballots/{ballot.id}",
                 },
                 now=now,

@@ -25,7 +25,7 @@ from core.db import (
 from core.documents import forget_old_renders
 from core.errors import N_, DomainError, Invalid
 from core.i18n import LOCALES, translator
-from core.mail import SmtpConfig, deliver_outbox
+from core.mail import deliver_outbox, start_courier, transport_for
 from core.markdown import RENDERER_REVISION, render_stale
 from core.schema import upgrade_database
 from core.settings import Settings
@@ -65,6 +65,9 @@ from quality_marks.certificate_lifecycle import (
 from quality_marks.certificates import ReconcileSummary, reconcile_certificates
 from quality_marks.decisions import granted_marks_awaiting_certificate
 from quality_marks.verification import MAX_PDF_BYTES, verify_pdf
+
+# How often the demo's server delivers its outbox, in seconds.
+DEMO_MAIL_EVERY_SECONDS = 2.0
 
 app = typer.Typer(help="Command line of the AI ethics council's system.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -233,10 +236,29 @@ def demo(
         typer.echo("The database already holds data; demo data was not loaded again.")
     url = f"http://127.0.0.1:{port}/"
     if serve_after:
+        _demo_courier()
         typer.echo(f"Serving on {url}")
         serve(host="127.0.0.1", port=port, workers=1)
     else:
         typer.echo(f"Start the service with `council serve` and open {url}")
+
+
+def _demo_courier() -> None:
+    """Deliver the demo's mail as it is written: to .eml files unless MAIL_BACKEND says else."""
+    if "mail_backend" not in Settings().model_fields_set:
+        os.environ["MAIL_BACKEND"] = "file"
+    settings = Settings()
+    start_courier(
+        make_sessionmaker(make_engine(settings.database_url)),
+        transport=transport_for(settings),
+        max_attempts=settings.mail_max_attempts,
+        every=DEMO_MAIL_EVERY_SECONDS,
+        clock=utcnow,
+    )
+    if settings.mail_backend == "file":
+        typer.echo(f"Mail is written to {settings.mail_dir.resolve()} (one .eml file a message).")
+    else:
+        typer.echo(f"Mail is delivered by {settings.mail_backend} as it is written.")
 
 
 def _progress_bar() -> Progress:
@@ -348,22 +370,26 @@ def transparency_verify(
 
 @mail_app.command("send")
 def mail_send() -> None:
-    """Deliver pending outbox messages over SMTP, retrying failures later."""
+    """Deliver pending outbox messages (MAIL_BACKEND), retrying failures later."""
     settings = Settings()
-    smtp = SmtpConfig(
-        host=settings.smtp_host,
-        port=settings.smtp_port,
-        sender=settings.mail_from,
-        username=settings.smtp_username,
-        password=settings.smtp_password,
-        starttls=settings.smtp_starttls,
-    )
     engine = make_engine(settings.database_url)
     with open_session(make_sessionmaker(engine), writes=True) as session:
         report = deliver_outbox(
-            session, smtp=smtp, now=utcnow(), max_attempts=settings.mail_max_attempts
+            session,
+            smtp=transport_for(settings),
+            now=utcnow(),
+            max_attempts=settings.mail_max_attempts,
         )
-    typer.echo(f"Sent {report.sent}, to retry {report.retried}, failed {report.failed}.")
+    for problem in report.problems:
+        outcome = "failed" if problem.given_up else "will retry"
+        typer.echo(
+            f"#{problem.message_id} {problem.to_address} ({problem.template}), {outcome}: "
+            f"{problem.reason}"
+        )
+    typer.echo(
+        f"Sent {report.sent}, to retry {report.retried}, failed {report.failed} "
+        f"(backend: {settings.mail_backend})."
+    )
     if report.failed:
         raise typer.Exit(1)
 

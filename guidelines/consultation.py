@@ -472,8 +472,12 @@ def record_disposition(
     response: str,
     changed_codes: Sequence[str],
     now: dt.datetime,
+    base_url: str = "",
 ) -> ConsultationComment:
-    """Answer a published comment after the consultation closed; a later answer revises it."""
+    """Answer a published comment after the consultation closed; a later answer revises it.
+
+    Its author is mailed the answer, in the language they commented in.
+    """
     _require_staff(actor)
     comment = _get(session, comment_id)
     version = load_version_tree(session, comment.version_id)
@@ -513,9 +517,31 @@ def record_disposition(
         },
         now=now,
     )
+    queue_mail(
+        session,
+        to=comment.email,
+        template="mail/comment_disposition.txt",
+        locale=comment.locale,
+        context={
+            "author_name": comment.author_name,
+            "title_es": version.guideline.title_es,
+            "title_en": version.guideline.title_en,
+            "number": version.number,
+            "disposition": DISPOSITION_LABELS[comment.disposition],
+            "response": response,
+            "changed_codes": codes,
+            "revised": revised,
+            "link": f"{_version_link(base_url, version)}/consultation",
+        },
+        now=now,
+    )
     # What anonymous readers of the consultation see has changed.
     republish_documents(session, now=now)
     return comment
+
+
+def _version_link(base_url: str, version: GuidelineVersion) -> str:
+    return f"{base_url.rstrip('/')}/guidelines/{version.guideline.slug}/{version.number}"
 
 
 def _period_reason_errors(reason: str) -> dict[str, str]:
@@ -648,8 +674,10 @@ def close_consultation(
     reason: str,
     min_days: int,
     now: dt.datetime,
+    base_url: str = "",
 ) -> ConsultationPeriodChange:
-    """End an open consultation now, before its closing day, with a public reason."""
+    """End an open consultation now, before its closing day, with a public reason mailed to
+    commenters."""
     _require_staff(actor)
     if not is_open(version, now):
         raise Conflict(N_("Only an open consultation can be closed early."))
@@ -666,7 +694,7 @@ def close_consultation(
             days=min_days,
             date=earliest_closing_day(version.consultation_opened_at, min_days).isoformat(),
         )
-    return _change_period(
+    change = _change_period(
         session,
         actor=actor,
         version=version,
@@ -675,6 +703,23 @@ def close_consultation(
         reason=reason.strip(),
         now=now,
     )
+    for email, locale in commenter_addresses(session, version).items():
+        queue_mail(
+            session,
+            to=email,
+            template="mail/consultation_closed.txt",
+            locale=locale,
+            context={
+                "title_es": version.guideline.title_es,
+                "title_en": version.guideline.title_en,
+                "number": version.number,
+                "closed_at": now,
+                "reason": change.reason,
+                "link": f"{_version_link(base_url, version)}/consultation",
+            },
+            now=now,
+        )
+    return change
 
 
 # Queries -----------------------------------------------------------------------------------

@@ -380,6 +380,7 @@ def disposition_page(
             response=values["response"],
             changed_codes=_CODE_SEPARATORS.split(values["changed_codes"]),
             now=now,
+            base_url=service_settings(request).base_url,
         )
     except FORM_REFUSALS as error:
         staff = refuse_form(request, session, error, values, name="disposition")
@@ -471,8 +472,9 @@ def close_consultation_page(
             reason=values["reason"],
             min_days=service_settings(request).consultation_min_days,
             now=now,
+            base_url=service_settings(request).base_url,
         ),
-        message=N_("The consultation is closed."),
+        message=N_("The consultation is closed and everyone who commented will be told."),
     )
 
 

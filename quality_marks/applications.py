@@ -40,6 +40,7 @@ from quality_marks.models import (
     OrganizationMember,
     OrgRole,
     OrgVerification,
+    Product,
     Review,
     ReviewStatus,
 )
@@ -49,6 +50,7 @@ from quality_marks.organizations import (
     member_of,
     members_of,
     membership,
+    owners_of,
     require_member,
 )
 from quality_marks.products import get_product
@@ -1037,14 +1039,22 @@ def submit_application(
     snapshot = _snapshot(session, application, items, actor, now)
     log_change(session, actor, "submit", application, now)
     _notify_secretariat(session, application, "mail/application_submitted.txt", base_url, now)
+    _send_receipt(session, application, actor, base_url, now)
     return snapshot
 
 
 def withdraw_application(
-    session: Session, *, actor: User, application: Application, reason: str, now: dt.datetime
+    session: Session,
+    *,
+    actor: User,
+    application: Application,
+    reason: str,
+    now: dt.datetime,
+    base_url: str = "",
 ) -> None:
     """The organisation withdraws its application before a decision."""
     _require_editor(session, actor, application)
+    was_submitted = application.status != ApplicationStatus.draft
     _transition(
         application, _step(application, "withdraw", standing_of(session, actor, application))
     )
@@ -1053,6 +1063,14 @@ def withdraw_application(
     log_change(
         session, actor, "withdraw", application, now, reason=reason.strip(), reviews_ended=ended
     )
+    change = {"reason": reason.strip(), "withdrawn_by": actor.full_name}
+    _notify_organization(
+        session, application, "mail/application_status.txt", base_url, now, **change
+    )
+    if was_submitted:  # a draft never reached the secretariat's queue
+        _notify_secretariat(
+            session, application, "mail/application_status.txt", base_url, now, **change
+        )
 
 
 def _end_open_reviews(session: Session, application: Application, now: dt.datetime) -> int:
@@ -1075,7 +1093,12 @@ def _end_open_reviews(session: Session, application: Application, now: dt.dateti
 
 
 def start_screening(
-    session: Session, *, actor: User, application: Application, now: dt.datetime
+    session: Session,
+    *,
+    actor: User,
+    application: Application,
+    now: dt.datetime,
+    base_url: str = "",
 ) -> None:
     """The secretariat starts checking that the application is complete."""
     _require_secretariat(actor)
@@ -1083,6 +1106,7 @@ def start_screening(
         application, _step(application, "start_screening", standing_of(session, actor, application))
     )
     log_change(session, actor, "start_screening", application, now)
+    _notify_organization(session, application, "mail/application_status.txt", base_url, now)
 
 
 def accept_application(
@@ -1113,7 +1137,9 @@ def return_application(
     application.return_reason = reason.strip()
     message = _add_message(session, application, actor, reason, is_request=True, now=now)
     log_change(session, actor, "return", application, now, reason=reason.strip())
-    _notify_organization(session, application, "mail/application_status.txt", base_url, now)
+    _notify_organization(
+        session, application, "mail/application_status.txt", base_url, now, reason=reason.strip()
+    )
     return message
 
 
@@ -1135,7 +1161,9 @@ def request_information(
     application.revision += 1
     message = _add_message(session, application, actor, body, is_request=True, now=now)
     log_change(session, actor, "request_information", application, now)
-    _notify_organization(session, application, "mail/application_status.txt", base_url, now)
+    _notify_organization(
+        session, application, "mail/application_status.txt", base_url, now, request=body.strip()
+    )
     return message
 
 
@@ -1323,20 +1351,52 @@ def attachment_file(
 
 
 def _notify_organization(
-    session: Session, application: Application, template: str, base_url: str, now: dt.datetime
+    session: Session,
+    application: Application,
+    template: str,
+    base_url: str,
+    now: dt.datetime,
+    **change: object,
 ) -> None:
     for person, role in members_of(session, application.organization_id):
         if role in (OrgRole.owner, OrgRole.editor):
-            _mail(session, person, application, template, base_url, now)
+            _mail(session, person, application, template, base_url, now, **change)
 
 
 def _notify_secretariat(
-    session: Session, application: Application, template: str, base_url: str, now: dt.datetime
+    session: Session,
+    application: Application,
+    template: str,
+    base_url: str,
+    now: dt.datetime,
+    **change: object,
 ) -> None:
     for person in session.scalars(
         select(User).where(User.role == Role.secretariat, User.is_active.is_(True))
     ):
-        _mail(session, person, application, template, base_url, now)
+        _mail(session, person, application, template, base_url, now, **change)
+
+
+def _send_receipt(
+    session: Session, application: Application, submitter: User, base_url: str, now: dt.datetime
+) -> None:
+    """Tell the organisation's owners, and whoever submitted, that the application arrived."""
+    people = {owner.id: owner for owner in owners_of(session, application.organization_id)}
+    people.setdefault(submitter.id, submitter)
+    product = session.get(Product, application.product_id)
+    for person in people.values():
+        _mail(
+            session,
+            person,
+            application,
+            "mail/application_receipt.txt",
+            base_url,
+            now,
+            product=product.name if product else "",
+            revision=application.revision,
+            submitted_by=submitter.full_name,
+            submitted_at=now,
+        )
 
 
 def _mail(
@@ -1346,7 +1406,9 @@ def _mail(
     template: str,
     base_url: str,
     now: dt.datetime,
+    **change: object,
 ) -> None:
+    """One mail about an application, in the person's own language; `change` says what happened."""
     queue_mail(
         session,
         to=person.email,
@@ -1357,6 +1419,11 @@ def _mail(
             "application_id": application.id,
             "status": STATUS_LABELS[application.status],
             "link": f"{base_url.rstrip('/')}/applications/{application.id}",
+            "reason": "",
+            "request": "",
+            "due_on": None,
+            "withdrawn_by": "",
+            **change,
         },
         now=now,
     )

@@ -396,6 +396,7 @@ def api_withdraw_application(
         application=application,
         reason=body.reason if body else "",
         now=now,
+        base_url=service_settings(request).base_url,
     )
     session.commit()
     return _application_out(request, session, user, application_id)

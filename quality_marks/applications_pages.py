@@ -596,7 +596,12 @@ def withdraw_page(
     """The organisation withdraws its application."""
     application = applications.get_application(session, user, application_id)
     applications.withdraw_application(
-        session, actor=user, application=application, reason=field_text(form, "reason"), now=now
+        session,
+        actor=user,
+        application=application,
+        reason=field_text(form, "reason"),
+        now=now,
+        base_url=service_settings(request).base_url,
     )
     session.commit()
     flash(request, N_("The application has been withdrawn."))
@@ -612,7 +617,13 @@ def start_screening_page(
 ) -> Response:
     """The secretariat starts screening a submitted application."""
     application = applications.get_application(session, user, application_id)
-    applications.start_screening(session, actor=user, application=application, now=now)
+    applications.start_screening(
+        session,
+        actor=user,
+        application=application,
+        now=now,
+        base_url=service_settings(request).base_url,
+    )
     session.commit()
     flash(request, N_("Screening has started."))
     return redirect(application_url(application_id))

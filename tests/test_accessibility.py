@@ -40,6 +40,7 @@ PAGES: dict[str | None, list[str]] = {
     "secretaria@ceia.gob.mx": [
         "/account",
         "/admin/users",
+        "/admin/outbox",
         "/guidelines/new",
         "/guidelines/etica-ia",
         "/guidelines/etica-ia/1.1",

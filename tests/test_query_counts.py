@@ -53,6 +53,8 @@ PROBES = [
     Probe("/products/{product}", LARGE_COMPANY),
     Probe("/organisations/verification", SECRETARIAT),
     Probe("/admin/users", SECRETARIAT),
+    Probe("/admin/outbox", SECRETARIAT),
+    Probe("/admin/outbox?status=pending&q=ceia", SECRETARIAT),
     Probe("/api/v1/applications", f"token:{SECRETARIAT}"),
     Probe("/api/v1/council/resolutions", None),
     Probe("/api/v1/users", f"token:{SECRETARIAT}"),

@@ -214,7 +214,7 @@ def test_cli_mail_send_delivers_committed_outbox(
         result = CliRunner().invoke(app, ["mail", "send"])
 
         assert result.exit_code == 0, result.output
-        assert "Sent 1, to retry 0, failed 0." in result.output
+        assert "Sent 1, to retry 0, failed 0 (backend: smtp)." in result.output
         assert len(handler.envelopes) == 1
         _, rcpt_tos, received = handler.envelopes[0]
         assert rcpt_tos == ["jorge@ejemplo.mx"]

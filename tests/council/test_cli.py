@@ -51,7 +51,7 @@ HELP_CASES: list[tuple[list[str], str]] = [
     (["audit"], "The audit log."),
     (["audit", "verify"], "Walk the audit hash chain and name the first broken event."),
     (["mail"], "The mail outbox."),
-    (["mail", "send"], "Deliver pending outbox messages over SMTP, retrying failures later."),
+    (["mail", "send"], "Deliver pending outbox messages (MAIL_BACKEND), retrying failures later."),
     (["certificates"], "Certificates of the quality mark."),
     (["certificates", "issue"], "Issue the certificate of every granted mark that has never"),
     (["certificates", "reconcile"], "Finish (lint, sign, store) or void every certificate"),

@@ -473,7 +473,8 @@ def test_screening_returns_the_application_with_a_reason(
 
     application = status_of(db, story)
     assert (application.status, application.revision) == (ApplicationStatus.draft, 2)
-    assert mails_to(db, story.owner, "mail/application_status.txt") == 1
+    # Screening started, then the return: each status change is mailed.
+    assert mails_to(db, story.owner, "mail/application_status.txt") == 2
     owner_page = soup(login(story.owner).get(story.url).text)
     assert reason in owner_page.select_one(".return-reason").text  # type: ignore[union-attr]
     assert owner_page.find("form", attrs={"action": f"{story.url}/submit"}) is not None
@@ -485,7 +486,8 @@ def test_request_for_information_reopens_the_answers_until_answered(
     staff = under_review(db, login, story)
     assert post(staff, f"{story.url}/request-information", {"body": ["¿Quién audita EQ-2?"]}) == 303
     assert status_of(db, story).status == ApplicationStatus.information_requested
-    assert mails_to(db, story.owner, "mail/application_status.txt") == 2  # accepted, then request
+    # Screening started, accepted, then the request.
+    assert mails_to(db, story.owner, "mail/application_status.txt") == 3
 
     owner = login(story.owner)
     overview = soup(owner.get(story.url).text)
