@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.runtime
 
 from core.i18n import LOCALE_NAMES, Translator
 from core.markdown import render_markdown
 from core.submissions import new_key as new_submission_key
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+@jinja2.pass_context
+def _when(context: jinja2.runtime.Context, value: dt.datetime | None) -> str:
+    """`{{ ballot.closes_at|when }}`: a moment as people write it, in the page's language."""
+    format_when: Callable[[dt.datetime | None], str] = context["format_when"]
+    return format_when(value)
 
 
 @functools.lru_cache(maxsize=1)
@@ -32,6 +42,7 @@ def environment() -> jinja2.Environment:
     env.globals["locale_names"] = LOCALE_NAMES
     env.globals["new_submission_key"] = new_submission_key
     env.filters["markdown"] = render_markdown
+    env.filters["when"] = _when
     return env
 
 

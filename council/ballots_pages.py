@@ -29,7 +29,8 @@ from council import adoption, ballots, decisions
 from council.home_pages import LABELS, DbSession, Member, Voter
 from council.models import PositionKind
 from council.schemas import AdoptionBallotInput, PositionInput
-from guidelines.diff import render_segments_html
+from guidelines.diff import render_change_html, render_segments_html
+from guidelines.service import RISK_LABELS
 
 pages = APIRouter(include_in_schema=False)
 
@@ -62,6 +63,8 @@ def _ballot_page(
         **view.context(),
         "position_kinds": list(PositionKind),
         "segments_html": render_segments_html,
+        "change_html": render_change_html,
+        "risk_labels": RISK_LABELS,
         **(form or PageForm()).context(),
     }
     return render_page(request, "council/ballot.html", context, status_code=status_code)

@@ -570,13 +570,15 @@ def ballot_form(**overrides: str) -> dict[str, str]:
 
 
 def lead(page: BeautifulSoup) -> str:
-    return text_of(page, "section.tally p.lead")
+    return text_of(page, "section.ballot-status p.ballot-outlook")
 
 
 def not_voted(page: BeautifulSoup) -> list[str]:
-    for line in texts(page, "section.tally p"):
-        if line.startswith("Not voted yet:"):
-            return line.removeprefix("Not voted yet:").strip().split(", ")
+    for term in page.select("section.ballot-status dt"):
+        if term.get_text(strip=True) == "Not voted yet":
+            definition = term.find_next_sibling("dd")
+            assert definition is not None
+            return definition.get_text(strip=True).split(", ")
     return []
 
 
