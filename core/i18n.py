@@ -202,11 +202,14 @@ class Translator:
             "{1}", self.format_date(moment.date(), fmt)
         )
 
-    def format_when(self, value: dt.datetime | None, *, today: dt.date | None = None) -> str:
+    def format_when(
+        self, value: dt.datetime | None, *, year: bool = False, today: dt.date | None = None
+    ) -> str:
         """A moment as people write it: "7 de diciembre a las 23:59", to the minute.
 
         Mexico City time; the year is left out within the current one (`today`, default the
-        clock's). A period ending exactly at midnight ends on the day before, at 23:59.
+        clock's) unless `year` asks for it (records kept for good). A period ending exactly at
+        midnight ends on the day before, at 23:59.
         """
         if value is None:
             return ""
@@ -217,7 +220,7 @@ class Translator:
             moment = moment - dt.timedelta(minutes=1)
         day = moment.date()
         current = today if today is not None else local_date(dt.datetime.now(dt.UTC))
-        skeleton = "MMMMd" if day.year == current.year else "yMMMMd"
+        skeleton = "MMMMd" if day.year == current.year and not year else "yMMMMd"
         date_text = _remember(
             self._skeleton_days,
             (day, skeleton),

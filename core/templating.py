@@ -19,10 +19,13 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
 @jinja2.pass_context
-def _when(context: jinja2.runtime.Context, value: dt.datetime | None) -> str:
-    """`{{ ballot.closes_at|when }}`: a moment as people write it, in the page's language."""
-    format_when: Callable[[dt.datetime | None], str] = context["format_when"]
-    return format_when(value)
+def _when(context: jinja2.runtime.Context, value: dt.datetime | None, year: bool = False) -> str:
+    """`{{ ballot.closes_at|when }}`: a moment as people write it, in the page's language.
+
+    `|when(year=true)` always writes the year (documents kept for good).
+    """
+    format_when: Callable[..., str] = context["format_when"]
+    return format_when(value, year=year)
 
 
 @functools.lru_cache(maxsize=1)
