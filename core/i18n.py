@@ -226,9 +226,8 @@ class Translator:
             (day, skeleton),
             lambda: dates.format_skeleton(skeleton, day, locale=self.babel_locale),
         )
-        return self.gettext(
-            "%(date)s at %(time)s", date=date_text, time=f"{moment.hour:02d}:{moment.minute:02d}"
-        )
+        time_text = f"{moment.hour:02d}:{moment.minute:02d}"
+        return self.gettext("%(date)s at %(time)s", date=date_text, time=time_text)
 
     def _format_time(self, moment: dt.datetime, fmt: str) -> str:
         """The time-of-day part of a timestamp already in Mexico City time."""
