@@ -22,10 +22,11 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 def _when(context: jinja2.runtime.Context, value: dt.datetime | None, year: bool = False) -> str:
     """`{{ ballot.closes_at|when }}`: a moment as people write it, in the page's language.
 
-    `|when(year=true)` always writes the year (documents kept for good).
+    `|when(year=true)` always writes the year (documents kept for good). A page that knows
+    the request's clock passes `today` (its Mexico City date); others read the system clock.
     """
     format_when: Callable[..., str] = context["format_when"]
-    return format_when(value, year=year)
+    return format_when(value, year=year, today=context.get("today"))
 
 
 @functools.lru_cache(maxsize=1)
