@@ -13,7 +13,13 @@ from markdown_it.token import Token
 from markupsafe import Markup, escape
 from pydantic import BaseModel, ConfigDict, Field
 
-from guidelines.documents import CriterionDoc, LocalizedText, PrincipleDoc, VersionDoc
+from guidelines.documents import (
+    CriterionDoc,
+    LocalizedText,
+    PrincipleDoc,
+    RequiredText,
+    VersionDoc,
+)
 from guidelines.models import RiskLevel
 
 Op = Literal["equal", "insert", "delete"]
@@ -73,7 +79,7 @@ class CriterionChange(BaseModel):
     """A criterion present in both versions whose text, risk levels or place differ."""
 
     code: str
-    title: LocalizedText = Field(default_factory=LocalizedText)  # as the newer version has it
+    title: RequiredText  # as the newer version has it
     principle: str
     old_principle: str
     fields: list[FieldChange]
@@ -92,7 +98,7 @@ class PrincipleChange(BaseModel):
     """A principle present in both versions whose title, description or place differ."""
 
     code: str
-    title: LocalizedText = Field(default_factory=LocalizedText)  # as the newer version has it
+    title: RequiredText  # as the newer version has it
     fields: list[FieldChange]
     moved: bool = False
 
