@@ -128,6 +128,7 @@ class Translator:
         self._patterns: dict[tuple[str, str], dates.DateTimePattern] = {}
         self._datetime_templates: dict[str, str] = {}
         self._days: dict[tuple[dt.date, str], str] = {}
+        self._skeleton_days: dict[tuple[dt.date, str], str] = {}
         self._times: dict[tuple[dt.time, str], str] = {}
         self._integers: dict[int, str] = {}
         self._decimal = self.babel_locale.decimal_formats[None]
@@ -138,6 +139,7 @@ class Translator:
             "format_date": self.format_date,
             "format_datetime": self.format_datetime,
             "format_number": self.format_number,
+            "format_when": self.format_when,
             "pick": self.pick,
         }
 
@@ -199,6 +201,33 @@ class Translator:
         return template.replace("{0}", self._format_time(moment, fmt)).replace(
             "{1}", self.format_date(moment.date(), fmt)
         )
+
+    def format_when(
+        self, value: dt.datetime | None, *, year: bool = False, today: dt.date | None = None
+    ) -> str:
+        """A moment as people write it: "7 de diciembre a las 23:59", to the minute.
+
+        Mexico City time; the year is left out within the current one (`today`, default the
+        clock's) unless `year` asks for it (records kept for good). A period ending exactly at
+        midnight ends on the day before, at 23:59.
+        """
+        if value is None:
+            return ""
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        moment = value.astimezone(DISPLAY_ZONE)
+        if moment.time() == dt.time(0, 0):
+            moment = moment - dt.timedelta(minutes=1)
+        day = moment.date()
+        current = today if today is not None else local_date(dt.datetime.now(dt.UTC))
+        skeleton = "MMMMd" if day.year == current.year and not year else "yMMMMd"
+        date_text = _remember(
+            self._skeleton_days,
+            (day, skeleton),
+            lambda: dates.format_skeleton(skeleton, day, locale=self.babel_locale),
+        )
+        time_text = f"{moment.hour:02d}:{moment.minute:02d}"
+        return self.gettext("%(date)s at %(time)s", date=date_text, time=time_text)
 
     def _format_time(self, moment: dt.datetime, fmt: str) -> str:
         """The time-of-day part of a timestamp already in Mexico City time."""

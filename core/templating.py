@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.runtime
 
 from core.i18n import LOCALE_NAMES, Translator
 from core.markdown import render_markdown
 from core.submissions import new_key as new_submission_key
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+@jinja2.pass_context
+def _when(context: jinja2.runtime.Context, value: dt.datetime | None, year: bool = False) -> str:
+    """`{{ ballot.closes_at|when }}`: a moment as people write it, in the page's language.
+
+    `|when(year=true)` always writes the year (documents kept for good). A page that knows
+    the request's clock passes `today` (its Mexico City date); others read the system clock.
+    """
+    format_when: Callable[..., str] = context["format_when"]
+    return format_when(value, year=year, today=context.get("today"))
 
 
 @functools.lru_cache(maxsize=1)
@@ -32,6 +46,7 @@ def environment() -> jinja2.Environment:
     env.globals["locale_names"] = LOCALE_NAMES
     env.globals["new_submission_key"] = new_submission_key
     env.filters["markdown"] = render_markdown
+    env.filters["when"] = _when
     return env
 
 

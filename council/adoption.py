@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import User
 from core.errors import N_, Conflict, Invalid, NotFound
-from core.i18n import DISPLAY_ZONE
+from core.i18n import DISPLAY_ZONE, translator
 from core.transparency import KIND_GUIDELINE_ADOPTED, append_leaf
 from council.ballots import (
     BallotSubjectKind,
@@ -147,13 +147,29 @@ def _version(session: Session, ballot: Ballot) -> GuidelineVersion | None:
     return session.get(GuidelineVersion, ballot.subject_id)
 
 
+# How an adoption ballot names the version put to the vote.
+SUBJECT_LABEL = N_("%(title)s, version %(number)s")
+
+
 def _describe(session: Session, ballot: Ballot) -> SubjectLink | None:
     """The version put to adoption, linked to its page."""
     version = _version(session, ballot)
     if version is None:
         return None
-    slug = guidelines.slug_of(session, version)
-    return SubjectLink(label=version.number, href=f"/guidelines/{slug}/{version.number}")
+    guideline = guidelines.get_guideline(session, guidelines.slug_of(session, version))
+    spanish, english = (
+        translator(locale).gettext(
+            SUBJECT_LABEL,
+            title=translator(locale).pick(guideline.title_es, guideline.title_en),
+            number=version.number,
+        )
+        for locale in ("es_MX", "en")
+    )
+    return SubjectLink(
+        label=spanish,
+        label_en=english,
+        href=f"/guidelines/{guideline.slug}/{version.number}",
+    )
 
 
 def _changed_since_opened(session: Session, ballot: Ballot) -> str | None:

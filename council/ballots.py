@@ -54,10 +54,12 @@ CONFLICT_NOTE = N_("%(kind)s: %(party)s")
 
 @dataclass(frozen=True)
 class SubjectLink:
-    """How pages name a ballot's subject: a short label and where the subject lives."""
+    """How pages name a ballot's subject: its full name and where the subject lives."""
 
     label: str
     href: str
+    # The name in English, when it differs from the Spanish `label` (pages pick by language).
+    label_en: str = ""
 
 
 # What a resolution does to a ballot's subject.
@@ -616,6 +618,8 @@ class BallotView:
     subject: SubjectLink | None
     review: object | None
     review_template: str
+    # The number of the resolution a closed ballot issued (None while it is open).
+    resolution: str | None = None
 
     @property
     def voters(self) -> list[BallotVoter]:
@@ -638,6 +642,7 @@ class BallotView:
             "subject": self.subject,
             "review": self.review,
             "review_template": self.review_template,
+            "resolution": self.resolution,
         }
 
 
@@ -669,6 +674,9 @@ def ballot_view(
         review_template=kind.review_template
         if (kind := SUBJECT_KINDS.get(ballot.subject_type))
         else "",
+        resolution=None
+        if ballot.status == BallotStatus.open
+        else session.scalar(select(Resolution.number).where(Resolution.ballot_id == ballot.id)),
     )
 
 

@@ -13,6 +13,7 @@ from core.auth import Now
 from core.db import sibling_factory
 from core.errors import N_, Conflict, Invalid, NotFound
 from core.forms import parse_input
+from core.i18n import local_date
 from core.pagination import page_number
 from core.submissions import Once
 from core.web import (
@@ -29,7 +30,8 @@ from council import adoption, ballots, decisions
 from council.home_pages import LABELS, DbSession, Member, Voter
 from council.models import PositionKind
 from council.schemas import AdoptionBallotInput, PositionInput
-from guidelines.diff import render_segments_html
+from guidelines.diff import render_change_html, render_segments_html
+from guidelines.service import RISK_LABELS
 
 pages = APIRouter(include_in_schema=False)
 
@@ -55,13 +57,17 @@ def _ballot_page(
     view: ballots.BallotView,
     form: PageForm | None = None,
     *,
+    now: dt.datetime,
     status_code: int = 200,
 ) -> HTMLResponse:
     context = {
+        "today": local_date(now),
         **LABELS,
         **view.context(),
         "position_kinds": list(PositionKind),
         "segments_html": render_segments_html,
+        "change_html": render_change_html,
+        "risk_labels": RISK_LABELS,
         **(form or PageForm()).context(),
     }
     return render_page(request, "council/ballot.html", context, status_code=status_code)
@@ -138,7 +144,9 @@ def ballot_page(
     request: Request, session: DbSession, user: Voter, now: Now, ballot_id: ObjectId
 ) -> HTMLResponse:
     """A ballot: live tally, who has not voted, positions and their history."""
-    return _ballot_page(request, session, ballots.ballot_view(session, ballot_id, user, now))
+    return _ballot_page(
+        request, session, ballots.ballot_view(session, ballot_id, user, now), now=now
+    )
 
 
 @pages.post("/council/ballots/{ballot_id}/positions", response_model=None)
@@ -161,7 +169,7 @@ def cast_position_page(
     except (Invalid, Conflict) as error:
         refused = refuse_form(request, session, error, values, on_field="kind")
         view = ballots.ballot_view(session, ballot_id, user, now)
-        return _ballot_page(request, session, view, refused, status_code=error.status_code)
+        return _ballot_page(request, session, view, refused, now=now, status_code=error.status_code)
     session.commit()
     flash(request, N_("Your position has been recorded."))
     return redirect(f"/council/ballots/{ballot_id}")

@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from typing import Literal, TypeVar
 
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from markupsafe import Markup, escape
 from pydantic import BaseModel, ConfigDict, Field
 
-from guidelines.documents import CriterionDoc, LocalizedText, PrincipleDoc, VersionDoc
+from guidelines.documents import (
+    CriterionDoc,
+    LocalizedText,
+    PrincipleDoc,
+    RequiredText,
+    VersionDoc,
+)
 from guidelines.models import RiskLevel
 
 Op = Literal["equal", "insert", "delete"]
+BlockKind = Literal["paragraph", "heading", "bullet", "ordered", "quote", "code"]
 
 _TOKEN = re.compile(r"\s+|[^\s]+")
 _LEADING_SPACE = re.compile(r"^\s+")
 _LANGUAGES = ("es", "en")
 _CRITERION_TEXTS = ("title", "requirement", "guidance", "evidence")
 _PRINCIPLE_TEXTS = ("title", "description")
+# Texts written in Markdown: compared as the reader sees them, block by block.
+_MARKDOWN_TEXTS = frozenset({"summary", "description", "requirement", "guidance", "evidence"})
 _RISK_ORDER = {level: index for index, level in enumerate(RiskLevel)}
 
 
@@ -32,13 +44,28 @@ class Segment(BaseModel):
     text: str
 
 
+class TextBlock(BaseModel):
+    """One block of a text as rendered (a paragraph, a list item...), its words compared."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: BlockKind
+    depth: int = 0  # how deep a list item is nested, from 0
+    segments: list[Segment]
+
+
 class FieldChange(BaseModel):
-    """One field that differs: a text (title.es, requirement.en...), risk_levels or principle."""
+    """One field that differs: a text (title.es, requirement.en...), risk_levels or principle.
+
+    `old` and `new` are the texts as written (Markdown); `segments` compare the text as read
+    (formatting marks gone, blocks on lines of their own) and `blocks` do so block by block.
+    """
 
     field: str
     old: str | list[str]
     new: str | list[str]
     segments: list[Segment] = Field(default_factory=list)
+    blocks: list[TextBlock] = Field(default_factory=list)
 
 
 class CriterionEntry(BaseModel):
@@ -52,6 +79,7 @@ class CriterionChange(BaseModel):
     """A criterion present in both versions whose text, risk levels or place differ."""
 
     code: str
+    title: RequiredText  # as the newer version has it
     principle: str
     old_principle: str
     fields: list[FieldChange]
@@ -70,6 +98,7 @@ class PrincipleChange(BaseModel):
     """A principle present in both versions whose title, description or place differ."""
 
     code: str
+    title: RequiredText  # as the newer version has it
     fields: list[FieldChange]
     moved: bool = False
 
@@ -186,6 +215,141 @@ def render_segments_html(segments: Sequence[Segment]) -> Markup:
     return Markup("").join(parts)
 
 
+# Rendered text -------------------------------------------------------------------------------
+
+_CONTAINERS = {"bullet_list_open": "bullet", "ordered_list_open": "ordered"}
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False, "linkify": False})
+
+
+def _inline_text(token: Token) -> str:
+    """The words of an inline run as read: emphasis, links and code marks dropped."""
+    parts = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif child.type == "image":
+            parts.append(child.content)
+    return "".join(parts)
+
+
+def text_blocks(markdown: str) -> list[tuple[BlockKind, int, str]]:
+    """A Markdown text as its reader sees it: (kind, list depth, words) for every block."""
+    blocks: list[tuple[BlockKind, int, str]] = []
+    containers: list[str] = []
+    heading = False
+    for token in _parser().parse(markdown or ""):
+        if token.type in _CONTAINERS or token.type == "blockquote_open":
+            containers.append(_CONTAINERS.get(token.type, "quote"))
+        elif token.type in ("bullet_list_close", "ordered_list_close", "blockquote_close"):
+            containers.pop()
+        elif token.type == "heading_open":
+            heading = True
+        elif token.type == "heading_close":
+            heading = False
+        elif token.type in ("code_block", "fence"):
+            blocks.append(("code", 0, token.content.rstrip("\n")))
+        elif token.type == "inline":
+            lists = [c for c in containers if c != "quote"]
+            kind: BlockKind
+            if lists:
+                kind = "bullet" if lists[-1] == "bullet" else "ordered"
+            elif containers:
+                kind = "quote"
+            else:
+                kind = "heading" if heading else "paragraph"
+            blocks.append((kind, max(len(lists) - 1, 0), _inline_text(token)))
+    return blocks
+
+
+def read_text(name: str, text: str) -> list[tuple[BlockKind, int, str]]:
+    """The blocks of a field's text: Markdown fields parsed, plain ones (titles) as one line."""
+    if name in _MARKDOWN_TEXTS:
+        return text_blocks(text)
+    return [("paragraph", 0, text)] if text else []
+
+
+def block_diff(
+    old: Sequence[tuple[BlockKind, int, str]], new: Sequence[tuple[BlockKind, int, str]]
+) -> list[TextBlock]:
+    """Blocks of the newer text (and those the older one dropped), their words compared."""
+    old_texts, new_texts = [b[2] for b in old], [b[2] for b in new]
+    matcher = difflib.SequenceMatcher(None, old_texts, new_texts, autojunk=False)
+    blocks: list[TextBlock] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            blocks.extend(
+                TextBlock(kind=k, depth=d, segments=[Segment(op="equal", text=t)] if t else [])
+                for k, d, t in new[j1:j2]
+            )
+            continue
+        before, after = old[i1:i2], new[j1:j2]
+        for index in range(max(len(before), len(after))):
+            if index < len(before) and index < len(after):
+                kind, depth, text = after[index]
+                blocks.append(
+                    TextBlock(kind=kind, depth=depth, segments=word_diff(before[index][2], text))
+                )
+            elif index < len(before):
+                kind, depth, text = before[index]
+                blocks.append(
+                    TextBlock(kind=kind, depth=depth, segments=[Segment(op="delete", text=text)])
+                )
+            else:
+                kind, depth, text = after[index]
+                blocks.append(
+                    TextBlock(kind=kind, depth=depth, segments=[Segment(op="insert", text=text)])
+                )
+    return blocks
+
+
+_BLOCK_TAGS = {"paragraph": "p", "heading": "p", "quote": "blockquote", "code": "pre"}
+_LIST_TAGS = {"bullet": "ul", "ordered": "ol"}
+
+
+def _block_op(block: TextBlock) -> str:
+    ops = {segment.op for segment in block.segments}
+    return ops.pop() if len(ops) == 1 else "changed"
+
+
+def render_blocks_html(blocks: Sequence[TextBlock]) -> Markup:
+    """Blocks as HTML: paragraphs, lists (nested ones indented) and quotes, words marked."""
+    parts: list[Markup] = []
+    open_list = ""
+    for block in blocks:
+        list_tag = _LIST_TAGS.get(block.kind, "")
+        if open_list and list_tag != open_list:
+            parts.append(Markup("</{}>").format(open_list))
+            open_list = ""
+        if list_tag and not open_list:
+            parts.append(Markup('<{} class="diff-list">').format(list_tag))
+            open_list = list_tag
+        tag = "li" if list_tag else _BLOCK_TAGS[block.kind]
+        classes = f"inline-diff diff-block-{_block_op(block)} diff-{block.kind}"
+        if block.depth:
+            classes += f" diff-depth-{min(block.depth, 3)}"
+        parts.append(
+            Markup('<{tag} class="{classes}">{body}</{tag}>').format(
+                tag=tag, classes=classes, body=render_segments_html(block.segments)
+            )
+        )
+    if open_list:
+        parts.append(Markup("</{}>").format(open_list))
+    return Markup("").join(parts)
+
+
+def render_change_html(change: FieldChange) -> Markup:
+    """A text field's change as HTML: by blocks when it has them, else its word segments."""
+    if change.blocks:
+        return render_blocks_html(change.blocks)
+    return Markup('<p class="inline-diff">{}</p>').format(render_segments_html(change.segments))
+
+
 # Documents -----------------------------------------------------------------------------------
 
 
@@ -194,12 +358,16 @@ def _text_changes(prefix: str, old: LocalizedText, new: LocalizedText) -> list[F
     for language in _LANGUAGES:
         before, after = getattr(old, language), getattr(new, language)
         if before != after:
+            old_blocks, new_blocks = read_text(prefix, before), read_text(prefix, after)
             changes.append(
                 FieldChange(
                     field=f"{prefix}.{language}",
                     old=before,
                     new=after,
-                    segments=word_diff(before, after),
+                    segments=word_diff(
+                        "\n".join(b[2] for b in old_blocks), "\n".join(b[2] for b in new_blocks)
+                    ),
+                    blocks=block_diff(old_blocks, new_blocks),
                 )
             )
     return changes
@@ -275,7 +443,12 @@ def _principle_diff(
         ]
         if fields or principle.code in moved:
             changed.append(
-                PrincipleChange(code=principle.code, fields=fields, moved=principle.code in moved)
+                PrincipleChange(
+                    code=principle.code,
+                    title=principle.title,
+                    fields=fields,
+                    moved=principle.code in moved,
+                )
             )
     return added, removed, changed
 
@@ -315,6 +488,7 @@ def diff_versions(old: VersionDoc, new: VersionDoc) -> VersionDiff:
             changed.append(
                 CriterionChange(
                     code=criterion.code,
+                    title=criterion.title,
                     principle=principle.code,
                     old_principle=old_principle,
                     fields=fields,

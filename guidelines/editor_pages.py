@@ -19,7 +19,7 @@ from core.errors import N_, DomainError
 from core.forms import parse_input
 from core.web import PageForm, SubmittedForm, flash, redirect, refuse_form, render_page
 from guidelines import service
-from guidelines.diff import render_segments_html
+from guidelines.diff import render_change_html, render_segments_html
 from guidelines.documents import VersionDoc, load_version_tree
 from guidelines.models import GuidelineVersion, RiskLevel
 from guidelines.schemas import CriterionInput, PrincipleInput, SummaryInput
@@ -476,7 +476,12 @@ def rebase_page(
         request,
         "guidelines/rebase.html",
         guideline_context(
-            {"view": view, "version": view.version, "segments_html": render_segments_html}
+            {
+                "view": view,
+                "version": view.version,
+                "segments_html": render_segments_html,
+                "change_html": render_change_html,
+            }
         ),
     )
 

@@ -20,7 +20,7 @@ from core.downloads import document_page, stored_document
 from core.errors import Conflict, Invalid, NotFound, RateLimited
 from core.web import PageForm, render_page, translator_for
 from guidelines import published, service
-from guidelines.diff import diff_versions, render_segments_html
+from guidelines.diff import diff_versions, render_change_html, render_segments_html
 from guidelines.documents import VersionDoc
 from guidelines.models import Guideline, GuidelineVersion, RiskLevel
 from guidelines.published import PublishedVersion
@@ -286,6 +286,7 @@ def compare_page(
                 "old_label": old_label,
                 "new_label": new_label,
                 "segments_html": render_segments_html,
+                "change_html": render_change_html,
             }
         ),
     )

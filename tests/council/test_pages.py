@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -570,13 +571,15 @@ def ballot_form(**overrides: str) -> dict[str, str]:
 
 
 def lead(page: BeautifulSoup) -> str:
-    return text_of(page, "section.tally p.lead")
+    return text_of(page, "section.ballot-status p.ballot-outlook")
 
 
 def not_voted(page: BeautifulSoup) -> list[str]:
-    for line in texts(page, "section.tally p"):
-        if line.startswith("Not voted yet:"):
-            return line.removeprefix("Not voted yet:").strip().split(", ")
+    for term in page.select("section.ballot-status dt"):
+        if term.get_text(strip=True) == "Not voted yet":
+            definition = term.find_next_sibling("dd")
+            assert definition is not None
+            return definition.get_text(strip=True).split(", ")
     return []
 
 
@@ -940,3 +943,59 @@ def test_a_ballot_on_a_draft_missing_a_newer_version_is_refused_unless_it_replac
     assert "This version replaces the changes of version 1.1" in " ".join(
         shown.get_text(" ").split()
     )
+
+
+def _status(page: BeautifulSoup) -> dict[str, str]:
+    """The ballot's status panel: its heading, then each fact by its term."""
+    panel = one(page, "section.ballot-status")
+    facts = dict(zip(texts(panel, "dt"), texts(panel, "dd"), strict=True))
+    return {"heading": text_of(panel, "h2"), **facts}
+
+
+def test_the_ballot_status_panel_says_when_it_closes_and_links_the_resolution(
+    db: Session, browser: TestClient, clock: Clock, council: Council
+) -> None:
+    make_draft(db, council.secretariat)
+    db.commit()
+    sign_in_as(browser, council.secretary)
+    opened = post_form(browser, "/council/ballots", ballot_form())
+    assert opened.status_code == 303, opened.text
+    url = opened.headers["location"]
+
+    page = soup(browser.get(url))
+    status = _status(page)
+    assert status["heading"] == "Voting is open"
+    # The ballot ends at midnight after 2 December: people write that as 2 December, 23:59.
+    assert "Closes on December 2 at 23:59." in texts(page, "section.ballot-status p")
+    assert status["Subject"] == "Ethics in AI, version 1.0"
+    assert one(page, "section.ballot-status dd a")["href"] == "/guidelines/etica-ia/1.0"
+    assert status["Positions"] == "0 cast (quorum: 3)"
+    assert status["In favour"] == "0 (3 needed)"
+    assert status["Members who count"] == "5 (0 recused)"
+    assert page.select('section.ballot-status a[href^="/council/resolutions/"]') == []
+
+    spanish = soup(browser.get(url, headers={"Accept-Language": "es-MX"}))
+    panel = one(spanish, "section.ballot-status")
+    assert "2 de diciembre" in panel.get_text(" ")
+    assert "23:59" in panel.get_text(" ")
+    assert "00:00" not in panel.get_text(" ")
+    assert one(panel, "dd a").get_text(strip=True) == "Ética en IA, versión 1.0"
+
+    for user in council.everyone:
+        assert cast(browser, user, int(url.rsplit("/", 1)[1]), "yes").status_code == 303
+    # No position is written to the second.
+    sign_in_as(browser, council.secretary)
+    page = soup(browser.get(url))
+    assert all(re.search(r"\d:\d\d:\d\d", line) is None for line in history(page))
+    clock.now = AFTER_CLOSING
+    closed = post_form(browser, f"{url}/close")
+    assert closed.status_code == 303
+
+    page = soup(browser.get(url))
+    status = _status(page)
+    assert status["heading"] == "Result: Passed"
+    assert one(page, "section.ballot-status h2")["id"] == "status-heading"
+    link = one(page, 'section.ballot-status a[href="/council/resolutions/CEIA-2026-001"]')
+    assert link.get_text(strip=True) == "CEIA-2026-001"
+    assert status["Positions"] == "5 cast (quorum: 3)"
+    assert "Not voted yet" not in status

@@ -23,11 +23,11 @@ from core.errors import Invalid
 from core.forms import FIELD_MESSAGES
 from guidelines import service
 from guidelines.documents import DOCUMENT_MESSAGES, DUPLICATE_CODE, parse_document
-from guidelines.models import Criterion, Guideline, VersionStatus
+from guidelines.models import Criterion, Guideline, RiskLevel, VersionStatus
 from guidelines.schemas import GuidelineInput, SummaryInput
 from tests.conftest import csrf_of
 from tests.factories import NOW, make_user, sign_in_as
-from tests.guidelines.builders import make_staff
+from tests.guidelines.builders import make_criterion_input, make_staff
 from tests.guidelines.factories import (
     NEW_WORD,
     OLD_WORD,
@@ -40,6 +40,7 @@ from tests.guidelines.factories import (
     make_saved_draft,
     open_consultation,
     principle_id,
+    start_draft,
     version_numbers,
 )
 
@@ -744,6 +745,73 @@ def test_compare_page_lists_added_removed_and_changed_criteria(
     assert page.select_one("#changed-TR-1") is None
     api_link = one(page, 'a[href^="/api/v1/guidelines/"]')
     assert api_link["href"] == f"/api/v1/guidelines/{SLUG}/diff?from=1.0&to=1.1"
+
+
+def _listed_draft(db: Session, builder: User) -> None:
+    """Adopted 1.0 and a draft 1.1 whose EQ-1 has a bulleted Spanish text and one risk level."""
+    make_adopted(db, builder)
+    draft = start_draft(db, builder)
+    data = make_criterion_input("EQ-1", "EQ").model_copy(
+        update={
+            "requirement_es": "El proveedor debe cumplir **sin costo**:\n\n- uno;\n- dos.",
+            "requirement_en": "The provider must meet EQ-1 at no cost.",
+            "risk_levels": [RiskLevel.high],
+        }
+    )
+    service.update_criterion(
+        db,
+        actor=builder,
+        version=draft,
+        criterion_id=criterion_id(draft, "EQ-1"),
+        data=data,
+        expected_revision=None,
+        now=NOW,
+    )
+    db.commit()
+
+
+def _shown_and_folded(article: Tag) -> tuple[list[str], list[str]]:
+    """The field labels shown in a changed criterion, and those folded in <details>."""
+    shown: list[str] = []
+    folded: list[str] = []
+    for heading in article.select("h4"):
+        label = " ".join(heading.get_text().split())
+        (folded if heading.find_parent("details") else shown).append(label)
+    return shown, folded
+
+
+def test_compare_page_shows_rendered_text_in_the_readers_language_first(
+    staff_client: TestClient, db: Session, builder: User
+) -> None:
+    _listed_draft(db, builder)
+    url = f"/guidelines/{SLUG}/compare/versions?from=1.0&to=1.1"
+
+    staff_client.cookies.set("lang", "en")
+    changed = one(soup(staff_client.get(url)), "#changed-EQ-1")
+    assert " ".join(one(changed, "h3").get_text().split()) == "EQ-1 Criterion EQ-1"
+    shown, folded = _shown_and_folded(changed)
+    assert shown == ["Requirement", "Applies to"]
+    assert folded == ["Requirement"]
+    details = one(changed, "details.diff-other-language")
+    assert (
+        one(details, "summary").get_text(" ", strip=True).startswith("Changes to the Spanish text")
+    )
+    assert details.select("ul.diff-list li")  # the Spanish list kept as a list
+    assert "**" not in changed.get_text()
+    risk = next(f for f in changed.select(".field-change") if "Applies to" in f.get_text())
+    assert one(risk, "del").get_text(" ", strip=True) == "Limited risk, High risk"
+    assert one(risk, "ins").get_text(" ", strip=True) == "High risk"
+
+    staff_client.cookies.set("lang", "es_MX")
+    changed = one(soup(staff_client.get(url)), "#changed-EQ-1")
+    assert " ".join(one(changed, "h3").get_text().split()) == "EQ-1 Criterio EQ-1"
+    details = one(changed, "details.diff-other-language")
+    assert details.select("ul.diff-list") == []  # the English text is folded away
+    lists = changed.select("ul.diff-list")
+    assert len(lists) == 1
+    assert [li.get_text(" ", strip=True) for li in lists[0].select("li")] == ["uno;", "dos."]
+    assert "Riesgo alto" in changed.get_text()
+    assert "high" not in changed.get_text()
 
 
 @pytest.mark.parametrize("ref", ["1.0r²", "1.0r٣", "1.0r99999999999999999999", "1.0rx"])

@@ -1203,3 +1203,32 @@ def test_the_badge_stops_saying_in_consultation_when_the_period_ends(
     assert badges() == {"En consulta pública"}
     clock.now = CLOSES_AT
     assert badges() == {"Consulta cerrada"}
+
+
+def test_each_principle_and_criterion_links_to_the_comment_form_about_it(
+    public: TestClient, clock: Clock, version: GuidelineVersion
+) -> None:
+    public.cookies.set("lang", "en")
+    page = soup(public.get("/guidelines/etica-ia/1.0"))
+    links = {
+        str(a.find_parent(["article", "section"])["id"]): str(a["href"])  # type: ignore[index]
+        for a in page.select("p.comment-link a")
+    }
+    assert links == {
+        "TR": PAGE + "/comment?target=TR",
+        "TR-1": PAGE + "/comment?target=TR-1",
+        "TR-2": PAGE + "/comment?target=TR-2",
+    }
+    texts = [a.get_text(" ", strip=True) for a in page.select("article p.comment-link a")]
+    assert texts == ["Comment on this criterion TR-1", "Comment on this criterion TR-2"]
+
+    form = soup(public.get(links["TR-2"]))
+    chosen = form.select('select[name="target_code"] option[selected]')
+    assert [o["value"] for o in chosen] == ["TR-2"]
+    about = form.select_one("p.comment-about")
+    assert about is not None
+    assert "TR-2 · Explicación de decisiones" in about.get_text(" ", strip=True)
+
+    clock.now = AFTER
+    closed = soup(public.get("/guidelines/etica-ia/1.0"))
+    assert closed.select("p.comment-link") == []

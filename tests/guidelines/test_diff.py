@@ -330,7 +330,13 @@ def test_diff_serialises_to_json() -> None:
     assert data["counts"]["changed"] == 2
     by_code = {change["code"]: change for change in data["changed"]}
     assert by_code["TR-3"]["fields"] == [
-        {"field": "risk_levels", "old": ["limited", "high"], "new": ["high"], "segments": []}
+        {
+            "field": "risk_levels",
+            "old": ["limited", "high"],
+            "new": ["high"],
+            "segments": [],
+            "blocks": [],
+        }
     ]
     assert by_code["TR-2"]["moved"] is True
     assert VersionDiff.model_validate(data) == diff_versions(base(), new)

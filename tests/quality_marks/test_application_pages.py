@@ -768,3 +768,44 @@ def test_an_id_too_large_for_the_database_is_refused(login: Login, story: Story)
     ):
         assert client.get(path).status_code == 422, path
     assert post(client, f"/applications/{huge}/submit") == 422
+
+
+def test_checklist_tabs_name_each_principle_and_mark_the_current_one(
+    login: Login, story: Story
+) -> None:
+    page = soup(login(story.owner).get(story.checklist("EQ")).text)
+    tabs = page.select("nav.checklist-nav ol.checklist-tabs a")
+    assert [str(a["href"]) for a in tabs] == [story.checklist("TR"), story.checklist("EQ")]
+    for tab in tabs:
+        assert tab.select_one(".tab-name").get_text(strip=True)  # type: ignore[union-attr]
+    (current,) = page.select("nav.checklist-nav a[aria-current=page]")
+    assert current["href"] == story.checklist("EQ")
+    assert current.select_one(".code").get_text(strip=True) == "EQ"  # type: ignore[union-attr]
+    assert current.select_one(".tab-count").get_text(strip=True) == "0 of 2 answered"  # type: ignore[union-attr]
+    assert "large-choices" in page.select_one("form.checklist-form")["class"]  # type: ignore[index]
+
+
+def test_checklist_folds_each_criterions_evidence_and_opens_the_one_with_an_error(
+    login: Login, story: Story
+) -> None:
+    client = login(story.owner)
+    page = soup(client.get(story.checklist("TR")).text)
+    for code in CODES["TR"]:
+        article = page.find("article", id=code)
+        assert article is not None
+        (fold,) = article.select("details.evidence-fold")
+        assert not fold.has_attr("open")
+        assert fold.select_one(f'input[type="file"][name="files-{code}"]') is not None
+        assert fold.select_one("summary").get_text(" ", strip=True) == (  # type: ignore[union-attr]
+            f"Evidence for {code} (0 attached)"
+        )
+    status, html = save_principle(
+        client, story, "TR", {"link_url-TR-2": "ftp://datos.example.mx", "link_label-TR-2": "X"}
+    )
+    assert status == 422
+    refused = soup(html)
+    opened = [
+        str(fold.find_parent("article")["id"])  # type: ignore[index]
+        for fold in refused.select("details.evidence-fold[open]")
+    ]
+    assert opened == ["TR-2"]
