@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role, issue_api_token
 from tests.conftest import csrf_of
-from tests.core import access_transparency
+from tests.core import access_lists, access_transparency
 from tests.council import access_assignment, access_certificates
 from tests.factories import NOW, make_user, sign_in_as
 from tests.quality_marks import (
@@ -182,6 +182,7 @@ for _part in (
     access_complaints,
     access_registry_public,
     access_transparency,
+    access_lists,
 ):
     ACCESS.update(_part.ACCESS)
 
@@ -211,6 +212,7 @@ for _part in (
     access_complaints,
     access_registry_public,
     access_transparency,
+    access_lists,
 ):
     SAMPLE_PATH_VALUES.update(_part.SAMPLE_PATH_VALUES)
 
