@@ -43,6 +43,19 @@ def stored_file(store: FileStore, key: str, name: str, content_type: str) -> Fil
     )
 
 
+def pdf_download(pdf: bytes, *, name: str) -> Response:
+    """A PDF made for one reader, as an attachment that no cache keeps."""
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": content_disposition(name),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
 def export_download(chunks: Iterator[bytes], *, fmt: str, name: str) -> StreamingResponse:
     """An export (CSV or JSON) streamed as an attachment, never cached: it holds working data."""
     return StreamingResponse(

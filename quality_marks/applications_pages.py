@@ -14,7 +14,7 @@ from core.accounts import Role, User
 from core.api import ObjectId
 from core.auth import Now, SignedIn, Staff
 from core.db import get_session, writes
-from core.downloads import export_download, stored_file
+from core.downloads import export_download, pdf_download, stored_file
 from core.errors import N_, Invalid
 from core.exports import ExportFormat, export_chunks
 from core.i18n import Translator
@@ -38,7 +38,7 @@ from core.web import (
 from guidelines.documents import load_version_tree
 from guidelines.models import Guideline, GuidelineVersion, Principle
 from guidelines.service import RISK_LABELS
-from quality_marks import application_queue, applications, reviews
+from quality_marks import application_queue, applications, reviews, self_assessment
 from quality_marks.applications import ChecklistItem, CriterionSent, SavedChecklist
 from quality_marks.models import (
     AnswerValue,
@@ -319,6 +319,19 @@ def application_page(
     application = applications.get_application(session, user, application_id)
     page = application_page_context(session, user, application)
     return _render(request, "quality_marks/application.html", page)
+
+
+@pages.get("/applications/{application_id}/self-assessment.pdf")
+def self_assessment_pdf(
+    request: Request, session: DbSession, user: SignedIn, now: Now, application_id: ObjectId
+) -> Response:
+    """The self-assessment as an A4 PDF, for the organisation, its reviewers and the staff."""
+    assessment = self_assessment.self_assessment(session, user, application_id)
+    link = str(service_settings(request).base_url).rstrip("/") + application_url(application_id)
+    pdf = self_assessment.render_self_assessment(
+        assessment, reader=user, locale=translator_for(request).locale, link=link, now=now
+    )
+    return pdf_download(pdf, name=f"autoevaluacion-solicitud-{application_id}.pdf")
 
 
 def _refused_form(
