@@ -6,7 +6,7 @@ import enum
 import unicodedata
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, false, func, or_, true
+from sqlalchemy import and_, func, or_, true
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -94,8 +94,3 @@ def chosen(kind: type[E], raw: object) -> E | None:
         if member.value == raw:
             return member
     return None
-
-
-def nothing() -> ColumnElement[bool]:
-    """A condition no row meets (a filter naming something that does not exist)."""
-    return false()
