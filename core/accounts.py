@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, Select, String, func, select, update
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from zxcvbn import zxcvbn
 
@@ -21,7 +21,6 @@ from core.errors import N_, Conflict, Forbidden, Invalid, NotFound, RateLimited
 from core.forms import FIELD_MESSAGES, is_single_line
 from core.i18n import normalize_locale
 from core.mail import queue_mail
-from core.pagination import PageOf, page_of
 from core.ratelimit import check_limit, clear_hits, record_hit
 
 if TYPE_CHECKING:
@@ -677,17 +676,6 @@ def open_invited_account(
         now=now,
     )
     return user
-
-
-def list_users(session: Session, *, page: int = 1) -> PageOf[User]:
-    """One page of the accounts, by name."""
-    query = select(User).order_by(func.lower(User.full_name), User.id)
-    return page_of(session, query, page=page)
-
-
-def users_by_id() -> Select[User]:
-    """Every account in the order the API pages through them."""
-    return select(User).order_by(User.id)
 
 
 def issue_api_token(

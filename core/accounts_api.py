@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from core.accounts import User, invite_user, set_language, users_by_id
-from core.api import ERROR_RESPONSES, Page, PageParams, page_params, paginate
+from core.account_list import AccountState, UserFilters, users_by_id
+from core.accounts import Role, User, invite_user, set_language
+from core.api import ERROR_RESPONSES, Page, PageParams, SearchText, page_params, paginate
 from core.auth import Now, SignedIn, Staff
 from core.db import get_session
 from core.i18n import normalize_locale
 from core.schemas import AccountChangeIn, InvitationIn, UserOut
+from core.search import search_text
 from core.web import service_settings
 
 api = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERROR_RESPONSES)
@@ -36,10 +38,19 @@ def api_change_me(session: DbSession, user: SignedIn, now: Now, body: AccountCha
 
 @api.get("/users", response_model=Page[UserOut])
 def api_users(
-    session: DbSession, user: Staff, params: Annotated[PageParams, Depends(page_params)]
+    session: DbSession,
+    user: Staff,
+    params: Annotated[PageParams, Depends(page_params)],
+    q: SearchText = "",
+    role: Annotated[Role | None, Query()] = None,
+    state: Annotated[
+        AccountState | None,
+        Query(description="`active` (may sign in), `invited` (no password yet), `inactive`."),
+    ] = None,
 ) -> Page[UserOut]:
-    """Every account (secretariat only)."""
-    rows, total = paginate(session, users_by_id(), params)
+    """Every account (secretariat only); `q` searches the name and the e-mail address."""
+    filters = UserFilters(text=search_text(q), role=role, state=state)
+    rows, total = paginate(session, users_by_id(filters), params)
     return Page[UserOut](
         items=[UserOut.model_validate(row) for row in rows],
         total=total,

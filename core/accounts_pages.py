@@ -11,10 +11,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.routing import Match
 
+from core.account_list import STATE_LABELS as ACCOUNT_STATE_LABELS
+from core.account_list import list_users, user_filters
+from core.account_list import state_of as account_state
 from core.accounts import (
     INVITABLE_ROLES,
     ROLE_LABELS,
     ApiToken,
+    Role,
     User,
     UserSession,
     authenticate,
@@ -25,7 +29,6 @@ from core.accounts import (
     issue_api_token,
     list_api_tokens,
     list_open_sessions,
-    list_users,
     revoke_api_token,
     set_language,
     sign_out_everywhere,
@@ -303,10 +306,21 @@ def account_token_revoke(
     return redirect("/account")
 
 
-def _users_context(request: Request, session: Session) -> dict[str, Any]:
+def _users_context(request: Request, session: Session, actor: User) -> dict[str, Any]:
     """What the users page shows besides its invitation form: a page of accounts and the roles."""
+    params = request.query_params
+    filters = user_filters(
+        text=params.get("q", ""), role=params.get("role", ""), state=params.get("state", "")
+    )
     return {
-        "users": list_users(session, page=page_number(request.query_params.get("page"))),
+        "users": list_users(
+            session, actor=actor, filters=filters, page=page_number(params.get("page"))
+        ),
+        "filters": filters,
+        "filter_values": filters.query(),
+        "state_labels": ACCOUNT_STATE_LABELS,
+        "state_of": account_state,
+        "roles": list(Role),
         "role_labels": ROLE_LABELS,
         "invitable_roles": INVITABLE_ROLES,
     }
@@ -315,7 +329,7 @@ def _users_context(request: Request, session: Session) -> dict[str, Any]:
 @pages.get("/admin/users")
 def users_page(request: Request, session: DbSession, user: Staff) -> HTMLResponse:
     """The secretariat's list of accounts and the invitation form."""
-    context = {**_users_context(request, session), "values": {}, "errors": {}}
+    context = {**_users_context(request, session, user), "values": {}, "errors": {}}
     return render_page(request, "core/users.html", context)
 
 
@@ -346,7 +360,7 @@ def users_invite(
         )
     except DomainError as error:
         form = refuse_form(request, session, error, values)
-        context = {**_users_context(request, session), **form.context()}
+        context = {**_users_context(request, session, user), **form.context()}
         return render_page(request, "core/users.html", context, status_code=error.status_code)
     once.done("/admin/users", now=now)
     session.commit()

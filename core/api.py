@@ -30,6 +30,16 @@ class ErrorBody(BaseModel):
     fields: dict[str, str] | None = None
 
 
+# Text to search a list for; each word must appear, without regard to case or accents.
+SearchText = Annotated[
+    str,
+    Query(
+        max_length=400,
+        description="Words to find, each one anywhere in the searched fields, case and accents "
+        "ignored; `%` and `_` are taken literally, control characters ignored.",
+    ),
+]
+
 # Past any list the council will hold, and small enough that the row offset fits every database.
 MAX_PAGE = 100_000
 # Lists are counted up to here and no further, so no page ever reads every row to count them.

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, select, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UTCDateTime
@@ -24,6 +24,8 @@ class AuditEvent(Base):
     """One state change of the system: who did what to which object, chained to the event before."""
 
     __tablename__ = "audit_events"
+    # One object's history in order (an application's status history in the exports).
+    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

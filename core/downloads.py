@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from core.auth import CSRF_SESSION_KEY
 from core.documents import StoredDocument, content_etag
 from core.errors import NotFound
+from core.exports import MEDIA_TYPES
 from core.storage import FileStore, clean_filename
 from core.web import FLASH_KEY, render_page
 
@@ -36,6 +37,32 @@ def stored_file(store: FileStore, key: str, name: str, content_type: str) -> Fil
         media_type=content_type or "application/octet-stream",
         headers={
             "Content-Disposition": content_disposition(name),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def pdf_download(pdf: bytes, *, name: str) -> Response:
+    """A PDF made for one reader, as an attachment that no cache keeps."""
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": content_disposition(name),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def export_download(chunks: Iterator[bytes], *, fmt: str, name: str) -> StreamingResponse:
+    """An export (CSV or JSON) streamed as an attachment, never cached: it holds working data."""
+    return StreamingResponse(
+        chunks,
+        media_type=MEDIA_TYPES[fmt],
+        headers={
+            "Content-Disposition": content_disposition(f"{name}.{fmt}"),
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, no-store",
         },

@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
+from core.accounts import Role
 from core.api import ObjectId
-from core.auth import Now
-from core.db import sibling_factory
+from core.auth import Now, Staff
+from core.db import sibling_factory, writes
+from core.downloads import export_download
 from core.errors import N_, Conflict, Invalid, NotFound
+from core.exports import ExportFormat, export_chunks
 from core.forms import parse_input
 from core.i18n import local_date
 from core.pagination import page_number
@@ -26,7 +29,7 @@ from core.web import (
     render_page,
     service_settings,
 )
-from council import adoption, ballots, decisions
+from council import adoption, ballot_list, ballots, decisions
 from council.home_pages import LABELS, DbSession, Member, Voter
 from council.models import PositionKind
 from council.schemas import AdoptionBallotInput, PositionInput
@@ -75,11 +78,21 @@ def _ballot_page(
 
 @pages.get("/council/ballots")
 def ballots_page(
-    request: Request, session: DbSession, user: Voter, now: Now, page: str = "", open_page: str = ""
+    request: Request,
+    session: DbSession,
+    user: Voter,
+    now: Now,
+    q: str = "",
+    status: str = "",
+    kind: str = "",
+    result: str = "",
+    page: str = "",
+    open_page: str = "",
 ) -> HTMLResponse:
-    """Open and closed ballots, a page of each at a time."""
-    lists = ballots.ballot_lists(
-        session, open_page=page_number(open_page), closed_page=page_number(page)
+    """Open and closed ballots, searched and filtered, a page of each at a time."""
+    filters = ballot_list.ballot_filters(text=q, status=status, kind=kind, result=result)
+    lists = ballot_list.ballot_lists(
+        session, filters=filters, open_page=page_number(open_page), closed_page=page_number(page)
     )
     return render_page(
         request,
@@ -88,9 +101,33 @@ def ballots_page(
             **LABELS,
             "open_ballots": lists.open,
             "closed_ballots": lists.closed,
+            "filters": filters,
+            "values": filters.query(),
+            "subject_labels": ballot_list.SUBJECT_LABELS,
             "can_open": ballots.may_open_ballot(session, user, now),
+            "can_export": user.has_role(Role.secretariat),
         },
     )
+
+
+@pages.get("/exports/ballots.{fmt}")
+@writes  # the export is recorded in the audit log
+def ballots_export(
+    session: DbSession,
+    user: Staff,
+    now: Now,
+    fmt: ExportFormat,
+    q: str = "",
+    status: str = "",
+    kind: str = "",
+    result: str = "",
+) -> StreamingResponse:
+    """The filtered ballots with each member's position, one row per member, as CSV or JSON."""
+    filters = ballot_list.ballot_filters(text=q, status=status, kind=kind, result=result)
+    rows = ballot_list.export_ballots(session, actor=user, filters=filters, fmt=fmt, now=now)
+    session.commit()
+    chunks = export_chunks(fmt, ballot_list.EXPORT_COLUMNS, rows)
+    return export_download(chunks, fmt=fmt, name=f"votaciones-{now:%Y-%m-%d}")
 
 
 @pages.get("/council/ballots/new")

@@ -758,19 +758,6 @@ def public_comments(session: Session, version: GuidelineVersion) -> list[Consult
     return list(session.scalars(public_comments_query(version)))
 
 
-def page_of_public_comments(
-    session: Session, version: GuidelineVersion, *, page: int, page_size: int
-) -> tuple[list[ConsultationComment], int]:
-    """One page of a version's confirmed comments, oldest first, and how many there are."""
-    stmt = public_comments_query(version)
-    offset = (page - 1) * page_size
-    rows = list(session.scalars(stmt.limit(page_size).offset(offset)))
-    if 0 < len(rows) < page_size or (page == 1 and not rows):
-        return rows, offset + len(rows)  # the last page: the total is known without counting
-    count = select(func.count()).select_from(ConsultationComment).where(*_published_on(version))
-    return rows, session.scalar(count) or 0
-
-
 @dataclass(frozen=True)
 class TargetCount:
     """A part of the draft that received comments, and how many (hidden ones included)."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
-from core.api import ERROR_RESPONSES, Page, PageParams, page_params
+from core.api import ERROR_RESPONSES, Page, PageParams, SearchText, page_params, paginate
 from core.auth import MaybeUser, Now, client_ip
 from core.web import service_settings, translator_for
-from guidelines import consultation
+from guidelines import comment_list, consultation
+from guidelines.comment_list import CommentState
+from guidelines.models import Disposition
 from guidelines.schemas import CommentIn, CommentOut, comment_out
 from guidelines.versions_pages import DbSession
 
@@ -24,15 +26,32 @@ def api_comments(
     slug: str,
     number: str,
     params: Annotated[PageParams, Depends(page_params)],
+    q: SearchText = "",
+    criterion: Annotated[
+        str,
+        Query(
+            max_length=20,
+            description="A principle's or criterion's code, or `draft` for the whole draft.",
+        ),
+    ] = "",
+    state: Annotated[
+        CommentState | None,
+        Query(description="Published comments only: `hidden`, `awaiting` or `answered`."),
+    ] = None,
+    disposition: Annotated[Disposition | None, Query()] = None,
 ) -> Page[CommentOut]:
-    """Published consultation comments on a version, oldest first; e-mail addresses never appear."""
+    """Published consultation comments on a version, oldest first; e-mail addresses never appear.
+
+    `q` searches the text, the author, the organisation and the response of visible comments.
+    """
     # Looked up here, not as a dependency: an absurd page is refused before a missing version.
     version = consultation.get_consulted_version(
         session, slug=slug, number=number, viewer=user, now=now
     )
-    rows, total = consultation.page_of_public_comments(
-        session, version, page=params.page, page_size=params.page_size
+    filters = comment_list.comment_filters(
+        text=q, criterion=criterion, state=state or "", disposition=disposition or ""
     )
+    rows, total = paginate(session, comment_list.filtered(version, filters, staff=False), params)
     return Page[CommentOut](
         items=[comment_out(row) for row in rows],
         total=total,

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -19,9 +19,11 @@ from core.api import ObjectId
 from core.auth import MaybeUser, Now, Staff, client_ip
 from core.db import writes
 from core.documents import render_block
-from core.downloads import document_page, stored_document
+from core.downloads import document_page, export_download, stored_document
 from core.errors import N_, DomainError
+from core.exports import ExportFormat, export_chunks
 from core.forms import check_single_line, parse_input
+from core.pagination import page_number
 from core.submissions import Once
 from core.web import (
     PageForm,
@@ -34,7 +36,7 @@ from core.web import (
     service_settings,
     translator_for,
 )
-from guidelines import consultation, published, service
+from guidelines import comment_list, consultation, published, service
 from guidelines.documents import load_version_tree
 from guidelines.models import GuidelineVersion
 from guidelines.schemas import ConsultationInput
@@ -556,4 +558,70 @@ def report_pdf(
         document,
         shared=user is None and published.report_settled(version),
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+# The secretariat's list of the comments ---------------------------------------------------
+
+
+@pages.get("/guidelines/{slug}/{number}/consultation/dispositions")
+def comment_list_page(
+    request: Request,
+    session: DbSession,
+    user: Staff,
+    version: ConsultedVersion,
+    q: str = "",
+    criterion: str = "",
+    state: str = "",
+    disposition: str = "",
+    page: str = "",
+) -> HTMLResponse:
+    """Every comment of a consultation for the secretariat, searched and filtered, paged."""
+    filters = comment_list.comment_filters(
+        text=q, criterion=criterion, state=state, disposition=disposition
+    )
+    listed = comment_list.comment_list(
+        session, version, actor=user, filters=filters, page=page_number(page)
+    )
+    context = {
+        "version": version,
+        "guideline": version.guideline,
+        "comments": listed,
+        "filters": filters,
+        "values": filters.query(),
+        "targets": comment_list.target_choices(version),
+        "state_labels": comment_list.STATE_LABELS,
+        "state_of": comment_list.state_of,
+        "commenter_type_labels": consultation.COMMENTER_TYPE_LABELS,
+        "disposition_labels": consultation.DISPOSITION_LABELS,
+        "comments_url": comments_url,
+        "version_url": version_url,
+    }
+    return render_page(request, "guidelines/comment_list.html", context)
+
+
+@pages.get("/guidelines/{slug}/{number}/consultation/dispositions.{fmt}")
+@writes  # the export is recorded in the audit log
+def comment_export(
+    session: DbSession,
+    user: Staff,
+    now: Now,
+    version: ConsultedVersion,
+    fmt: ExportFormat,
+    q: str = "",
+    criterion: str = "",
+    state: str = "",
+    disposition: str = "",
+) -> StreamingResponse:
+    """A consultation's comments with their dispositions, filtered, as CSV or JSON."""
+    filters = comment_list.comment_filters(
+        text=q, criterion=criterion, state=state, disposition=disposition
+    )
+    rows = comment_list.export_comments(
+        session, version, actor=user, filters=filters, fmt=fmt, now=now
+    )
+    session.commit()
+    name = f"{version.guideline.slug}-{version.number}-comentarios"
+    return export_download(
+        export_chunks(fmt, comment_list.EXPORT_COLUMNS, rows), fmt=fmt, name=name
     )

@@ -47,7 +47,6 @@ from quality_marks.models import (
 from quality_marks.organizations import (
     EDITING_ROLES,
     NOT_VERIFIED,
-    member_of,
     members_of,
     membership,
     owners_of,
@@ -294,40 +293,6 @@ def progress_of(
             count["total"] += 1
             count["complete"] += 1 if (application.id, code) in complete else 0
     return result
-
-
-def application_queue(
-    session: Session, *, status: S | None = None, page: int = 1
-) -> PageOf[Application]:
-    """One page of the secretariat's queue: newest activity first, with its parties, counted."""
-    query = (
-        select(Application)
-        .options(joinedload(Application.organization), joinedload(Application.product))
-        .order_by(Application.updated_at.desc(), Application.id.desc())
-    )
-    if status is not None:
-        query = query.where(Application.status == status)
-    filters = {"status": status.value if status else ""}
-    return page_of(session, query, page=page, counted=True, filters=filters)
-
-
-def applications_for(
-    session: Session, user: User, *, status: S | None, params: PageParams
-) -> tuple[list[Application], int]:
-    """One page of the applications of the person's organisations (the secretariat: all).
-
-    Newest change first, each with its guideline version.
-    """
-    query = (
-        select(Application)
-        .options(joinedload(Application.guideline_version).joinedload(GuidelineVersion.guideline))
-        .order_by(Application.updated_at.desc(), Application.id.desc())
-    )
-    if not user.has_role(Role.secretariat):
-        query = query.where(Application.organization_id.in_(member_of(user)))
-    if status is not None:
-        query = query.where(Application.status == status)
-    return paginate(session, query, params)
 
 
 def checklist(session: Session, application: Application) -> list[ChecklistItem]:

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
-from core.api import ERROR_RESPONSES, ErrorBody, ObjectId, Page, PageParams, page_params
+from core.api import (
+    ERROR_RESPONSES,
+    ErrorBody,
+    ObjectId,
+    Page,
+    PageParams,
+    SearchText,
+    page_params,
+)
 from core.auth import Now, SignedIn
 from core.db import get_session
 from core.downloads import stored_file
@@ -18,9 +26,10 @@ from core.errors import N_, DomainError, Invalid
 from core.forms import parse_input
 from core.i18n import Translator
 from core.limits import accepts_uploads
+from core.search import search_text
 from core.storage import FileStore, FileTooLarge
 from core.web import service_settings, translator_for
-from quality_marks import applications
+from quality_marks import application_queue, applications
 from quality_marks.models import Application, ApplicationStatus, Evidence, Message
 from quality_marks.schemas import (
     AnswerInput,
@@ -181,11 +190,28 @@ def api_start_application(
 def api_applications(
     session: DbSession,
     user: SignedIn,
+    now: Now,
     params: Pagination,
+    q: SearchText = "",
     status: Annotated[ApplicationStatus | None, Query()] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=2_147_483_647, description="A guideline version's id.")
+    ] = None,
+    waiting: Annotated[
+        Literal[7, 30, 90] | None,
+        Query(description="Only applications with no activity for more than this many days."),
+    ] = None,
 ) -> Page[ApplicationSummaryOut]:
-    """Applications of the caller's organisations (the secretariat: all), newest change first."""
-    rows, total = applications.applications_for(session, user, status=status, params=params)
+    """Applications of the caller's organisations (the secretariat: all), newest change first.
+
+    `q` searches the organisation's name, the product's name and version, and the number.
+    """
+    filters = application_queue.QueueFilters(
+        text=search_text(q), status=status, version_id=version, waiting_days=waiting
+    )
+    rows, total = application_queue.applications_for(
+        session, user, filters=filters, now=now, params=params
+    )
     return Page[ApplicationSummaryOut](
         items=[ApplicationSummaryOut(**_summary_fields(row)) for row in rows],
         total=total,

@@ -6,16 +6,17 @@ from dataclasses import dataclass, fields
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from core.accounts import Role, User
 from core.api import ObjectId
 from core.auth import Now, SignedIn, Staff
-from core.db import get_session
-from core.downloads import stored_file
+from core.db import get_session, writes
+from core.downloads import export_download, pdf_download, stored_file
 from core.errors import N_, Invalid
+from core.exports import ExportFormat, export_chunks
 from core.i18n import Translator
 from core.limits import accepts_uploads
 from core.pagination import page_number
@@ -37,7 +38,7 @@ from core.web import (
 from guidelines.documents import load_version_tree
 from guidelines.models import Guideline, GuidelineVersion, Principle
 from guidelines.service import RISK_LABELS
-from quality_marks import applications, reviews
+from quality_marks import application_queue, applications, reviews, self_assessment
 from quality_marks.applications import ChecklistItem, CriterionSent, SavedChecklist
 from quality_marks.models import (
     AnswerValue,
@@ -318,6 +319,19 @@ def application_page(
     application = applications.get_application(session, user, application_id)
     page = application_page_context(session, user, application)
     return _render(request, "quality_marks/application.html", page)
+
+
+@pages.get("/applications/{application_id}/self-assessment.pdf")
+def self_assessment_pdf(
+    request: Request, session: DbSession, user: SignedIn, now: Now, application_id: ObjectId
+) -> Response:
+    """The self-assessment as an A4 PDF, for the organisation, its reviewers and the staff."""
+    assessment = self_assessment.self_assessment(session, user, application_id)
+    link = str(service_settings(request).base_url).rstrip("/") + application_url(application_id)
+    pdf = self_assessment.render_self_assessment(
+        assessment, reader=user, locale=translator_for(request).locale, link=link, now=now
+    )
+    return pdf_download(pdf, name=f"autoevaluacion-solicitud-{application_id}.pdf")
 
 
 def _refused_form(
@@ -795,18 +809,55 @@ def answer_request_page(
 
 @pages.get("/applications")
 def applications_queue(
-    request: Request, session: DbSession, user: Staff, status: str = "", page: str = ""
+    request: Request,
+    session: DbSession,
+    user: Staff,
+    now: Now,
+    q: str = "",
+    status: str = "",
+    version: str = "",
+    waiting: str = "",
+    page: str = "",
 ) -> HTMLResponse:
-    """Every application, newest activity first, filtered by status, a page at a time."""
-    chosen = ApplicationStatus(status) if status in set(ApplicationStatus) else None
-    queue = applications.application_queue(session, status=chosen, page=page_number(page))
+    """Every application, newest activity first, searched and filtered, a page at a time."""
+    filters = application_queue.queue_filters(
+        text=q, status=status, version=version, waiting=waiting
+    )
+    queue = application_queue.application_queue(
+        session, filters=filters, now=now, page=page_number(page)
+    )
     return render_page(
         request,
         "quality_marks/applications_queue.html",
         {
             **_common(request),
             "queue": queue,
+            "filters": filters,
+            "values": filters.query(),
             "statuses": list(ApplicationStatus),
-            "chosen": chosen.value if chosen else "",
+            "versions": application_queue.version_choices(session),
+            "waiting_labels": application_queue.WAITING_LABELS,
         },
     )
+
+
+@pages.get("/exports/applications.{fmt}")
+@writes
+def applications_export(
+    session: DbSession,
+    user: Staff,
+    now: Now,
+    fmt: ExportFormat,
+    q: str = "",
+    status: str = "",
+    version: str = "",
+    waiting: str = "",
+) -> StreamingResponse:
+    """The filtered queue with each application's status history, as CSV or JSON."""
+    filters = application_queue.queue_filters(
+        text=q, status=status, version=version, waiting=waiting
+    )
+    rows = application_queue.export_queue(session, actor=user, filters=filters, fmt=fmt, now=now)
+    session.commit()
+    chunks = export_chunks(fmt, application_queue.EXPORT_COLUMNS, rows)
+    return export_download(chunks, fmt=fmt, name=f"solicitudes-{now:%Y-%m-%d}")

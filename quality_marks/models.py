@@ -300,6 +300,8 @@ class Application(RenderedMarkdown, Base):
         Index("ix_applications_status_updated", "status", "updated_at", "id"),
         Index("ix_applications_organization_updated", "organization_id", "updated_at", "id"),
         Index("ix_applications_product_updated", "product_id", "updated_at", "id"),
+        # The queue filtered by guideline version.
+        Index("ix_applications_version_updated", "guideline_version_id", "updated_at", "id"),
     )
     markdown_fields = ("return_reason",)
 

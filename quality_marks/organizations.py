@@ -24,7 +24,6 @@ from core.accounts import (
     normalize_email,
     open_invited_account,
 )
-from core.api import PageParams, paginate
 from core.audit import record_event
 from core.errors import N_, Conflict, Forbidden, Invalid, NotFound, RateLimited
 from core.forms import parse_input
@@ -1202,13 +1201,3 @@ def version_names(session: Session, version_ids: set[int]) -> dict[int, VersionN
 def member_of(user: User) -> Select[int]:
     """The ids of the organisations the person acts for, as a subquery."""
     return select(OrganizationMember.organization_id).where(OrganizationMember.user_id == user.id)
-
-
-def organizations_for(
-    session: Session, user: User, *, params: PageParams
-) -> tuple[list[Organization], int]:
-    """One page of the organisations the person acts for (the secretariat: all), by name."""
-    query = select(Organization).order_by(Organization.legal_name, Organization.id)
-    if not user.has_role(Role.secretariat):
-        query = query.where(Organization.id.in_(member_of(user)))
-    return paginate(session, query, params)

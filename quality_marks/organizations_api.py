@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from core.accounts import Role, User
-from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, page_params
+from core.api import ERROR_RESPONSES, ObjectId, Page, PageParams, SearchText, page_params
 from core.auth import Now, SignedIn, require
 from core.db import get_session
-from quality_marks import organizations
-from quality_marks.models import Organization
+from core.search import search_text
+from quality_marks import organization_list, organizations
+from quality_marks.models import Organization, OrgVerification
 from quality_marks.schemas import OrganizationDetailOut, OrganizationInput, OrganizationOut
 
 api = APIRouter(prefix="/api/v1", tags=["quality_marks"], responses=ERROR_RESPONSES)
@@ -24,10 +25,18 @@ Applicant = Annotated[User, Depends(require(Role.applicant))]
 
 @api.get("/organisations", response_model=Page[OrganizationOut])
 def api_organisations(
-    session: DbSession, user: SignedIn, params: Pagination
+    session: DbSession,
+    user: SignedIn,
+    params: Pagination,
+    q: SearchText = "",
+    verification: Annotated[OrgVerification | None, Query()] = None,
 ) -> Page[OrganizationOut]:
-    """The organisations the caller acts for; the secretariat sees every one."""
-    rows, total = organizations.organizations_for(session, user, params=params)
+    """The organisations the caller acts for; the secretariat sees every one.
+
+    `q` searches the legal name and the RFC.
+    """
+    filters = organization_list.OrganizationFilters(text=search_text(q), verification=verification)
+    rows, total = organization_list.organizations_for(session, user, filters=filters, params=params)
     return Page[OrganizationOut](
         items=[OrganizationOut.model_validate(row) for row in rows],
         total=total,

@@ -34,7 +34,7 @@ from core.web import (
     translator_for,
 )
 from guidelines import service as guidelines
-from quality_marks import applications, organizations, products, verification
+from quality_marks import applications, organization_list, organizations, products, verification
 from quality_marks.certificate_history import STATUS_LABELS as CERTIFICATE_STATUS_LABELS
 from quality_marks.models import Application, Organization, OrgRole, Product, VerificationMethod
 from quality_marks.schemas import ColleagueInput
@@ -148,6 +148,24 @@ def _refused_decision(
 ) -> HTMLResponse:
     form = refuse_form(request, session, error, values, name=prefix)
     return _verification_page(request, session, user, form, status_code=error.status_code)
+
+
+@pages.get("/organisations")
+def organization_list_page(
+    request: Request,
+    session: DbSession,
+    user: Staff,
+    q: str = "",
+    verification: str = "",
+    page: str = "",
+) -> HTMLResponse:
+    """Every organisation for the secretariat, searched by name or RFC, a page at a time."""
+    filters = organization_list.organization_filters(text=q, verification=verification)
+    listed = organization_list.organization_list(
+        session, actor=user, filters=filters, page=page_number(page)
+    )
+    context = {**LABELS, "organizations": listed, "filters": filters, "values": filters.query()}
+    return render_page(request, "quality_marks/organization_list.html", context)
 
 
 @pages.get("/organisations/verification")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import Role, issue_api_token
 from tests.conftest import csrf_of
-from tests.core import access_mail, access_site, access_transparency
+from tests.core import access_lists, access_mail, access_site, access_transparency
 from tests.council import access_assignment, access_certificates
 from tests.factories import NOW, make_user, sign_in_as
 from tests.quality_marks import (
@@ -184,6 +184,7 @@ for _part in (
     access_transparency,
     access_site,
     access_mail,
+    access_lists,
 ):
     ACCESS.update(_part.ACCESS)
 
@@ -215,6 +216,7 @@ for _part in (
     access_transparency,
     access_site,
     access_mail,
+    access_lists,
 ):
     SAMPLE_PATH_VALUES.update(_part.SAMPLE_PATH_VALUES)
 

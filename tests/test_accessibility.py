@@ -50,6 +50,11 @@ PAGES: dict[str | None, list[str]] = {
         "/council/ballots",
         "/complaints",
         "/council/conflicts?email=a@datasalud.example.mx&organisation=DataSalud&email_domain=datasalud.example.mx",
+        # The work lists, searched and filtered (issue 14).
+        "/organisations?q=analitica&verification=verified",
+        "/guidelines/etica-ia/1.1/consultation/dispositions?criterion=TR-2",
+        "/admin/users?q=lucia&role=council_member",
+        "/council/ballots?status=closed",
     ],
     "rmartinez@ceia.gob.mx": [
         "/council/interests",
@@ -69,7 +74,11 @@ QUALITY_MARK_PAGES = {
         "/applications/{application}/checklist/TR",
         "/applications/{draft}/checklist/TR",
     ],
-    "secretaria@ceia.gob.mx": ["/applications", "/applications/{application}"],
+    "secretaria@ceia.gob.mx": [
+        "/applications",
+        "/applications?q=analitica&status=decided&waiting=7",
+        "/applications/{application}",
+    ],
 }
 CONTROLS = "input:not([type=hidden]):not([type=submit]), select, textarea"
 

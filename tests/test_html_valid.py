@@ -16,7 +16,16 @@ from tests.factories import sign_in_as
 from tests.test_accessibility import PAGES, _demo_pages, demo  # noqa: F401  (the demo fixture)
 
 # Not pages: downloads, documents in other formats (PDFs are slow to render), the API.
-SKIPPED_PARTS = ("/api/", "/static/", "/pdf", ".json", "/evidence/", "/attachments/", "/export")
+SKIPPED_PARTS = (
+    "/api/",
+    "/static/",
+    "/pdf",
+    ".pdf",
+    ".json",
+    "/evidence/",
+    "/attachments/",
+    "/export",
+)
 MAX_PAGES = 30  # per visitor: the listed pages, then what they link to
 HREF = re.compile(r'<a [^>]*href="([^"]+)"')
 

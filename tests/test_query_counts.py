@@ -60,6 +60,13 @@ PROBES = [
     Probe("/api/v1/users", f"token:{SECRETARIAT}"),
     Probe("/api/v1/organisations", f"token:{SECRETARIAT}"),
     Probe("/api/v1/organisations/{organisation}/products", f"token:{LARGE_COMPANY}"),
+    # The work lists searched and filtered (issue 14).
+    Probe("/applications?q=escala&status=draft&waiting=7", SECRETARIAT),
+    Probe("/council/ballots?q=etica&status=closed", MEMBER),
+    Probe("/organisations?q=escala&verification=verified", SECRETARIAT),
+    Probe("/admin/users?q=empresa&role=applicant", SECRETARIAT),
+    Probe("/guidelines/etica-ia/1.1/consultation/dispositions?state=awaiting", SECRETARIAT),
+    Probe("/api/v1/applications?q=escala", f"token:{SECRETARIAT}"),
 ]
 
 

@@ -51,7 +51,10 @@ def _h1(html: str) -> str:
 
 
 def _input(html: str, name: str) -> Tag:
-    element = _page(html).find(["input", "select"], attrs={"name": name})
+    # The posted form's field: a page's GET filter form (the users list) may share its names.
+    forms = _page(html).find_all("form", attrs={"method": "post"})
+    found = (form.find(["input", "select"], attrs={"name": name}) for form in forms)
+    element = next((tag for tag in found if tag is not None), None)
     assert isinstance(element, Tag), f"no field {name}"
     return element
 
