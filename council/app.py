@@ -35,6 +35,7 @@ from council import (
     certificate_ballots_api,
     certificate_ballots_pages,
     council_api,
+    dashboard_pages,
     home_pages,
     members_pages,
     resolutions_pages,
@@ -84,6 +85,7 @@ OPENAPI_TAGS = [
 
 NAVIGATION = [
     NavLink("/", N_("Home")),
+    NavLink("/dashboard", N_("My work"), ("*",)),
     NavLink("/guidelines", N_("Guidelines")),
     NavLink("/council", N_("The council")),
     NavLink("/registry", N_("Registry")),
@@ -212,4 +214,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(registry_api.api)
     app.include_router(transparency_pages.pages)
     app.include_router(transparency_pages.api)
+    # Issue 14: each person's next steps.
+    app.include_router(dashboard_pages.pages)
     return app
