@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.accounts import issue_api_token
 from core.audit import AuditEvent
 from core.errors import Invalid
 from core.i18n import local_date
@@ -129,3 +130,26 @@ def test_a_date_that_is_not_one_comes_back_with_what_was_typed(
     assert field["value"] == "31/12/2026"
     assert field.get("aria-invalid") == "true"
     assert "year-month-day" in page.get_text()
+
+
+def test_the_api_gives_the_organisation_the_due_date(
+    client: TestClient, db: Session, case: UnderReview
+) -> None:
+    message = applications.request_information(
+        db,
+        actor=case.staff,
+        application=case.application,
+        body="Aclare TR-2.",
+        base_url=BASE_URL,
+        now=NOW,
+    )
+    token = issue_api_token(db, user=case.owner, name="cumplimiento", now=NOW)[1]
+    db.commit()
+    answer = client.get(
+        f"/api/v1/applications/{case.application.id}/messages",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 200
+    requests = [item for item in answer.json()["items"] if item["is_request"]]
+    assert message.due_on is not None
+    assert requests[-1]["due_on"] == message.due_on.isoformat()
