@@ -80,6 +80,17 @@ def get_address(request: Request, target: str) -> str:
     return "/"
 
 
+# Where sign-in leads when no page was asked for (the home page counts as none): the person's
+# own dashboard (council/dashboard_pages.py).
+DASHBOARD = "/dashboard"
+
+
+def landing(target: str | None) -> str:
+    """Where sign-in leads: the same-site page asked for, else the person's dashboard."""
+    chosen = safe_next(target)
+    return DASHBOARD if chosen == "/" else chosen
+
+
 # No CSRF token: the language form is on every page, and a token there would start a session
 # (and set its cookie) for every anonymous reader. A forged post can only set this preference
 # cookie, which the visitor changes back with one click, and redirect to a path of this site
@@ -141,7 +152,7 @@ def signin(
         return render_refused(request, session, refusal, "core/signin.html", values)
     sign_in(request, user)
     flash(request, N_("Welcome, %(name)s."), name=user.full_name)
-    return redirect(safe_next(next))
+    return redirect(landing(next))
 
 
 @pages.post("/signout")

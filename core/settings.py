@@ -156,6 +156,26 @@ class Settings(BaseSettings):
         description="Days a holder has to re-assess when a new guideline version changes criteria.",
     )
 
+    # Deadlines (issue 14): the due dates the dashboards show and flag when passed.
+    screening_working_days: int = Field(
+        default=10,
+        ge=1,
+        description=(
+            "Working days (Monday to Friday, less Mexico's official rest days) the secretariat "
+            "has to screen a submitted application."
+        ),
+    )
+    disposition_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days after a consultation's last day to give every comment a disposition.",
+    )
+    information_due_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days an organisation has, unless told otherwise, to answer a request.",
+    )
+
     @property
     def secure_cookies(self) -> bool:
         """Whether cookies must carry the Secure flag."""

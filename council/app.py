@@ -37,6 +37,7 @@ from council import (
     certificate_ballots_api,
     certificate_ballots_pages,
     council_api,
+    dashboard_pages,
     home_pages,
     members_pages,
     resolutions_pages,
@@ -86,6 +87,7 @@ OPENAPI_TAGS = [
 
 NAVIGATION = [
     NavLink("/", N_("Home")),
+    NavLink("/dashboard", N_("My work"), ("*",)),
     NavLink("/guidelines", N_("Guidelines")),
     NavLink("/council", N_("The council")),
     NavLink("/registry", N_("Registry")),
@@ -218,4 +220,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_docs_pages.pages)
     api_docs_pages.declare_bearer_tokens(app)
     app.include_router(outbox_pages.pages)
+    # Issue 14: each person's next steps.
+    app.include_router(dashboard_pages.pages)
     return app

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from core.accounts import Role, User
 from core.api import PageParams, paginate
 from core.audit import record_event
+from core.deadlines import information_due
 from core.errors import N_, Conflict, DomainError, Forbidden, Invalid, NotFound
 from core.forms import parse_input
 from core.i18n import local_date
@@ -161,6 +162,8 @@ ANSWER_LABELS = {
 }
 DECISION_LABELS = {Decision.granted: N_("Granted"), Decision.refused: N_("Refused")}
 REVIEW_DAYS: int = Settings.model_fields["review_days"].default
+INFORMATION_DUE_DAYS: int = Settings.model_fields["information_due_days"].default
+DUE_IN_THE_FUTURE = N_("Choose a day after today.")
 # After a new version is adopted, applications may still start on the one it superseded.
 TRANSITION_PERIOD = dt.timedelta(days=90)
 MISSING_ANSWER = N_("Choose an answer.")
@@ -1116,18 +1119,38 @@ def request_information(
     body: str,
     base_url: str,
     now: dt.datetime,
+    due_on: dt.date | None = None,
+    information_due_days: int = INFORMATION_DUE_DAYS,
 ) -> Message:
-    """The reviewers need more: the organisation may revise and must answer."""
+    """The reviewers need more: the organisation may revise and must answer by a due date.
+
+    Without a date chosen, the answer is due `information_due_days` after today.
+    """
     _require_secretariat(actor)
+    errors: dict[str, str] = {}
     if not body.strip():
-        raise Invalid(fields={"body": N_("Write the request.")})
+        errors["body"] = N_("Write the request.")
+    today = local_date(now)
+    if due_on is not None and due_on <= today:
+        errors["due_on"] = DUE_IN_THE_FUTURE
+    if errors:
+        raise Invalid(fields=errors)
     target = _step(application, "request_information", standing_of(session, actor, application))
     _transition(application, target)
     application.revision += 1
     message = _add_message(session, application, actor, body, is_request=True, now=now)
-    log_change(session, actor, "request_information", application, now)
+    message.due_on = due_on or information_due(today, information_due_days)
+    log_change(
+        session, actor, "request_information", application, now, due_on=message.due_on.isoformat()
+    )
     _notify_organization(
-        session, application, "mail/application_status.txt", base_url, now, request=body.strip()
+        session,
+        application,
+        "mail/application_status.txt",
+        base_url,
+        now,
+        request=body.strip(),
+        due_on=message.due_on,
     )
     return message
 

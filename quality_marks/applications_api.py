@@ -437,6 +437,7 @@ def _message_out(message: Message) -> MessageOut:
         author=message.author.full_name,
         from_secretariat=message.from_secretariat,
         is_request=message.is_request,
+        due_on=message.due_on,
         body=message.body,
         created_at=message.created_at,
         attachments=[AttachmentOut.model_validate(a) for a in message.attachments],

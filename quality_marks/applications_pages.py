@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, fields
 from typing import Annotated, Any
 
@@ -135,6 +136,7 @@ def _common(request: Request) -> dict[str, Any]:
         "not_verified": NOT_VERIFIED,
         "accept": ACCEPT,
         "review_status_labels": reviews.REVIEW_STATUS_LABELS,
+        "information_due_days": settings.information_due_days,
     }
 
 
@@ -690,6 +692,16 @@ def return_page(
     return redirect(application_url(application_id))
 
 
+def _due_day(text: str) -> dt.date | None:
+    """The answer's due date as typed (a date input sends year-month-day); None when empty."""
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise Invalid(fields={"due_on": N_("Give the date as year-month-day.")}) from None
+
+
 @pages.post("/applications/{application_id}/request-information", response_model=None)
 def request_information_page(
     request: Request,
@@ -703,17 +715,22 @@ def request_information_page(
     """The reviewers need more: ask the organisation, which may then revise its answers."""
     application = applications.get_application(session, user, application_id)
     body = field_text(form, "body")
+    due_text = field_text(form, "due_on")
+    settings = service_settings(request)
     try:
         applications.request_information(
             session,
             actor=user,
             application=application,
             body=body,
-            base_url=service_settings(request).base_url,
+            base_url=settings.base_url,
             now=now,
+            due_on=_due_day(due_text),
+            information_due_days=settings.information_due_days,
         )
     except Invalid as error:
-        refused = refuse_form(request, session, error, {"body": body}, name="request_information")
+        sent = {"body": body, "due_on": due_text}
+        refused = refuse_form(request, session, error, sent, name="request_information")
         return _refused_form(request, session, user, application_id, error, refused)
     once.done(application_url(application_id), now=now)
     session.commit()

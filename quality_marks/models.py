@@ -302,6 +302,8 @@ class Application(RenderedMarkdown, Base):
         Index("ix_applications_product_updated", "product_id", "updated_at", "id"),
         # The queue filtered by guideline version.
         Index("ix_applications_version_updated", "guideline_version_id", "updated_at", "id"),
+        # The screening queue on the secretariat's dashboard, the longest waiting first.
+        Index("ix_applications_status_submitted", "status", "submitted_at", "id"),
     )
     markdown_fields = ("return_reason",)
 
@@ -408,6 +410,8 @@ class Message(RenderedMarkdown, Base):
     from_secretariat: Mapped[bool] = mapped_column(Boolean)
     # A request for information puts the application on hold until the organisation answers.
     is_request: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The day by which a request for information is to be answered (requests for information only).
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
@@ -444,6 +448,8 @@ class Review(RenderedMarkdown, Base):
         # A reviewer's work list, by due date.
         Index("ix_application_reviews_reviewer_due", "reviewer_id", "due_on", "id"),
         Index("ix_application_reviews_application_round", "application_id", "round", "id"),
+        # Overdue reviews across reviewers, on the secretariat's dashboard.
+        Index("ix_application_reviews_status_due", "status", "due_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

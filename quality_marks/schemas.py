@@ -313,6 +313,8 @@ class MessageOut(BaseModel):
     author: str
     from_secretariat: bool
     is_request: bool
+    # A request for information's answer is due by this day (Mexico City calendar).
+    due_on: dt.date | None = None
     body: str
     created_at: dt.datetime
     attachments: list[AttachmentOut]

@@ -41,6 +41,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/signin"): set(ROLES),
     ("POST", "/signout"): set(ROLES),
     ("GET", "/account"): set(ROLES) - {PUBLIC},
+    ("GET", "/dashboard"): set(ROLES) - {PUBLIC},
     ("POST", "/account/password"): set(ROLES) - {PUBLIC},
     ("POST", "/account/tokens"): set(ROLES) - {PUBLIC},
     ("POST", "/account/tokens/{token_id}/revoke"): set(ROLES) - {PUBLIC},

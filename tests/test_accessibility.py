@@ -38,6 +38,7 @@ PAGES: dict[str | None, list[str]] = {
         "/registry?q=educacion&sort=newest",
     ],
     "secretaria@ceia.gob.mx": [
+        "/dashboard",
         "/account",
         "/admin/users",
         "/admin/outbox",
@@ -57,11 +58,12 @@ PAGES: dict[str | None, list[str]] = {
         "/council/ballots?status=closed",
     ],
     "rmartinez@ceia.gob.mx": [
+        "/dashboard",
         "/council/interests",
         "/council/ballots",
         "/council/ballots/new?slug=etica-ia&number=1.1",
     ],
-    "cumplimiento@datasalud.example.mx": [],
+    "cumplimiento@datasalud.example.mx": ["/dashboard"],
 }
 # Pages whose address holds an id of the demo data, per visitor.
 QUALITY_MARK_PAGES = {

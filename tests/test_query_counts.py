@@ -48,6 +48,10 @@ PROBES = [
     Probe("/applications?status=submitted", SECRETARIAT),
     Probe("/applications?page=2", SECRETARIAT),
     Probe("/council/ballots", MEMBER),
+    # One page, three people (the fragment, never sent, keeps their measures apart).
+    Probe("/dashboard#secretariat", SECRETARIAT),
+    Probe("/dashboard#member", MEMBER),
+    Probe("/dashboard#company", LARGE_COMPANY),
     Probe("/council/resolutions", None),
     Probe("/organisations/{organisation}", LARGE_COMPANY),
     Probe("/products/{product}", LARGE_COMPANY),

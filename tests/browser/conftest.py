@@ -166,4 +166,4 @@ def sign_in(page: Page, server: LiveServer, email: str) -> None:
     page.locator("input[name=email]").fill(email)
     page.locator("input[name=password]").fill(DEMO_PASSWORD)
     page.locator("form[action='/signin'] button[type=submit]").click()
-    page.wait_for_url(server.url + "/")
+    page.wait_for_url(server.url + "/dashboard")  # sign-in lands on the dashboard

@@ -28,6 +28,9 @@ def test_visitor_switches_language_signs_in_as_secretariat_and_out(
     page.get_by_label("E-mail address").fill("secretaria@ceia.gob.mx")
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    # Signing in from the home page lands on the person's own dashboard.
+    page.wait_for_url(live_server.url + "/dashboard")
+    expect(page.get_by_role("heading", level=1)).to_have_text("My work")
 
     nav = page.get_by_role("navigation", name="Main navigation")
     expect(nav.get_by_role("link", name="People")).to_be_visible()
