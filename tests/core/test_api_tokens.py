@@ -229,6 +229,7 @@ def test_users_are_paginated(client: TestClient, db: Session) -> None:
         "role",
         "is_active",
         "created_at",
+        "locale",
     }
 
 
