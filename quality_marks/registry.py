@@ -525,8 +525,8 @@ class _Counted:
 
 
 def _count(session: Session, query: RegistryQuery, backend: _Backend, *, sample: int) -> _Counted:
-    """The total and every facet's counts in two statements, each facet counted without its
-    own filter so the reader sees what choosing another value of it would give.
+    """The total and every facet's counts of a text search in two statements, each facet
+    counted without its own filter so the reader sees what choosing another value would give.
 
     The first statement counts the matches by combination of the single-valued facets (a few
     hundred rows), with only the sector filter applied; Python then applies the other filters
@@ -542,9 +542,8 @@ def _count(session: Session, query: RegistryQuery, backend: _Backend, *, sample:
         sectors = sectors.join(
             RegistryEntry, RegistryEntry.certificate_id == RegistryEntrySector.certificate_id
         ).where(*others)
-    if backend.words:
-        combos = backend.restrict(combos, RegistryEntry.certificate_id, sample=sample)
-        sectors = backend.restrict(sectors, RegistryEntrySector.certificate_id, sample=sample)
+    combos = backend.restrict(combos, RegistryEntry.certificate_id, sample=sample)
+    sectors = backend.restrict(sectors, RegistryEntrySector.certificate_id, sample=sample)
     chosen = {name: set(query.chosen(name)) for name in FACETS}
     tallies: dict[str, dict[str, int]] = {name: {} for name in FACETS}
     total = 0
@@ -566,6 +565,33 @@ def _count(session: Session, query: RegistryQuery, backend: _Backend, *, sample:
             FacetCount(value, count, value in chosen[name]) for value, count in order if count
         ]
     return _Counted(total=total, facets=facets, estimated=sample > 1)
+
+
+def _count_by_facet(
+    session: Session, query: RegistryQuery, conditions: dict[str, ColumnElement[bool]]
+) -> _Counted:
+    """Without words, each facet counted on its own index (browsing the whole registry would
+    otherwise group every entry by every facet at once)."""
+    total = session.scalar(
+        select(func.count()).select_from(RegistryEntry).where(*conditions.values())
+    )
+    facets: dict[str, list[FacetCount]] = {}
+    for name in FACETS:
+        others = [condition for facet, condition in conditions.items() if facet != name]
+        column: Any
+        if name == "sector":
+            column = RegistryEntrySector.sector
+            stmt = select(column, func.count()).join(
+                RegistryEntry, RegistryEntry.certificate_id == RegistryEntrySector.certificate_id
+            )
+        else:
+            column = _GROUPED_COLUMNS[_GROUPED.index(name)]
+            stmt = select(column, func.count()).select_from(RegistryEntry)
+        rows = session.execute(stmt.where(*others).group_by(column).order_by(column))
+        chosen = set(query.chosen(name))
+        counts = [FacetCount(str(value), int(count), str(value) in chosen) for value, count in rows]
+        facets[name] = counts[::-1] if name == "year" else counts  # the latest year first
+    return _Counted(total=int(total or 0), facets=facets, estimated=False)
 
 
 def highlighted(raw: str) -> Markup:
@@ -596,7 +622,11 @@ def _search(
     match = backend.matches() if backend.words else None
     # Reading the index alone says whether the matches are few enough to count exactly.
     large = match is not None and backend.count(session) > FACET_CAP
-    counted = _count(session, query, backend, sample=FACET_SAMPLE if large else 1)
+    counted = (
+        _count(session, query, backend, sample=FACET_SAMPLE if large else 1)
+        if match is not None
+        else _count_by_facet(session, query, _conditions(query))
+    )
     conditions = _filters(query)
     if match is not None:
         conditions.append(match)
