@@ -60,7 +60,7 @@ def test_secretary_opens_ballot_members_vote_and_the_version_is_adopted(
     expect(secretary.get_by_text("The ballot is open.")).to_be_visible()
     ballot_url = secretary.url
     # Four members are in term; a simple majority of four needs three.
-    expect(secretary.locator(".tally")).to_contain_text("Needs 3 more positions to pass.")
+    expect(secretary.locator(".ballot-outlook")).to_contain_text("Needs 3 more positions to pass.")
 
     for email, kind, text in VOTERS:
         member = english_pages()
@@ -73,8 +73,11 @@ def test_secretary_opens_ballot_members_vote_and_the_version_is_adopted(
 
     secretary.reload()
     # One recusal leaves three who count: two favourable positions are a majority.
-    expect(secretary.locator(".tally")).to_contain_text("Passes as it stands.")
-    expect(secretary.locator(".tally")).to_contain_text("Not voted yet: Mtro. Jorge García Salinas")
+    expect(secretary.locator(".ballot-outlook")).to_contain_text("Passes as it stands.")
+    not_voted = secretary.locator(".ballot-status dt", has_text="Not voted yet")
+    expect(not_voted.locator("xpath=following-sibling::dd[1]")).to_have_text(
+        "Mtro. Jorge García Salinas"
+    )
     expect(
         secretary.get_by_role("button", name="Close ballot and issue the resolution")
     ).to_have_count(0)
